@@ -1,0 +1,462 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {AccessControl, IAccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {AccessControlEnumerable} from "@openzeppelin/contracts/access/extensions/AccessControlEnumerable.sol";
+import {AuditLog} from "./AuditLog.sol";
+import {IDeploymentRegistry} from "./IDeploymentRegistry.sol";
+import {SpecRules} from "./SpecRules.sol";
+
+/// @title DeploymentRegistry
+/// @notice The source of truth of ledgerops: the desired state of every service, who may change it,
+/// and what the edge nodes report. See docs/contracts.md.
+/// @dev Roles (OpenZeppelin AccessControlEnumerable):
+///  - DEFAULT_ADMIN_ROLE: creates namespaces, grants deployers, registers nodes, sets quorum.
+///  - deployerRole(namespaceId): publishes, rolls back and removes services of one namespace.
+///  - siteRole(siteId): edge nodes of one site; the member count is the site's vote weight.
+/// Scoped roles change only through the functions below, so that each change is one audit entry.
+/// Bulky spec data lives in event data; storage keeps a 32-byte commitment per revision.
+contract DeploymentRegistry is IDeploymentRegistry, AccessControlEnumerable, AuditLog {
+    /// Free-text reasons in attestations and votes are capped to keep logs small.
+    uint256 public constant MAX_REASON_BYTES = 256;
+    /// Bounds an admin may set per namespace.
+    uint32 public constant HARD_MAX_REPLICAS = 10_000;
+    uint32 public constant HARD_MAX_SPEC_BYTES = 128 * 1024;
+    /// Ceilings of a new namespace.
+    uint32 public constant DEFAULT_MAX_REPLICAS = 100;
+    uint32 public constant DEFAULT_MAX_SPEC_BYTES = 16 * 1024;
+    /// A strict majority.
+    uint16 public constant DEFAULT_QUORUM_BPS = 5000;
+
+    /// @dev Registry-wide settings, packed in one slot read by every vote.
+    struct Config {
+        uint16 quorumBps;
+        uint32 nodeCount;
+    }
+
+    /// @inheritdoc IDeploymentRegistry
+    uint64 public immutable deployBlock;
+
+    Config private _config;
+    mapping(bytes32 namespaceId => Namespace) private _namespaces;
+    mapping(bytes32 serviceId => ServiceState) private _services;
+    mapping(bytes32 serviceId => mapping(uint32 revision => bytes32 specHash)) private _revisions;
+    mapping(bytes32 serviceId => mapping(address node => NodeServiceState)) private _nodeStates;
+    mapping(address node => bytes32 siteId) private _nodeSites;
+
+    /// @param admin The first admin (in production a multisig or a timelock).
+    constructor(address admin) {
+        if (admin == address(0)) revert ZeroAddress();
+        deployBlock = uint64(block.number);
+        _config.quorumBps = DEFAULT_QUORUM_BPS;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _recordAccess(DEFAULT_ADMIN_ROLE, admin, true);
+    }
+
+    // ---------------------------------------------------------------- ids and roles
+
+    /// @notice keccak256 of the namespace name.
+    function namespaceId(string calldata namespace) public pure returns (bytes32) {
+        return keccak256(bytes(namespace));
+    }
+
+    /// @notice keccak256("namespace/name"): what nodes and events use to name a service.
+    function serviceId(string calldata namespace, string calldata name) public pure returns (bytes32) {
+        return keccak256(abi.encodePacked(namespace, "/", name));
+    }
+
+    /// @notice keccak256 of the site label.
+    function siteId(string calldata site) public pure returns (bytes32) {
+        return keccak256(bytes(site));
+    }
+
+    /// @notice The role that may deploy to one namespace.
+    function deployerRole(bytes32 nsId) public pure returns (bytes32) {
+        return keccak256(abi.encode("ledgerops.deployer", nsId));
+    }
+
+    /// @notice The role held by the nodes of one site.
+    function siteRole(bytes32 site) public pure returns (bytes32) {
+        return keccak256(abi.encode("ledgerops.site", site));
+    }
+
+    // ---------------------------------------------------------------- admin
+
+    /// @inheritdoc IDeploymentRegistry
+    function createNamespace(string calldata namespace) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        SpecRules.requireValidName(namespace);
+        bytes32 nsId = namespaceId(namespace);
+        Namespace storage ns = _namespaces[nsId];
+        if (ns.exists) revert NamespaceExists(namespace);
+        (ns.exists, ns.maxReplicas, ns.maxSpecBytes) = (true, DEFAULT_MAX_REPLICAS, DEFAULT_MAX_SPEC_BYTES);
+        _record(
+            _topics(NamespaceCreated.selector, nsId),
+            abi.encode(0, bytes24(0), namespace, DEFAULT_MAX_REPLICAS, DEFAULT_MAX_SPEC_BYTES)
+        );
+    }
+
+    /// @inheritdoc IDeploymentRegistry
+    function setNamespaceLimits(string calldata namespace, uint32 maxReplicas, uint32 maxSpecBytes)
+        external
+        onlyRole(DEFAULT_ADMIN_ROLE)
+    {
+        if (maxReplicas == 0 || maxReplicas > HARD_MAX_REPLICAS || maxSpecBytes == 0 || maxSpecBytes > HARD_MAX_SPEC_BYTES)
+        {
+            revert InvalidLimits(maxReplicas, maxSpecBytes);
+        }
+        (bytes32 nsId, Namespace storage ns) = _existingNamespace(namespace);
+        (ns.maxReplicas, ns.maxSpecBytes) = (maxReplicas, maxSpecBytes);
+        _record(_topics(NamespaceLimitsSet.selector, nsId), abi.encode(0, bytes24(0), maxReplicas, maxSpecBytes));
+    }
+
+    /// @inheritdoc IDeploymentRegistry
+    function freezeNamespace(string calldata namespace) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setFrozen(namespace, true);
+    }
+
+    /// @inheritdoc IDeploymentRegistry
+    function unfreezeNamespace(string calldata namespace) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setFrozen(namespace, false);
+    }
+
+    /// @inheritdoc IDeploymentRegistry
+    function grantDeployer(string calldata namespace, address account) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setDeployer(namespace, account, true);
+    }
+
+    /// @inheritdoc IDeploymentRegistry
+    function revokeDeployer(string calldata namespace, address account) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setDeployer(namespace, account, false);
+    }
+
+    /// @inheritdoc IDeploymentRegistry
+    function addNode(address node, string calldata site) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (node == address(0)) revert ZeroAddress();
+        SpecRules.requireValidName(site);
+        if (_nodeSites[node] != bytes32(0)) revert NodeAlreadyRegistered(node);
+        bytes32 sId = siteId(site);
+        _nodeSites[node] = sId;
+        _config.nodeCount += 1;
+        _grantRole(siteRole(sId), node);
+        _record(_topics(NodeAdded.selector, _word(node), sId), abi.encode(0, bytes24(0), site));
+    }
+
+    /// @inheritdoc IDeploymentRegistry
+    function removeNode(address node) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _removeNode(node);
+    }
+
+    /// @inheritdoc IDeploymentRegistry
+    function setQuorum(uint16 newQuorumBps) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (newQuorumBps >= 10_000) revert InvalidQuorum(newQuorumBps);
+        _config.quorumBps = newQuorumBps;
+        _record(_topics(QuorumSet.selector), abi.encode(0, bytes24(0), newQuorumBps));
+    }
+
+    /// @notice Grants the admin role (the only role granted this way; scoped roles have their own
+    /// functions). Admin only.
+    function grantRole(bytes32 role, address account) public override(AccessControl, IAccessControl) {
+        _requireAdminRole(role);
+        _checkRole(getRoleAdmin(role));
+        if (account == address(0)) revert ZeroAddress();
+        if (!_grantRole(role, account)) revert RoleUnchanged(role, account);
+        _recordAccess(role, account, true);
+    }
+
+    /// @notice Revokes the admin role from an account. Admin only.
+    function revokeRole(bytes32 role, address account) public override(AccessControl, IAccessControl) {
+        _requireAdminRole(role);
+        _checkRole(getRoleAdmin(role));
+        if (!_revokeRole(role, account)) revert RoleUnchanged(role, account);
+        _recordAccess(role, account, false);
+    }
+
+    /// @notice Gives up a role held by the caller: a compromised deployer or node key can disable
+    /// itself at once. A node renouncing its site role is removed as a node.
+    function renounceRole(bytes32 role, address callerConfirmation) public override(AccessControl, IAccessControl) {
+        bytes32 site = _nodeSites[callerConfirmation];
+        if (site != bytes32(0) && role == siteRole(site) && callerConfirmation == _msgSender()) {
+            _removeNode(callerConfirmation);
+            return;
+        }
+        if (!hasRole(role, callerConfirmation)) revert RoleUnchanged(role, callerConfirmation);
+        super.renounceRole(role, callerConfirmation);
+        _recordAccess(role, callerConfirmation, false);
+    }
+
+    // ---------------------------------------------------------------- deployers
+
+    /// @inheritdoc IDeploymentRegistry
+    function publish(string calldata namespace, string calldata name, ServiceSpec calldata spec)
+        external
+        returns (uint32 revision)
+    {
+        bytes32 nsId = namespaceId(namespace);
+        Namespace memory ns = _deployableNamespace(namespace, nsId);
+        SpecRules.requireValidImage(spec.image);
+        if (spec.replicas > ns.maxReplicas) revert TooManyReplicas(spec.replicas, ns.maxReplicas);
+        if (spec.body.length > ns.maxSpecBytes) revert SpecTooLarge(spec.body.length, ns.maxSpecBytes);
+        SpecRules.requireValidPlacement(spec.sites);
+
+        bytes32 sId = serviceId(namespace, name);
+        ServiceState memory st = _services[sId];
+        if (st.revisionCount == 0) {
+            SpecRules.requireValidName(name);
+            _record(
+                _topics(ServiceCreated.selector, sId, nsId), abi.encode(0, bytes24(0), namespace, name)
+            );
+        }
+        revision = st.revisionCount + 1;
+        _revisions[sId][revision] = SpecRules.specHash(spec);
+        _services[sId] = ServiceState({
+            revisionCount: revision,
+            activeRevision: revision,
+            previousRevision: st.activeRevision,
+            epoch: st.epoch + 1,
+            votes: 0
+        });
+        _record(
+            _topics(RevisionPublished.selector, sId, bytes32(uint256(revision)), _word(msg.sender)),
+            abi.encode(0, bytes24(0), spec)
+        );
+    }
+
+    /// @inheritdoc IDeploymentRegistry
+    function rollback(string calldata namespace, string calldata name, uint32 toRevision) external {
+        _deployableNamespace(namespace, namespaceId(namespace));
+        bytes32 sId = serviceId(namespace, name);
+        ServiceState memory st = _existingService(sId);
+        if (toRevision == 0 || toRevision > st.revisionCount) revert UnknownRevision(sId, toRevision);
+        if (toRevision == st.activeRevision) revert AlreadyActive(sId, toRevision);
+        _activate(sId, st, toRevision, st.activeRevision);
+        _record(
+            _topics(RolledBack.selector, sId, bytes32(uint256(toRevision)), _word(msg.sender)),
+            abi.encode(0, bytes24(0), st.activeRevision, false)
+        );
+    }
+
+    /// @inheritdoc IDeploymentRegistry
+    function remove(string calldata namespace, string calldata name) external {
+        _deployableNamespace(namespace, namespaceId(namespace));
+        bytes32 sId = serviceId(namespace, name);
+        ServiceState memory st = _existingService(sId);
+        if (st.activeRevision == 0) revert ServiceAlreadyRemoved(sId);
+        _activate(sId, st, 0, 0);
+        _record(
+            _topics(ServiceRemoved.selector, sId, _word(msg.sender)), abi.encode(0, bytes24(0), st.activeRevision)
+        );
+    }
+
+    // ---------------------------------------------------------------- nodes
+
+    /// @inheritdoc IDeploymentRegistry
+    function attest(
+        bytes32 sId,
+        uint32 revision,
+        bytes32 site,
+        AttestationStatus status,
+        string calldata reason
+    ) external onlyRole(siteRole(site)) {
+        if (status == AttestationStatus.None) revert InvalidStatus();
+        _requireShortReason(reason);
+        ServiceState memory st = _services[sId];
+        if (revision == 0 || revision > st.revisionCount) revert UnknownRevision(sId, revision);
+        NodeServiceState storage mine = _nodeStates[sId][msg.sender];
+        if (mine.revision == revision && mine.status == status) revert AlreadyAttested(sId, revision, status);
+        (mine.revision, mine.status) = (revision, status);
+        _record(
+            _topics(Attested.selector, sId, bytes32(uint256(revision)), _word(msg.sender)),
+            abi.encode(0, bytes24(0), site, status, reason)
+        );
+    }
+
+    /// @inheritdoc IDeploymentRegistry
+    function voteRollback(
+        bytes32 sId,
+        uint32 revision,
+        bytes32 site,
+        bytes32[] calldata sites,
+        bytes32 workload,
+        string calldata reason
+    ) external onlyRole(siteRole(site)) {
+        _requireShortReason(reason);
+        ServiceState memory st = _existingService(sId);
+        if (revision == 0 || revision != st.activeRevision) revert RevisionNotActive(sId, revision, st.activeRevision);
+        if (SpecRules.commitment(keccak256(abi.encode(sites)), workload) != _revisions[sId][revision]) {
+            revert SpecMismatch(sId, revision);
+        }
+        if (st.previousRevision == 0) revert NothingToRollBackTo(sId);
+        NodeServiceState storage mine = _nodeStates[sId][msg.sender];
+        if (mine.votedEpoch == st.epoch) revert AlreadyVoted(sId, revision, msg.sender);
+        (mine.revision, mine.status, mine.votedEpoch) = (revision, AttestationStatus.Failed, st.epoch);
+
+        (uint32 votes, uint32 needed) = _tally(st, sites, site);
+        _recordVote(sId, revision, site, votes, needed, reason);
+        if (votes < needed) {
+            _services[sId].votes = votes;
+            return;
+        }
+        _activate(sId, st, st.previousRevision, 0);
+        _record(
+            _topics(RolledBack.selector, sId, bytes32(uint256(st.previousRevision)), _word(msg.sender)),
+            abi.encode(0, bytes24(0), revision, true)
+        );
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @inheritdoc IDeploymentRegistry
+    function auditHead() external view returns (uint64 seq, bytes24 head) {
+        return _auditHead();
+    }
+
+    /// @inheritdoc IDeploymentRegistry
+    function serviceState(bytes32 sId) external view returns (ServiceState memory) {
+        return _services[sId];
+    }
+
+    /// @inheritdoc IDeploymentRegistry
+    function revisionHash(bytes32 sId, uint32 revision) external view returns (bytes32) {
+        return _revisions[sId][revision];
+    }
+
+    /// @inheritdoc IDeploymentRegistry
+    function namespaceInfo(string calldata namespace) external view returns (Namespace memory) {
+        return _namespaces[namespaceId(namespace)];
+    }
+
+    /// @inheritdoc IDeploymentRegistry
+    function nodeServiceState(bytes32 sId, address node) external view returns (NodeServiceState memory) {
+        return _nodeStates[sId][node];
+    }
+
+    /// @inheritdoc IDeploymentRegistry
+    function nodeSite(address node) external view returns (bytes32) {
+        return _nodeSites[node];
+    }
+
+    /// @inheritdoc IDeploymentRegistry
+    function siteNodeCount(bytes32 site) public view returns (uint256) {
+        return getRoleMemberCount(siteRole(site));
+    }
+
+    /// @inheritdoc IDeploymentRegistry
+    function nodeCount() external view returns (uint32) {
+        return _config.nodeCount;
+    }
+
+    /// @inheritdoc IDeploymentRegistry
+    function quorumBps() external view returns (uint16) {
+        return _config.quorumBps;
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    /// @dev Makes `to` active (0 = removed), starting a new voting epoch.
+    function _activate(bytes32 sId, ServiceState memory st, uint32 to, uint32 previous) private {
+        _services[sId] = ServiceState({
+            revisionCount: st.revisionCount,
+            activeRevision: to,
+            previousRevision: previous,
+            epoch: st.epoch + 1,
+            votes: 0
+        });
+    }
+
+    /// @dev This vote's count and the count the quorum needs among the nodes serving the placement.
+    function _tally(ServiceState memory st, bytes32[] calldata sites, bytes32 voterSite)
+        private
+        view
+        returns (uint32 votes, uint32 needed)
+    {
+        Config memory cfg = _config;
+        uint256 eligible = sites.length == 0 ? cfg.nodeCount : _eligibleAt(sites, voterSite);
+        votes = st.votes + 1;
+        needed = uint32(SpecRules.votesNeeded(eligible, cfg.quorumBps));
+    }
+
+    function _recordVote(
+        bytes32 sId,
+        uint32 revision,
+        bytes32 site,
+        uint32 votes,
+        uint32 needed,
+        string calldata reason
+    ) private {
+        _record(
+            _topics(RollbackVoted.selector, sId, bytes32(uint256(revision)), _word(msg.sender)),
+            abi.encode(0, bytes24(0), site, votes, needed, reason)
+        );
+    }
+
+    /// @dev Nodes serving the placement; reverts unless the voter's own site is one of them.
+    function _eligibleAt(bytes32[] calldata sites, bytes32 voterSite) private view returns (uint256 eligible) {
+        bool targeted;
+        for (uint256 i; i < sites.length; ++i) {
+            eligible += siteNodeCount(sites[i]);
+            if (sites[i] == voterSite) targeted = true;
+        }
+        if (!targeted) revert SiteNotInPlacement(voterSite);
+    }
+
+    function _existingNamespace(string calldata namespace) private view returns (bytes32 nsId, Namespace storage ns) {
+        nsId = namespaceId(namespace);
+        ns = _namespaces[nsId];
+        if (!ns.exists) revert UnknownNamespace(namespace);
+    }
+
+    /// @dev The checks every deployer action shares: role, existence, freeze.
+    function _deployableNamespace(string calldata namespace, bytes32 nsId) private view returns (Namespace memory ns) {
+        _checkRole(deployerRole(nsId));
+        ns = _namespaces[nsId];
+        if (!ns.exists) revert UnknownNamespace(namespace);
+        if (ns.frozen) revert NamespaceFrozen(namespace);
+    }
+
+    function _existingService(bytes32 sId) private view returns (ServiceState memory st) {
+        st = _services[sId];
+        if (st.revisionCount == 0) revert UnknownService(sId);
+    }
+
+    function _setFrozen(string calldata namespace, bool frozen) private {
+        (bytes32 nsId, Namespace storage ns) = _existingNamespace(namespace);
+        if (ns.frozen == frozen) revert FreezeUnchanged(namespace, frozen);
+        ns.frozen = frozen;
+        _record(_topics(NamespaceFreezeSet.selector, nsId), abi.encode(0, bytes24(0), frozen));
+    }
+
+    function _setDeployer(string calldata namespace, address account, bool granted) private {
+        if (account == address(0)) revert ZeroAddress();
+        (bytes32 nsId,) = _existingNamespace(namespace);
+        bytes32 role = deployerRole(nsId);
+        bool changed = granted ? _grantRole(role, account) : _revokeRole(role, account);
+        if (!changed) revert DeployerUnchanged(namespace, account, granted);
+        _record(_topics(DeployerSet.selector, nsId, _word(account)), abi.encode(0, bytes24(0), granted));
+    }
+
+    function _removeNode(address node) private {
+        bytes32 site = _nodeSites[node];
+        if (site == bytes32(0)) revert UnknownNode(node);
+        delete _nodeSites[node];
+        _config.nodeCount -= 1;
+        _revokeRole(siteRole(site), node);
+        _record(_topics(NodeRemoved.selector, _word(node), site), abi.encode(0, bytes24(0)));
+    }
+
+    function _recordAccess(bytes32 role, address account, bool granted) private {
+        _record(_topics(AccessChanged.selector, role, _word(account)), abi.encode(0, bytes24(0), granted));
+    }
+
+    /// @dev Only the admin role is granted through the generic AccessControl functions.
+    function _requireAdminRole(bytes32 role) private pure {
+        if (role != DEFAULT_ADMIN_ROLE) revert RoleManagedByRegistry(role);
+    }
+
+    function _requireShortReason(string calldata reason) private pure {
+        if (bytes(reason).length > MAX_REASON_BYTES) revert ReasonTooLong(bytes(reason).length, MAX_REASON_BYTES);
+    }
+
+    function _word(address a) private pure returns (bytes32) {
+        return bytes32(uint256(uint160(a)));
+    }
+}

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {IDeploymentRegistry} from "./IDeploymentRegistry.sol";
+
+/// @title SpecRules
+/// @notice The checks that are cheap enough to run on chain: names, image pinning, placement, and
+/// quorum arithmetic. Everything else in a spec is validated by the CLI and again by each node.
+library SpecRules {
+    /// Docker service and DNS label length limit.
+    uint256 internal constant MAX_NAME_BYTES = 63;
+    /// Longest accepted image reference (Docker's own limit is 255 for the name part).
+    uint256 internal constant MAX_IMAGE_BYTES = 255;
+    /// Length of the digest suffix: the 8-byte sha256 marker and 64 hex digits.
+    uint256 internal constant DIGEST_SUFFIX_BYTES = 72;
+    /// Most sites one revision may target (votes read one counter per site).
+    uint256 internal constant MAX_SITES = 64;
+
+    /// @notice Reverts unless `name` has 1-63 bytes of `a-z0-9-` and starts and ends alphanumeric.
+    function requireValidName(string calldata name) internal pure {
+        if (!isValidName(bytes(name))) revert IDeploymentRegistry.InvalidName(name);
+    }
+
+    /// @notice The name rule, without reverting (also used by fuzz tests).
+    function isValidName(bytes calldata name) internal pure returns (bool) {
+        uint256 len = name.length;
+        if (len == 0 || len > MAX_NAME_BYTES) return false;
+        if (name[0] == "-" || name[len - 1] == "-") return false;
+        return _allIn(name, NAME_SET);
+    }
+
+    /// @notice Reverts unless `image` is `repo@sha256:<64 lowercase hex>` without a tag.
+    /// @dev Character classes are 256-bit sets indexed by byte value: one shift per character keeps
+    /// a typical 100-byte image under 5,000 gas (a bytes1-comparison loop cost about 34,000).
+    function requireValidImage(string calldata image) internal pure {
+        bytes calldata b = bytes(image);
+        uint256 len = b.length;
+        if (len <= DIGEST_SUFFIX_BYTES || len > MAX_IMAGE_BYTES) revert IDeploymentRegistry.ImageNotPinnedByDigest(image);
+        uint256 marker = len - DIGEST_SUFFIX_BYTES;
+        if (bytes8(b[marker:marker + 8]) != bytes8("@sha256:") || !_isLowerHex64(b[marker + 8:])) {
+            revert IDeploymentRegistry.ImageNotPinnedByDigest(image);
+        }
+        _requireValidRepository(image, b[:marker]);
+    }
+    /// @notice Reverts unless site ids are strictly ascending and at most MAX_SITES.
+    function requireValidPlacement(bytes32[] calldata sites) internal pure {
+        if (sites.length > MAX_SITES) revert IDeploymentRegistry.InvalidPlacement(MAX_SITES);
+        for (uint256 i = 1; i < sites.length; ++i) {
+            if (sites[i] <= sites[i - 1]) revert IDeploymentRegistry.InvalidPlacement(i);
+        }
+        if (sites.length != 0 && sites[0] == bytes32(0)) revert IDeploymentRegistry.InvalidPlacement(0);
+    }
+
+    /// @notice The votes a rollback needs: the least count strictly above `quorumBps/10000` of `eligible`.
+    /// @dev With quorumBps < 10000 the result is at most `eligible` whenever `eligible > 0`.
+    function votesNeeded(uint256 eligible, uint16 quorumBps) internal pure returns (uint256) {
+        return eligible * quorumBps / 10_000 + 1;
+    }
+
+    /// @notice The commitment kept in storage for a spec.
+    /// @dev Split in two so a vote can prove the placement without resending the whole spec.
+    function specHash(IDeploymentRegistry.ServiceSpec calldata spec) internal pure returns (bytes32) {
+        return commitment(keccak256(abi.encode(spec.sites)), workloadHash(spec));
+    }
+
+    /// @notice keccak256(abi.encode(image, replicas, body)): the part of a spec that is not placement.
+    function workloadHash(IDeploymentRegistry.ServiceSpec calldata spec) internal pure returns (bytes32) {
+        return keccak256(abi.encode(spec.image, spec.replicas, spec.body));
+    }
+
+    /// @notice Combines the placement hash and the workload hash into the stored commitment.
+    function commitment(bytes32 placementHash, bytes32 workload) internal pure returns (bytes32) {
+        return keccak256(abi.encode(placementHash, workload));
+    }
+
+    /// @dev Repository: registry host (with port), then path components; lowercase `a-z0-9._-`,
+    /// `/` separators, `:` only before the first `/` (a port). A `:` after it, or in a repository
+    /// without any `/`, is a tag. One pass: membership test, first slash and last colon together.
+    function _requireValidRepository(string calldata image, bytes calldata repo) private pure {
+        uint256 len = repo.length;
+        if (len == 0 || repo[0] == "/" || repo[len - 1] == "/") revert IDeploymentRegistry.InvalidImageRepository(image);
+        uint256 set = REPO_SET;
+        bool bad;
+        (uint256 firstSlash, uint256 lastColon) = (len, 0);
+        assembly ("memory-safe") {
+            for { let i := 0 } lt(i, len) { i := add(i, 1) } {
+                let c := byte(0, calldataload(add(repo.offset, i)))
+                bad := or(bad, iszero(and(shr(c, set), 1)))
+                if and(eq(c, 0x2f), eq(firstSlash, len)) { firstSlash := i }
+                if eq(c, 0x3a) { lastColon := add(i, 1) }
+            }
+        }
+        if (bad) revert IDeploymentRegistry.InvalidImageRepository(image);
+        if (lastColon != 0 && (firstSlash == len || lastColon > firstSlash)) revert IDeploymentRegistry.ImageHasTag(image);
+    }
+
+    /// @dev True when the 64 bytes of `s` are all `0-9a-f`, checked 32 bytes at a time: with every
+    /// byte below 0x80, adding `0x80 - k` to each byte sets its high bit exactly when the byte is >= k,
+    /// and no carry crosses into the next byte.
+    function _isLowerHex64(bytes calldata s) private pure returns (bool ok) {
+        uint256 high = 0x8080808080808080808080808080808080808080808080808080808080808080;
+        uint256 ones = high >> 7;
+        ok = s.length == 64;
+        for (uint256 i; ok && i < 64; i += 32) {
+            uint256 w = uint256(bytes32(s[i:i + 32]));
+            if (w & high != 0) return false;
+            uint256 digit = (w + ones * (0x80 - 0x30)) & ~(w + ones * (0x80 - 0x3a)) & high;
+            uint256 letter = (w + ones * (0x80 - 0x61)) & ~(w + ones * (0x80 - 0x67)) & high;
+            ok = (digit | letter) == high;
+        }
+    }
+
+    /// Bytes `a-z0-9._-/:`.
+    uint256 private constant REPO_SET =
+        (((1 << 26) - 1) << 0x61) | (((1 << 10) - 1) << 0x30) | (1 << 0x2e) | (1 << 0x5f) | (1 << 0x2d) | (1 << 0x2f)
+            | (1 << 0x3a);
+    /// Bytes `a-z0-9-`.
+    uint256 private constant NAME_SET = (((1 << 26) - 1) << 0x61) | (((1 << 10) - 1) << 0x30) | (1 << 0x2d);
+
+    /// @dev True when every byte of `s` is in the 256-bit set `set`.
+    function _allIn(bytes calldata s, uint256 set) private pure returns (bool ok) {
+        ok = true;
+        assembly ("memory-safe") {
+            let end := add(s.offset, s.length)
+            for { let p := s.offset } lt(p, end) { p := add(p, 1) } {
+                if iszero(and(shr(byte(0, calldataload(p)), set), 1)) {
+                    ok := 0
+                    break
+                }
+            }
+        }
+    }
+}

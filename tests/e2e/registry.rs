@@ -1,0 +1,169 @@
+//! The registry on a real anvil, through the generated bindings: a full lifecycle, the audit chain
+//! recomputed from real logs, reverts decoded to their named errors, and real transaction gas.
+
+use alloy::primitives::{B256, Bytes, keccak256};
+use alloy::providers::Provider;
+use alloy::rpc::types::{Filter, TransactionReceipt};
+use alloy::sol_types::SolValue;
+use ledgerops_bindings::DeploymentRegistry::DeploymentRegistryErrors;
+use ledgerops_bindings::IDeploymentRegistry::ServiceSpec;
+use ledgerops_chain::{AuditChain, AuditError};
+use ledgerops_e2e::Chain;
+
+const IMAGE: &str =
+    "127.0.0.1:5000/ledgerops/testapp@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+/// A 196-byte body: with the 104-byte image, the typical 300-byte spec of the gas budgets.
+const BODY: &str = r#"{"command":["httpd","-f","-p","8080"],"env":{"LOG_LEVEL":"info"},"ports":[{"target":8080,"published":8080}],"secrets":["tls-cert"],"update":{"parallelism":1,"delay":"10s","failure_action":"rollback"}}"#;
+
+const ADMIN: usize = 0;
+const DEPLOYER: usize = 1;
+const NODES: [usize; 3] = [2, 3, 4]; // two at site-a, one at site-b
+
+/// The JSON ABI carries enums as uint8: `AttestationStatus.Converged`.
+fn converged() -> u8 {
+    1
+}
+
+fn site(label: &str) -> B256 {
+    keccak256(label)
+}
+
+fn spec(replicas: u32, body: &str) -> ServiceSpec {
+    ServiceSpec { image: IMAGE.into(), replicas, sites: vec![site("site-a")], body: Bytes::copy_from_slice(body.as_bytes()) }
+}
+
+fn workload_hash(spec: &ServiceSpec) -> B256 {
+    keccak256((spec.image.clone(), spec.replicas, spec.body.clone()).abi_encode_params())
+}
+
+/// Creates namespace `prod`, a deployer, and three nodes.
+async fn set_up(chain: &Chain) -> eyre::Result<()> {
+    let admin = chain.registry_as(ADMIN);
+    admin.createNamespace("prod".into()).send().await?.get_receipt().await?;
+    admin.grantDeployer("prod".into(), chain.account(DEPLOYER)).send().await?.get_receipt().await?;
+    for (i, label) in NODES.iter().zip(["site-a", "site-a", "site-b"]) {
+        admin.addNode(chain.account(*i), label.into()).send().await?.get_receipt().await?;
+    }
+    Ok(())
+}
+
+async fn publish(chain: &Chain, spec: ServiceSpec) -> eyre::Result<TransactionReceipt> {
+    let call = chain.registry_as(DEPLOYER);
+    Ok(call.publish("prod".into(), "web".into(), spec).send().await?.get_receipt().await?)
+}
+
+#[tokio::test]
+async fn lifecycle_quorum_rollback_and_audit_chain_from_real_logs() -> eyre::Result<()> {
+    let chain = Chain::start().await?;
+    set_up(&chain).await?;
+    let web = chain.registry.serviceId("prod".into(), "web".into()).call().await?;
+
+    publish(&chain, spec(2, BODY)).await?;
+    for node in &NODES[..2] {
+        let call = chain.registry_as(*node);
+        call.attest(web, 1, site("site-a"), converged(), String::new())
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
+    }
+    let bad = spec(3, BODY);
+    publish(&chain, bad.clone()).await?;
+    for node in &NODES[..2] {
+        let call = chain.registry_as(*node);
+        let vote = call.voteRollback(web, 2, site("site-a"), bad.sites.clone(), workload_hash(&bad), "crash".into());
+        vote.send().await?.get_receipt().await?;
+    }
+    let state = chain.registry.serviceState(web).call().await?;
+    assert_eq!((state.revisionCount, state.activeRevision), (2, 1), "a quorum of site-a rolled back to 1");
+
+    // Recompute the chain from eth_getLogs and compare with the registry's own (seq, head).
+    let provider = chain.registry.provider();
+    let from = chain.registry.deployBlock().call().await?;
+    let logs = provider.get_logs(&Filter::new().address(*chain.registry.address()).from_block(from)).await?;
+    let chain_id = provider.get_chain_id().await?;
+    let mut audit = AuditChain::genesis(chain_id, *chain.registry.address());
+    for log in &logs {
+        audit.append_log(&log.inner)?;
+    }
+    let onchain = chain.registry.auditHead().call().await?;
+    assert_eq!((audit.seq(), audit.head()), (onchain.seq, onchain.head));
+    assert!(audit.seq() >= 12, "every change is an entry (seq {})", audit.seq());
+
+    // One changed byte anywhere in an entry's payload breaks the chain at that entry.
+    let mut tampered = AuditChain::genesis(chain_id, *chain.registry.address());
+    let target = logs.iter().rposition(|l| AuditChain::is_entry(&l.inner)).expect("entries");
+    let mut first_error = None;
+    for (i, log) in logs.iter().enumerate() {
+        let mut data = log.inner.data.data.to_vec();
+        if i == target {
+            *data.last_mut().expect("payload") ^= 0x01;
+        }
+        if AuditChain::is_entry(&log.inner)
+            && let Err(e) = tampered.append(log.inner.topics(), &data)
+        {
+            first_error = Some(e);
+            break;
+        }
+    }
+    assert!(matches!(first_error, Some(AuditError::HeadMismatch { .. })), "got {first_error:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn reverts_decode_to_named_custom_errors() -> eyre::Result<()> {
+    let chain = Chain::start().await?;
+    set_up(&chain).await?;
+    let mut tagged = spec(1, BODY);
+    tagged.image = tagged.image.replace("testapp@", "testapp:1.0@");
+
+    let err = publish(&chain, tagged).await.expect_err("a tagged image is refused");
+    let decoded = err
+        .downcast_ref::<alloy::contract::Error>()
+        .and_then(|e| e.as_decoded_interface_error::<DeploymentRegistryErrors>());
+    assert!(matches!(decoded, Some(DeploymentRegistryErrors::ImageHasTag(_))), "got {err:?}");
+
+    let stranger = chain.registry_as(9);
+    let Err(err) = stranger.createNamespace("staging".into()).call().await else {
+        panic!("a stranger created a namespace")
+    };
+    let decoded = err.as_decoded_interface_error::<DeploymentRegistryErrors>();
+    assert!(matches!(decoded, Some(DeploymentRegistryErrors::AccessControlUnauthorizedAccount(_))), "got {err:?}");
+    Ok(())
+}
+
+/// Real receipt gas of the budgeted calls; `--nocapture` prints the table in docs/contracts.md.
+#[tokio::test]
+async fn gas_of_budgeted_calls_on_anvil() -> eyre::Result<()> {
+    let chain = Chain::start().await?;
+    set_up(&chain).await?;
+    let web = chain.registry.serviceId("prod".into(), "web".into()).call().await?;
+    let large_body = format!(r#"{{"env":{{{}}}}}"#, (0..100).map(|i| format!(r#""FLAG_{i:03}":"enabled-value""#)).collect::<Vec<_>>().join(","));
+
+    let first = publish(&chain, spec(2, BODY)).await?.gas_used;
+    let next = publish(&chain, spec(3, BODY)).await?.gas_used;
+    let next_large = publish(&chain, spec(4, &large_body)).await?.gas_used;
+    let node = chain.registry_as(NODES[0]);
+    let attest_first = node
+        .attest(web, 3, site("site-a"), converged(), String::new())
+        .send().await?.get_receipt().await?.gas_used;
+    publish(&chain, spec(5, BODY)).await?;
+    let attest_next = node
+        .attest(web, 4, site("site-a"), converged(), String::new())
+        .send().await?.get_receipt().await?.gas_used;
+    let active = spec(5, BODY);
+    let vote = node
+        .voteRollback(web, 4, site("site-a"), active.sites.clone(), workload_hash(&active), "task exited (1)".into())
+        .send().await?.get_receipt().await?.gas_used;
+
+    println!("| call | gas (anvil receipt) | budget |");
+    println!("|---|---:|---:|");
+    println!("| publish, first revision (creates the service) | {first} | - |");
+    println!("| publish, new revision, 300-byte spec | {next} | 80,000 |");
+    println!("| publish, new revision, {}-byte spec | {next_large} | - |", IMAGE.len() + large_body.len());
+    println!("| attest, node's first for the service | {attest_first} | - |");
+    println!("| attest, later revision | {attest_next} | 40,000 |");
+    println!("| voteRollback, below quorum | {vote} | 60,000 |");
+    assert!(vote <= 60_000, "vote over its budget: {vote}");
+    Ok(())
+}

@@ -1,0 +1,59 @@
+//! Shared set-up for the end-to-end tests: a real anvil, a deployed registry, funded actors.
+
+use std::path::PathBuf;
+
+use alloy::network::EthereumWallet;
+use alloy::node_bindings::{Anvil, AnvilInstance};
+use alloy::primitives::Address;
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
+use ledgerops_bindings::DeploymentRegistry::DeploymentRegistryInstance;
+
+/// The anvil to run: `LEDGEROPS_ANVIL`, else the pinned npm copy, else `anvil` on PATH.
+pub fn anvil_path() -> PathBuf {
+    if let Some(path) = std::env::var_os("LEDGEROPS_ANVIL") {
+        return path.into();
+    }
+    let arch = if cfg!(target_arch = "aarch64") { "arm64" } else { "amd64" };
+    let pinned = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("../node_modules/@foundry-rs/anvil-linux-{arch}/bin/anvil"));
+    if pinned.exists() { pinned } else { PathBuf::from("anvil") }
+}
+
+/// A running anvil with a registry deployed by its first account (the admin).
+pub struct Chain {
+    /// Kept alive for the test's duration; anvil stops when it drops.
+    pub anvil: AnvilInstance,
+    /// The registry, called as the admin.
+    pub registry: DeploymentRegistryInstance<DynProvider>,
+}
+
+impl Chain {
+    /// Starts anvil and deploys a registry.
+    pub async fn start() -> eyre::Result<Self> {
+        let anvil = Anvil::at(anvil_path()).try_spawn()?;
+        let admin = anvil.addresses()[0];
+        let provider = Self::provider_for(&anvil, 0);
+        let registry = ledgerops_bindings::DeploymentRegistry::deploy(provider, admin).await?;
+        Ok(Self { anvil, registry })
+    }
+
+    /// A provider that signs as anvil's account `index`.
+    pub fn provider_for(anvil: &AnvilInstance, index: usize) -> DynProvider {
+        let signer: PrivateKeySigner = anvil.keys()[index].clone().into();
+        ProviderBuilder::new()
+            .wallet(EthereumWallet::from(signer))
+            .connect_http(anvil.endpoint_url())
+            .erased()
+    }
+
+    /// The registry, called as anvil's account `index`.
+    pub fn registry_as(&self, index: usize) -> DeploymentRegistryInstance<DynProvider> {
+        DeploymentRegistryInstance::new(*self.registry.address(), Self::provider_for(&self.anvil, index))
+    }
+
+    /// Address of anvil's account `index`.
+    pub fn account(&self, index: usize) -> Address {
+        self.anvil.addresses()[index]
+    }
+}
