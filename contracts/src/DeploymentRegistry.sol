@@ -100,8 +100,10 @@ contract DeploymentRegistry is IDeploymentRegistry, AccessControlEnumerable, Aud
         external
         onlyRole(DEFAULT_ADMIN_ROLE)
     {
-        if (maxReplicas == 0 || maxReplicas > HARD_MAX_REPLICAS || maxSpecBytes == 0 || maxSpecBytes > HARD_MAX_SPEC_BYTES)
-        {
+        if (
+            maxReplicas == 0 || maxReplicas > HARD_MAX_REPLICAS || maxSpecBytes == 0
+                || maxSpecBytes > HARD_MAX_SPEC_BYTES
+        ) {
             revert InvalidLimits(maxReplicas, maxSpecBytes);
         }
         (bytes32 nsId, Namespace storage ns) = _existingNamespace(namespace);
@@ -202,9 +204,7 @@ contract DeploymentRegistry is IDeploymentRegistry, AccessControlEnumerable, Aud
         ServiceState memory st = _services[sId];
         if (st.revisionCount == 0) {
             SpecRules.requireValidName(name);
-            _record(
-                _topics(ServiceCreated.selector, sId, nsId), abi.encode(0, bytes24(0), namespace, name)
-            );
+            _record(_topics(ServiceCreated.selector, sId, nsId), abi.encode(0, bytes24(0), namespace, name));
         }
         revision = st.revisionCount + 1;
         _revisions[sId][revision] = SpecRules.specHash(spec);
@@ -242,21 +242,16 @@ contract DeploymentRegistry is IDeploymentRegistry, AccessControlEnumerable, Aud
         ServiceState memory st = _existingService(sId);
         if (st.activeRevision == 0) revert ServiceAlreadyRemoved(sId);
         _activate(sId, st, 0, 0);
-        _record(
-            _topics(ServiceRemoved.selector, sId, _word(msg.sender)), abi.encode(0, bytes24(0), st.activeRevision)
-        );
+        _record(_topics(ServiceRemoved.selector, sId, _word(msg.sender)), abi.encode(0, bytes24(0), st.activeRevision));
     }
 
     // ---------------------------------------------------------------- nodes
 
     /// @inheritdoc IDeploymentRegistry
-    function attest(
-        bytes32 sId,
-        uint32 revision,
-        bytes32 site,
-        AttestationStatus status,
-        string calldata reason
-    ) external onlyRole(siteRole(site)) {
+    function attest(bytes32 sId, uint32 revision, bytes32 site, AttestationStatus status, string calldata reason)
+        external
+        onlyRole(siteRole(site))
+    {
         if (status == AttestationStatus.None) revert InvalidStatus();
         _requireShortReason(reason);
         ServiceState memory st = _services[sId];

@@ -140,7 +140,9 @@ interface IDeploymentRegistry {
         bytes32 indexed namespaceId, uint64 seq, bytes24 head, string namespace, uint32 maxReplicas, uint32 maxSpecBytes
     );
     /// @notice A namespace's ceilings changed.
-    event NamespaceLimitsSet(bytes32 indexed namespaceId, uint64 seq, bytes24 head, uint32 maxReplicas, uint32 maxSpecBytes);
+    event NamespaceLimitsSet(
+        bytes32 indexed namespaceId, uint64 seq, bytes24 head, uint32 maxReplicas, uint32 maxSpecBytes
+    );
     /// @notice A deploy freeze started or ended.
     event NamespaceFreezeSet(bytes32 indexed namespaceId, uint64 seq, bytes24 head, bool frozen);
     /// @notice An account became (or stopped being) a deployer of a namespace.
@@ -176,7 +178,9 @@ interface IDeploymentRegistry {
         bool byQuorum
     );
     /// @notice The service's desired state is now "absent".
-    event ServiceRemoved(bytes32 indexed serviceId, address indexed actor, uint64 seq, bytes24 head, uint32 lastRevision);
+    event ServiceRemoved(
+        bytes32 indexed serviceId, address indexed actor, uint64 seq, bytes24 head, uint32 lastRevision
+    );
     /// @notice A node reported what it runs.
     event Attested(
         bytes32 indexed serviceId,

@@ -35,13 +35,18 @@ library SpecRules {
     function requireValidImage(string calldata image) internal pure {
         bytes calldata b = bytes(image);
         uint256 len = b.length;
-        if (len <= DIGEST_SUFFIX_BYTES || len > MAX_IMAGE_BYTES) revert IDeploymentRegistry.ImageNotPinnedByDigest(image);
+        if (len <= DIGEST_SUFFIX_BYTES || len > MAX_IMAGE_BYTES) {
+            revert IDeploymentRegistry.ImageNotPinnedByDigest(image);
+        }
         uint256 marker = len - DIGEST_SUFFIX_BYTES;
+        // The slice is exactly 8 bytes, so the conversion keeps every byte.
+        // forge-lint: disable-next-line(unsafe-typecast)
         if (bytes8(b[marker:marker + 8]) != bytes8("@sha256:") || !_isLowerHex64(b[marker + 8:])) {
             revert IDeploymentRegistry.ImageNotPinnedByDigest(image);
         }
         _requireValidRepository(image, b[:marker]);
     }
+
     /// @notice Reverts unless site ids are strictly ascending and at most MAX_SITES.
     function requireValidPlacement(bytes32[] calldata sites) internal pure {
         if (sites.length > MAX_SITES) revert IDeploymentRegistry.InvalidPlacement(MAX_SITES);
@@ -78,7 +83,9 @@ library SpecRules {
     /// without any `/`, is a tag. One pass: membership test, first slash and last colon together.
     function _requireValidRepository(string calldata image, bytes calldata repo) private pure {
         uint256 len = repo.length;
-        if (len == 0 || repo[0] == "/" || repo[len - 1] == "/") revert IDeploymentRegistry.InvalidImageRepository(image);
+        if (len == 0 || repo[0] == "/" || repo[len - 1] == "/") {
+            revert IDeploymentRegistry.InvalidImageRepository(image);
+        }
         uint256 set = REPO_SET;
         bool bad;
         (uint256 firstSlash, uint256 lastColon) = (len, 0);
@@ -91,7 +98,9 @@ library SpecRules {
             }
         }
         if (bad) revert IDeploymentRegistry.InvalidImageRepository(image);
-        if (lastColon != 0 && (firstSlash == len || lastColon > firstSlash)) revert IDeploymentRegistry.ImageHasTag(image);
+        if (lastColon != 0 && (firstSlash == len || lastColon > firstSlash)) {
+            revert IDeploymentRegistry.ImageHasTag(image);
+        }
     }
 
     /// @dev True when the 64 bytes of `s` are all `0-9a-f`, checked 32 bytes at a time: with every
@@ -111,9 +120,8 @@ library SpecRules {
     }
 
     /// Bytes `a-z0-9._-/:`.
-    uint256 private constant REPO_SET =
-        (((1 << 26) - 1) << 0x61) | (((1 << 10) - 1) << 0x30) | (1 << 0x2e) | (1 << 0x5f) | (1 << 0x2d) | (1 << 0x2f)
-            | (1 << 0x3a);
+    uint256 private constant REPO_SET = (((1 << 26) - 1) << 0x61) | (((1 << 10) - 1) << 0x30) | (1 << 0x2e)
+        | (1 << 0x5f) | (1 << 0x2d) | (1 << 0x2f) | (1 << 0x3a);
     /// Bytes `a-z0-9-`.
     uint256 private constant NAME_SET = (((1 << 26) - 1) << 0x61) | (((1 << 10) - 1) << 0x30) | (1 << 0x2d);
 

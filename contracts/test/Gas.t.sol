@@ -43,7 +43,9 @@ contract GasTest is RegistryFixture {
         vm.prank(nodeA1);
         registry.voteRollback(webId, 2, siteA, s.sites, workloadHash(s), "task exited with code 1");
         uint256 used = txGasOfLastCall(
-            abi.encodeCall(registry.voteRollback, (webId, 2, siteA, s.sites, workloadHash(s), "task exited with code 1"))
+            abi.encodeCall(
+                registry.voteRollback, (webId, 2, siteA, s.sites, workloadHash(s), "task exited with code 1")
+            )
         );
         vm.assertLe(used, VOTE_BUDGET, "vote over budget");
     }

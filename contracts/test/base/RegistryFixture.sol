@@ -23,7 +23,8 @@ abstract contract RegistryFixture is TestBase {
     bytes32 internal webId;
 
     string internal constant DIGEST = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-    string internal constant IMAGE = "127.0.0.1:5000/ledgerops/testapp@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    string internal constant IMAGE =
+        "127.0.0.1:5000/ledgerops/testapp@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
     function setUp() public virtual {
         registry = new DeploymentRegistry(admin);
@@ -98,6 +99,8 @@ abstract contract RegistryFixture is TestBase {
         if (n == 0) return "0";
         bytes memory out;
         while (n > 0) {
+            // A digit is 48-57: it fits a byte.
+            // forge-lint: disable-next-line(unsafe-typecast)
             out = abi.encodePacked(bytes1(uint8(48 + n % 10)), out);
             n /= 10;
         }

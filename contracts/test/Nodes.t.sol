@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {IDeploymentRegistry} from "../src/IDeploymentRegistry.sol";
+import {RegistryTest} from "./base/RegistryTest.sol";
+
+/// @notice Edge nodes: registration, attestations, rollback votes and the quorum.
+contract NodesTest is RegistryTest {
+    IDeploymentRegistry.AttestationStatus internal constant CONVERGED = IDeploymentRegistry.AttestationStatus.Converged;
+    IDeploymentRegistry.AttestationStatus internal constant FAILED = IDeploymentRegistry.AttestationStatus.Failed;
+
+    // ---------------------------------------------------------------- addNode and removeNode
+
+    function test_AddNode() public {
+        address node = vm.addr(0xC1);
+        bytes32 siteC = keccak256("site-c");
+        bytes memory call = abi.encodeCall(registry.addNode, (node, "site-c"));
+        (uint64 seq, bytes24 head) = entryOf(admin, call);
+        vm.expectEmit(address(registry));
+        emit IDeploymentRegistry.NodeAdded(node, siteC, seq, head, "site-c");
+        exec(admin, call);
+
+        vm.assertEq(registry.nodeSite(node), siteC, "nodeSite");
+        vm.assertEq(registry.siteNodeCount(siteC), 1, "site-c count");
+        vm.assertEq(registry.siteNodeCount(siteA), 2, "site-a count");
+        vm.assertEq(registry.nodeCount(), 4, "nodeCount");
+        vm.assertTrue(registry.hasRole(registry.siteRole(siteC), node), "site role");
+    }
+
+    function test_RemoveNode() public {
+        bytes memory call = abi.encodeCall(registry.removeNode, (nodeA1));
+        (uint64 seq, bytes24 head) = entryOf(admin, call);
+        vm.expectEmit(address(registry));
+        emit IDeploymentRegistry.NodeRemoved(nodeA1, siteA, seq, head);
+        exec(admin, call);
+
+        vm.assertEq(registry.nodeSite(nodeA1), bytes32(0), "nodeSite cleared");
+        vm.assertEq(registry.siteNodeCount(siteA), 1, "site-a count");
+        vm.assertEq(registry.nodeCount(), 2, "nodeCount");
+        vm.assertFalse(registry.hasRole(registry.siteRole(siteA), nodeA1), "site role revoked");
+        vm.prank(admin);
+        registry.addNode(nodeA1, "site-b");
+        vm.assertEq(registry.siteNodeCount(siteB), 2, "re-added at site-b");
+    }
+
+    function test_RevertWhen_AddNodeAlreadyRegistered() public {
+        vm.startPrank(admin);
+        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.NodeAlreadyRegistered.selector, nodeA1));
+        registry.addNode(nodeA1, "site-a");
+        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.NodeAlreadyRegistered.selector, nodeA1));
+        registry.addNode(nodeA1, "site-b");
+        vm.stopPrank();
+    }
+
+    function test_RevertWhen_AddNodeWithInvalidSite() public {
+        vm.startPrank(admin);
+        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.InvalidName.selector, "Site-A"));
+        registry.addNode(stranger, "Site-A");
+        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.InvalidName.selector, ""));
+        registry.addNode(stranger, "");
+        vm.stopPrank();
+    }
+
+    function test_RevertWhen_RemoveUnknownNode() public {
+        vm.startPrank(admin);
+        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.UnknownNode.selector, stranger));
+        registry.removeNode(stranger);
+        registry.removeNode(nodeA1);
+        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.UnknownNode.selector, nodeA1));
+        registry.removeNode(nodeA1);
+        vm.stopPrank();
+    }
+
+    function test_RevertWhen_NodesManagedByNonAdmin() public {
+        vm.startPrank(deployer);
+        vm.expectRevert(unauthorized(deployer, ADMIN_ROLE));
+        registry.addNode(stranger, "site-a");
+        vm.expectRevert(unauthorized(deployer, ADMIN_ROLE));
+        registry.removeNode(nodeA1);
+        vm.stopPrank();
+    }
+
+    // ---------------------------------------------------------------- attest
+
+    function test_Attest_EveryStatus() public {
+        publishAs(deployer, typicalSpec());
+        for (uint8 s = 1; s <= 3; ++s) {
+            IDeploymentRegistry.AttestationStatus status = IDeploymentRegistry.AttestationStatus(s);
+            bytes memory call = abi.encodeCall(registry.attest, (webId, 1, siteA, status, "why"));
+            (uint64 seq, bytes24 head) = entryOf(nodeA1, call);
+            vm.expectEmit(address(registry));
+            emit IDeploymentRegistry.Attested(webId, 1, nodeA1, seq, head, siteA, status, "why");
+            exec(nodeA1, call);
+            IDeploymentRegistry.NodeServiceState memory mine = registry.nodeServiceState(webId, nodeA1);
+            vm.assertEq(mine.revision, 1, "revision");
+            vm.assertEq(uint8(mine.status), s, "status");
+            vm.assertEq(mine.votedEpoch, 0, "no vote");
+        }
+    }
+
+    function test_RevertWhen_AttestSameStatusTwice() public {
+        publishTwo(typicalSpec(), secondSpec());
+        vm.startPrank(nodeA1);
+        registry.attest(webId, 1, siteA, CONVERGED, "");
+        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.AlreadyAttested.selector, webId, 1, CONVERGED));
+        registry.attest(webId, 1, siteA, CONVERGED, "again");
+        registry.attest(webId, 2, siteA, CONVERGED, "");
+        registry.attest(webId, 2, siteA, FAILED, "crash loop");
+        registry.attest(webId, 1, siteA, CONVERGED, "back on 1: the same status for another revision counts");
+        vm.stopPrank();
+    }
+
+    function test_RevertWhen_AttestStatusNone() public {
+        publishAs(deployer, typicalSpec());
+        vm.prank(nodeA1);
+        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.InvalidStatus.selector));
+        registry.attest(webId, 1, siteA, IDeploymentRegistry.AttestationStatus.None, "");
+    }
+
+    function test_RevertWhen_AttestUnknownRevision() public {
+        publishAs(deployer, typicalSpec());
+        bytes32 otherId = keccak256("prod/api");
+        vm.startPrank(nodeA1);
+        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.UnknownRevision.selector, webId, 0));
+        registry.attest(webId, 0, siteA, CONVERGED, "");
+        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.UnknownRevision.selector, webId, 2));
+        registry.attest(webId, 2, siteA, CONVERGED, "");
+        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.UnknownRevision.selector, otherId, 1));
+        registry.attest(otherId, 1, siteA, CONVERGED, "");
+        vm.stopPrank();
+    }
+
+    function test_RevertWhen_ReasonTooLong() public {
+        IDeploymentRegistry.ServiceSpec memory s = secondSpec();
+        publishTwo(typicalSpec(), s);
+        string memory long = string(repeat("r", 257));
+        bytes memory err = abi.encodeWithSelector(IDeploymentRegistry.ReasonTooLong.selector, 257, 256);
+        vm.startPrank(nodeA1);
+        vm.expectRevert(err);
+        registry.attest(webId, 2, siteA, FAILED, long);
+        vm.expectRevert(err);
+        registry.voteRollback(webId, 2, siteA, s.sites, workloadHash(s), long);
+        registry.attest(webId, 2, siteA, FAILED, string(repeat("r", 256)));
+        vm.stopPrank();
+    }
+
+    function test_RevertWhen_NodeActsForAnotherSite() public {
+        IDeploymentRegistry.ServiceSpec memory s = secondSpec();
+        publishTwo(typicalSpec(), s);
+        bytes32 roleA = registry.siteRole(siteA);
+        vm.startPrank(nodeB1);
+        vm.expectRevert(unauthorized(nodeB1, roleA));
+        registry.attest(webId, 2, siteA, CONVERGED, "");
+        vm.expectRevert(unauthorized(nodeB1, roleA));
+        registry.voteRollback(webId, 2, siteA, s.sites, workloadHash(s), REASON);
+        vm.stopPrank();
+        vm.prank(stranger);
+        vm.expectRevert(unauthorized(stranger, roleA));
+        registry.attest(webId, 2, siteA, CONVERGED, "");
+    }
+
+    // ---------------------------------------------------------------- voteRollback: quorum
+
+    function test_VoteRollback_BelowQuorum() public {
+        IDeploymentRegistry.ServiceSpec memory s = secondSpec();
+        publishTwo(typicalSpec(), s);
+        bytes memory call = abi.encodeCall(registry.voteRollback, (webId, 2, siteA, s.sites, workloadHash(s), REASON));
+        (uint64 seq, bytes24 head) = entryOf(nodeA1, call);
+        vm.expectEmit(address(registry));
+        emit IDeploymentRegistry.RollbackVoted(webId, 2, nodeA1, seq, head, siteA, 1, 2, REASON);
+        exec(nodeA1, call);
+
+        assertService(2, 2, 1, 2, 1);
+        IDeploymentRegistry.NodeServiceState memory mine = registry.nodeServiceState(webId, nodeA1);
+        vm.assertEq(mine.revision, 2, "revision");
+        vm.assertEq(uint8(mine.status), uint8(FAILED), "a vote is a failed attestation");
+        vm.assertEq(mine.votedEpoch, 2, "votedEpoch");
+    }
+
+    function test_VoteRollback_QuorumReactivatesPrevious() public {
+        IDeploymentRegistry.ServiceSpec memory s = secondSpec();
+        publishTwo(typicalSpec(), s);
+        voteAs(nodeA1, siteA, 2, s);
+        bytes memory call = abi.encodeCall(registry.voteRollback, (webId, 2, siteA, s.sites, workloadHash(s), REASON));
+        Entry[] memory e = entriesOf(nodeA2, call);
+        vm.assertEq(e.length, 2, "vote and rollback");
+        vm.expectEmit(address(registry));
+        emit IDeploymentRegistry.RollbackVoted(webId, 2, nodeA2, e[0].seq, e[0].head, siteA, 2, 2, REASON);
+        vm.expectEmit(address(registry));
+        emit IDeploymentRegistry.RolledBack(webId, 1, nodeA2, e[1].seq, e[1].head, 2, true);
+        exec(nodeA2, call);
+
+        // Revision 1 is active again with nothing behind it; every node can converge on it.
+        assertService(2, 1, 0, 3, 0);
+        address[2] memory nodes = [nodeA1, nodeA2];
+        for (uint256 i; i < 2; ++i) {
+            vm.prank(nodes[i]);
+            registry.attest(webId, 1, siteA, CONVERGED, "");
+            vm.assertEq(uint8(registry.nodeServiceState(webId, nodes[i]).status), uint8(CONVERGED), "converged");
+        }
+    }
+
+    function test_VoteRollback_OneOfThreeKeepsServiceOnBothSites() public {
+        IDeploymentRegistry.ServiceSpec memory s = secondSpec();
+        s.sites = bothSites();
+        IDeploymentRegistry.ServiceSpec memory first = typicalSpec();
+        first.sites = bothSites();
+        publishTwo(first, s);
+        bytes memory call = abi.encodeCall(registry.voteRollback, (webId, 2, siteB, s.sites, workloadHash(s), REASON));
+        (uint64 seq, bytes24 head) = entryOf(nodeB1, call);
+        vm.expectEmit(address(registry));
+        emit IDeploymentRegistry.RollbackVoted(webId, 2, nodeB1, seq, head, siteB, 1, 2, REASON);
+        exec(nodeB1, call);
+        assertService(2, 2, 1, 2, 1);
+        voteAs(nodeA1, siteA, 2, s);
+        assertService(2, 1, 0, 3, 0);
+    }
+
+    function test_VoteRollback_EmptyPlacementCountsEveryNode() public {
+        IDeploymentRegistry.ServiceSpec memory s = spec(IMAGE, 2, new bytes32[](0), "");
+        publishTwo(spec(IMAGE, 1, new bytes32[](0), ""), s);
+        voteAs(nodeB1, siteB, 2, s);
+        assertService(2, 2, 1, 2, 1);
+        voteAs(nodeA2, siteA, 2, s);
+        assertService(2, 1, 0, 3, 0);
+    }
+
+    function test_VoteRollback_WorksWhileFrozen() public {
+        IDeploymentRegistry.ServiceSpec memory s = secondSpec();
+        publishTwo(typicalSpec(), s);
+        vm.prank(admin);
+        registry.freezeNamespace(NS);
+        voteAs(nodeA1, siteA, 2, s);
+        voteAs(nodeA2, siteA, 2, s);
+        assertService(2, 1, 0, 3, 0);
+    }
+
+    /// Documented: a node removed after voting keeps its vote in the current epoch, while the
+    /// electorate shrinks. Here 1 of 2 votes, the voter is removed, and the remaining node's vote
+    /// makes 2 votes against a quorum of 1 (needed is computed from the shrunken electorate).
+    function test_VoteRollback_RemovedNodeVoteStillCounts() public {
+        IDeploymentRegistry.ServiceSpec memory s = secondSpec();
+        publishTwo(typicalSpec(), s);
+        voteAs(nodeA1, siteA, 2, s);
+        vm.prank(admin);
+        registry.removeNode(nodeA1);
+        assertService(2, 2, 1, 2, 1);
+        bytes memory call = abi.encodeCall(registry.voteRollback, (webId, 2, siteA, s.sites, workloadHash(s), REASON));
+        Entry[] memory e = entriesOf(nodeA2, call);
+        vm.expectEmit(address(registry));
+        emit IDeploymentRegistry.RollbackVoted(webId, 2, nodeA2, e[0].seq, e[0].head, siteA, 2, 1, REASON);
+        exec(nodeA2, call);
+        assertService(2, 1, 0, 3, 0);
+    }
+
+    function test_VoteRollback_NewPublishStartsNewEpoch() public {
+        IDeploymentRegistry.ServiceSpec memory s = secondSpec();
+        publishTwo(typicalSpec(), s);
+        voteAs(nodeA1, siteA, 2, s);
+        s.replicas = 5;
+        publishAs(deployer, s);
+        assertService(3, 3, 2, 3, 0);
+        voteAs(nodeA1, siteA, 3, s);
+        assertService(3, 3, 2, 3, 1);
+        voteAs(nodeA2, siteA, 3, s);
+        assertService(3, 2, 0, 4, 0);
+    }
+
+    // ---------------------------------------------------------------- voteRollback: refusals
+
+    function test_RevertWhen_VoteTwice() public {
+        IDeploymentRegistry.ServiceSpec memory s = secondSpec();
+        publishTwo(typicalSpec(), s);
+        voteAs(nodeA1, siteA, 2, s);
+        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.AlreadyVoted.selector, webId, 2, nodeA1));
+        voteAs(nodeA1, siteA, 2, s);
+    }
+
+    function test_RevertWhen_VoteOnInactiveRevision() public {
+        IDeploymentRegistry.ServiceSpec memory first = typicalSpec();
+        IDeploymentRegistry.ServiceSpec memory s = secondSpec();
+        publishTwo(first, s);
+        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.RevisionNotActive.selector, webId, 1, 2));
+        voteAs(nodeA1, siteA, 1, first);
+        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.RevisionNotActive.selector, webId, 0, 2));
+        voteAs(nodeA1, siteA, 0, s);
+        voteAs(nodeA1, siteA, 2, s);
+        voteAs(nodeA2, siteA, 2, s);
+        // A stale vote after the quorum rollback (a retry of the node's own vote, say).
+        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.RevisionNotActive.selector, webId, 2, 1));
+        voteAs(nodeA1, siteA, 2, s);
+        vm.prank(deployer);
+        registry.remove(NS, SVC);
+        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.RevisionNotActive.selector, webId, 1, 0));
+        voteAs(nodeA1, siteA, 1, first);
+    }
+
+    function test_RevertWhen_VoteOnUnknownService() public {
+        IDeploymentRegistry.ServiceSpec memory s = secondSpec();
+        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.UnknownService.selector, webId));
+        voteAs(nodeA1, siteA, 1, s);
+    }
+
+    function test_RevertWhen_VoteSpecMismatch() public {
+        IDeploymentRegistry.ServiceSpec memory s = secondSpec();
+        publishTwo(typicalSpec(), s);
+        bytes memory err = abi.encodeWithSelector(IDeploymentRegistry.SpecMismatch.selector, webId, 2);
+        bytes32 workload = workloadHash(s);
+        bytes32[] memory both = bothSites();
+        vm.startPrank(nodeA1);
+        vm.expectRevert(err);
+        registry.voteRollback(webId, 2, siteA, both, workload, REASON);
+        vm.expectRevert(err);
+        registry.voteRollback(webId, 2, siteA, s.sites, workloadHash(typicalSpec()), REASON);
+        vm.stopPrank();
+    }
+
+    function test_RevertWhen_VoterSiteNotInPlacement() public {
+        IDeploymentRegistry.ServiceSpec memory s = secondSpec();
+        publishTwo(typicalSpec(), s);
+        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.SiteNotInPlacement.selector, siteB));
+        voteAs(nodeB1, siteB, 2, s);
+    }
+
+    function test_RevertWhen_NothingToRollBackTo() public {
+        IDeploymentRegistry.ServiceSpec memory first = typicalSpec();
+        IDeploymentRegistry.ServiceSpec memory s = secondSpec();
+        publishAs(deployer, first);
+        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.NothingToRollBackTo.selector, webId));
+        voteAs(nodeA1, siteA, 1, first);
+        publishAs(deployer, s);
+        voteAs(nodeA1, siteA, 2, s);
+        voteAs(nodeA2, siteA, 2, s);
+        // A revision re-activated by a quorum has nothing left to fall back to.
+        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.NothingToRollBackTo.selector, webId));
+        voteAs(nodeA1, siteA, 1, first);
+    }
+
+    function test_RevertWhen_VoteFromRemovedNode() public {
+        IDeploymentRegistry.ServiceSpec memory s = secondSpec();
+        publishTwo(typicalSpec(), s);
+        vm.prank(admin);
+        registry.removeNode(nodeA1);
+        vm.expectRevert(unauthorized(nodeA1, registry.siteRole(siteA)));
+        voteAs(nodeA1, siteA, 2, s);
+    }
+
+    // ---------------------------------------------------------------- setQuorum
+
+    function test_SetQuorum() public {
+        bytes memory call = abi.encodeCall(registry.setQuorum, (0));
+        (uint64 seq, bytes24 head) = entryOf(admin, call);
+        vm.expectEmit(address(registry));
+        emit IDeploymentRegistry.QuorumSet(seq, head, 0);
+        exec(admin, call);
+        vm.assertEq(registry.quorumBps(), 0, "quorumBps");
+
+        // With 0 bps a single vote exceeds the fraction: one of the two site-a nodes suffices.
+        IDeploymentRegistry.ServiceSpec memory s = secondSpec();
+        publishTwo(typicalSpec(), s);
+        voteAs(nodeA1, siteA, 2, s);
+        assertService(2, 1, 0, 3, 0);
+    }
+
+    function test_SetQuorum_HighestNeedsEveryNode() public {
+        vm.prank(admin);
+        registry.setQuorum(9999);
+        IDeploymentRegistry.ServiceSpec memory s = secondSpec();
+        publishTwo(spec(IMAGE, 1, new bytes32[](0), ""), spec(IMAGE, 2, new bytes32[](0), ""));
+        s = spec(IMAGE, 2, new bytes32[](0), "");
+        voteAs(nodeA1, siteA, 2, s);
+        voteAs(nodeA2, siteA, 2, s);
+        assertService(2, 2, 1, 2, 2);
+        voteAs(nodeB1, siteB, 2, s);
+        assertService(2, 1, 0, 3, 0);
+    }
+
+    function test_RevertWhen_SetQuorumInvalid() public {
+        vm.startPrank(admin);
+        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.InvalidQuorum.selector, 10_000));
+        registry.setQuorum(10_000);
+        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.InvalidQuorum.selector, type(uint16).max));
+        registry.setQuorum(type(uint16).max);
+        vm.stopPrank();
+        vm.prank(deployer);
+        vm.expectRevert(unauthorized(deployer, ADMIN_ROLE));
+        registry.setQuorum(6000);
+        vm.assertEq(registry.quorumBps(), 5000, "default quorum unchanged");
+    }
+}
