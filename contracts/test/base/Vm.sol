@@ -51,6 +51,9 @@ interface Vm {
     function snapshotState() external returns (uint256 snapshotId);
     function revertToState(uint256 snapshotId) external returns (bool success);
 
+    // Strings.
+    function toString(uint256 value) external pure returns (string memory);
+
     // Fuzzing.
     function assume(bool condition) external pure;
 
