@@ -29,7 +29,12 @@ fn site(label: &str) -> B256 {
 }
 
 fn spec(replicas: u32, body: &str) -> ServiceSpec {
-    ServiceSpec { image: IMAGE.into(), replicas, sites: vec![site("site-a")], body: Bytes::copy_from_slice(body.as_bytes()) }
+    ServiceSpec {
+        image: IMAGE.into(),
+        replicas,
+        sites: vec![site("site-a")],
+        body: Bytes::copy_from_slice(body.as_bytes()),
+    }
 }
 
 fn workload_hash(spec: &ServiceSpec) -> B256 {
@@ -61,11 +66,7 @@ async fn lifecycle_quorum_rollback_and_audit_chain_from_real_logs() -> eyre::Res
     publish(&chain, spec(2, BODY)).await?;
     for node in &NODES[..2] {
         let call = chain.registry_as(*node);
-        call.attest(web, 1, site("site-a"), converged(), String::new())
-            .send()
-            .await?
-            .get_receipt()
-            .await?;
+        call.attest(web, 1, site("site-a"), converged(), String::new()).send().await?.get_receipt().await?;
     }
     let bad = spec(3, BODY);
     publish(&chain, bad.clone()).await?;
@@ -138,23 +139,28 @@ async fn gas_of_budgeted_calls_on_anvil() -> eyre::Result<()> {
     let chain = Chain::start().await?;
     set_up(&chain).await?;
     let web = chain.registry.serviceId("prod".into(), "web".into()).call().await?;
-    let large_body = format!(r#"{{"env":{{{}}}}}"#, (0..100).map(|i| format!(r#""FLAG_{i:03}":"enabled-value""#)).collect::<Vec<_>>().join(","));
+    let large_body = format!(
+        r#"{{"env":{{{}}}}}"#,
+        (0..100).map(|i| format!(r#""FLAG_{i:03}":"enabled-value""#)).collect::<Vec<_>>().join(",")
+    );
 
     let first = publish(&chain, spec(2, BODY)).await?.gas_used;
     let next = publish(&chain, spec(3, BODY)).await?.gas_used;
     let next_large = publish(&chain, spec(4, &large_body)).await?.gas_used;
     let node = chain.registry_as(NODES[0]);
-    let attest_first = node
-        .attest(web, 3, site("site-a"), converged(), String::new())
-        .send().await?.get_receipt().await?.gas_used;
+    let attest_first =
+        node.attest(web, 3, site("site-a"), converged(), String::new()).send().await?.get_receipt().await?.gas_used;
     publish(&chain, spec(5, BODY)).await?;
-    let attest_next = node
-        .attest(web, 4, site("site-a"), converged(), String::new())
-        .send().await?.get_receipt().await?.gas_used;
+    let attest_next =
+        node.attest(web, 4, site("site-a"), converged(), String::new()).send().await?.get_receipt().await?.gas_used;
     let active = spec(5, BODY);
     let vote = node
         .voteRollback(web, 4, site("site-a"), active.sites.clone(), workload_hash(&active), "task exited (1)".into())
-        .send().await?.get_receipt().await?.gas_used;
+        .send()
+        .await?
+        .get_receipt()
+        .await?
+        .gas_used;
 
     println!("| call | gas (anvil receipt) | budget |");
     println!("|---|---:|---:|");
@@ -166,4 +172,43 @@ async fn gas_of_budgeted_calls_on_anvil() -> eyre::Result<()> {
     println!("| voteRollback, below quorum | {vote} | 60,000 |");
     assert!(vote <= 60_000, "vote over its budget: {vote}");
     Ok(())
+}
+
+/// `scripts/audit-verify` (cast only) agrees with the chain, and names the problem when the
+/// registry's stored head no longer matches its logs.
+#[tokio::test]
+async fn audit_verify_script_checks_a_real_registry() -> eyre::Result<()> {
+    let chain = Chain::start().await?;
+    set_up(&chain).await?;
+    publish(&chain, spec(2, BODY)).await?;
+    let registry = chain.registry.address().to_string();
+    let rpc = chain.anvil.endpoint();
+    let seq = chain.registry.auditHead().call().await?.seq;
+
+    let ok = audit_verify(&registry, &rpc)?;
+    assert!(ok.status.success(), "audit-verify failed: {}", String::from_utf8_lossy(&ok.stderr));
+    let out = String::from_utf8_lossy(&ok.stdout);
+    assert!(out.contains(&format!("audit chain verified: {seq} entries")), "got {out}");
+
+    // Overwrite the stored (seq, head) slot (slot 2, docs/contracts.md) with a forged head.
+    // The slot packs `head` in its upper 24 bytes above `seq` in the lower 8.
+    let mut forged = [0xab; 32];
+    forged[24..].copy_from_slice(&seq.to_be_bytes());
+    let provider = chain.registry.provider();
+    provider
+        .raw_request::<_, bool>(
+            "anvil_setStorageAt".into(),
+            (registry.clone(), B256::with_last_byte(2), B256::from(forged)),
+        )
+        .await?;
+    let bad = audit_verify(&registry, &rpc)?;
+    assert_eq!(bad.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("the registry says head 0xabab"), "got {err}");
+    Ok(())
+}
+
+fn audit_verify(registry: &str, rpc: &str) -> std::io::Result<std::process::Output> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/audit-verify");
+    std::process::Command::new(script).args([registry, rpc]).output()
 }

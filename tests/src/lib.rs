@@ -41,10 +41,7 @@ impl Chain {
     /// A provider that signs as anvil's account `index`.
     pub fn provider_for(anvil: &AnvilInstance, index: usize) -> DynProvider {
         let signer: PrivateKeySigner = anvil.keys()[index].clone().into();
-        ProviderBuilder::new()
-            .wallet(EthereumWallet::from(signer))
-            .connect_http(anvil.endpoint_url())
-            .erased()
+        ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(anvil.endpoint_url()).erased()
     }
 
     /// The registry, called as anvil's account `index`.
