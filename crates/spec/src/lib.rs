@@ -1,0 +1,58 @@
+//! The service spec that CI publishes and every node applies.
+//!
+//! A revision on chain is `(image, replicas, sites, body)`: the contract checks the first three
+//! cheaply, and [`SpecBody`] is everything else Swarm needs, as canonical JSON (docs/spec-format.md).
+//! The same checks run in the CLI before a transaction is sent and on each node before it applies
+//! anything, so both sides agree on what a valid spec is.
+
+mod body;
+mod image;
+mod names;
+mod onchain;
+
+pub use body::{FORMAT_VERSION, cpu_nanos, memory_bytes, parse_duration};
+pub use body::{HealthCheck, Mount, Port, Resources, SpecBody, UpdatePolicy};
+pub use image::validate_image;
+pub use names::validate_name;
+pub use onchain::{MAX_SITES, Spec, site_id, spec_hash, workload_hash};
+
+/// Why a spec, or one of its parts, was refused. Each variant names the field at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SpecError {
+    /// The image is not `repo@sha256:<64 lowercase hex>` (the contract's `ImageNotPinnedByDigest`).
+    #[error("image {0:?} is not pinned by digest: use repo@sha256:<64 lowercase hex digits>")]
+    NotPinned(String),
+    /// The image carries a tag beside its digest (the contract's `ImageHasTag`).
+    #[error("image {0:?} has a tag: drop it and keep only the digest (repo@sha256:...)")]
+    HasTag(String),
+    /// The repository part has characters Docker does not allow (the contract's `InvalidImageRepository`).
+    #[error("image {0:?}: the repository may hold only a-z 0-9 . _ - / and a registry port")]
+    BadRepository(String),
+    /// A namespace, service, site, secret or config name breaks the naming rule.
+    #[error(
+        "{kind} name {name:?} is invalid: 1-63 characters of a-z, 0-9 and -, starting and ending with a letter or digit"
+    )]
+    BadName {
+        /// What the name is for ("service", "site", ...).
+        kind: &'static str,
+        /// The name as given.
+        name: String,
+    },
+    /// A field's value is malformed; the message says which field and why.
+    #[error("{field}: {reason}")]
+    BadField {
+        /// Where in the spec, e.g. `env.FOO` or `ports[1].published`.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The body is not valid spec JSON (unknown key, wrong type, not UTF-8).
+    #[error("spec body: {0}")]
+    BadBody(String),
+}
+
+impl SpecError {
+    pub(crate) fn field(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::BadField { field: field.into(), reason: reason.into() }
+    }
+}
