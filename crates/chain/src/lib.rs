@@ -1,6 +1,12 @@
-//! The only crate that speaks to the registry's chain. For now it holds the audit chain: the
-//! recomputation every auditor, the CLI's `audit verify` and the node rely on.
+//! The only crate that speaks to the registry's chain: connecting and sending (with errors in the
+//! user's terms), the registry's event log, and the audit chain every auditor, the CLI's
+//! `audit verify` and the node rely on.
 
 pub mod audit;
+mod client;
+pub mod events;
+mod revert;
 
 pub use audit::{AuditChain, AuditError, Head};
+pub use client::{ChainError, Client, Sent};
+pub use revert::Revert;

@@ -1,0 +1,177 @@
+//! A connection to one registry: checked on connect (reachable, a contract at the address), with
+//! every failure turned into a [`ChainError`] that says what went wrong in the user's terms.
+
+use alloy::contract::{CallBuilder, CallDecoder};
+use alloy::network::EthereumWallet;
+use alloy::primitives::{Address, B256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
+use alloy::transports::TransportError;
+use ledgerops_bindings::DeploymentRegistry::{self, DeploymentRegistryErrors, DeploymentRegistryInstance};
+
+use crate::Revert;
+
+/// What can go wrong talking to the chain.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    /// No answer from the RPC endpoint (down, wrong URL, refused).
+    #[error("cannot reach the RPC at {url}: {reason}")]
+    Unreachable {
+        /// The endpoint.
+        url: String,
+        /// What the transport said.
+        reason: String,
+    },
+    /// The address holds no code on this chain.
+    #[error("no contract at {address} on chain {chain_id}: check --registry and --rpc-url")]
+    NoContract {
+        /// The registry address given.
+        address: Address,
+        /// The chain the RPC serves.
+        chain_id: u64,
+    },
+    /// The registry refused the change with one of its custom errors.
+    #[error("the registry refused: {0}")]
+    Reverted(Revert),
+    /// A revert that is not one of the registry's errors (out of gas, a wrong contract).
+    #[error("the transaction reverted: {0}")]
+    RevertedOther(String),
+    /// The sender cannot pay for gas.
+    #[error("insufficient funds: the sending account cannot pay for gas")]
+    InsufficientFunds,
+    /// A transaction needs a key and none was given.
+    #[error("no key to sign with: give --private-key or --keystore")]
+    NoSigner,
+    /// Any other answer the RPC gave.
+    #[error("RPC error: {0}")]
+    Rpc(String),
+}
+
+impl ChainError {
+    /// True when trying again later may succeed (the controller's retry policy uses it).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Unreachable { .. } | Self::Rpc(_))
+    }
+
+    /// Classifies a contract call or transaction error.
+    pub fn from_contract(url: &str, error: alloy::contract::Error) -> Self {
+        if let Some(decoded) = error.as_decoded_interface_error::<DeploymentRegistryErrors>() {
+            return Self::Reverted(Revert::from(&decoded));
+        }
+        match error {
+            alloy::contract::Error::TransportError(e) => Self::from_transport(url, e),
+            alloy::contract::Error::PendingTransactionError(e) => Self::Rpc(e.to_string()),
+            other => Self::Rpc(other.to_string()),
+        }
+    }
+
+    /// Classifies an RPC error.
+    pub fn from_transport(url: &str, error: TransportError) -> Self {
+        if error.is_transport_error() {
+            return Self::Unreachable { url: url.to_owned(), reason: error.to_string() };
+        }
+        let message = error.as_error_resp().map(|r| r.message.to_string()).unwrap_or_else(|| error.to_string());
+        if message.contains("insufficient funds") {
+            Self::InsufficientFunds
+        } else if message.contains("revert") {
+            Self::RevertedOther(message)
+        } else {
+            Self::Rpc(message)
+        }
+    }
+}
+
+/// A transaction the chain accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Sent {
+    /// Its hash.
+    pub tx: B256,
+    /// The block that holds it.
+    pub block: u64,
+    /// Gas it used.
+    pub gas: u64,
+}
+
+/// A registry on a chain, called through one provider (signing when a key was given).
+#[derive(Debug, Clone)]
+pub struct Client {
+    /// The endpoint, for messages.
+    pub url: String,
+    /// The chain's id.
+    pub chain_id: u64,
+    /// The signing account, when there is one.
+    pub sender: Option<Address>,
+    /// The registry's bindings.
+    pub registry: DeploymentRegistryInstance<DynProvider>,
+}
+
+impl Client {
+    /// A provider for `url` (http(s) or ws(s)), signing with `signer` when given.
+    pub async fn provider(url: &str, signer: Option<PrivateKeySigner>) -> Result<(DynProvider, u64), ChainError> {
+        let unreachable = |e: TransportError| ChainError::from_transport(url, e);
+        let provider = match signer {
+            Some(s) => {
+                ProviderBuilder::new().wallet(EthereumWallet::from(s)).connect(url).await.map_err(unreachable)?.erased()
+            }
+            None => ProviderBuilder::new().connect(url).await.map_err(unreachable)?.erased(),
+        };
+        let chain_id = provider.get_chain_id().await.map_err(unreachable)?;
+        Ok((provider, chain_id))
+    }
+
+    /// Connects to the registry at `address`; fails when nothing answers or no contract is there.
+    pub async fn connect(url: &str, address: Address, signer: Option<PrivateKeySigner>) -> Result<Self, ChainError> {
+        let sender = signer.as_ref().map(PrivateKeySigner::address);
+        let (provider, chain_id) = Self::provider(url, signer).await?;
+        let code = provider.get_code_at(address).await.map_err(|e| ChainError::from_transport(url, e))?;
+        if code.is_empty() {
+            return Err(ChainError::NoContract { address, chain_id });
+        }
+        let registry = DeploymentRegistryInstance::new(address, provider);
+        Ok(Self { url: url.to_owned(), chain_id, sender, registry })
+    }
+
+    /// Deploys a new registry with `admin` as its admin, signed by `signer`.
+    pub async fn deploy(url: &str, signer: PrivateKeySigner, admin: Address) -> Result<(Self, Sent), ChainError> {
+        let sender = Some(signer.address());
+        let (provider, chain_id) = Self::provider(url, Some(signer)).await?;
+        let builder = DeploymentRegistry::deploy_builder(provider.clone(), admin);
+        let receipt = builder
+            .send()
+            .await
+            .map_err(|e| ChainError::from_contract(url, e))?
+            .get_receipt()
+            .await
+            .map_err(|e| ChainError::Rpc(e.to_string()))?;
+        let address = receipt.contract_address.ok_or_else(|| ChainError::RevertedOther("deployment failed".into()))?;
+        let sent = Sent {
+            tx: receipt.transaction_hash,
+            block: receipt.block_number.unwrap_or_default(),
+            gas: receipt.gas_used,
+        };
+        let registry = DeploymentRegistryInstance::new(address, provider);
+        Ok((Self { url: url.to_owned(), chain_id, sender, registry }, sent))
+    }
+
+    /// Sends a registry call as a transaction and waits for its receipt.
+    pub async fn send<D: CallDecoder>(&self, call: CallBuilder<&DynProvider, D>) -> Result<Sent, ChainError> {
+        if self.sender.is_none() {
+            return Err(ChainError::NoSigner);
+        }
+        let pending = call.send().await.map_err(|e| ChainError::from_contract(&self.url, e))?;
+        let receipt = pending.get_receipt().await.map_err(|e| ChainError::Rpc(e.to_string()))?;
+        if !receipt.status() {
+            return Err(ChainError::RevertedOther(format!("transaction {} reverted", receipt.transaction_hash)));
+        }
+        Ok(Sent {
+            tx: receipt.transaction_hash,
+            block: receipt.block_number.unwrap_or_default(),
+            gas: receipt.gas_used,
+        })
+    }
+
+    /// Runs a view call.
+    pub async fn view<D: CallDecoder>(&self, call: CallBuilder<&DynProvider, D>) -> Result<D::CallOutput, ChainError> {
+        call.call().await.map_err(|e| ChainError::from_contract(&self.url, e))
+    }
+}

@@ -1,0 +1,65 @@
+//! The registry's event log, read from its deploy block: the source of `history`, `status`, audit
+//! verification and export (and, later, of the node's desired state).
+
+use alloy::primitives::B256;
+use alloy::providers::Provider;
+use alloy::rpc::types::{Filter, Log};
+use alloy::sol_types::SolEventInterface;
+use ledgerops_bindings::DeploymentRegistry::DeploymentRegistryEvents;
+
+use crate::{ChainError, Client};
+
+/// Blocks asked for in one `eth_getLogs`; halved when the node refuses a range.
+const PAGE_BLOCKS: u64 = 50_000;
+
+/// One registry log, decoded.
+#[derive(Debug, Clone)]
+pub struct RegistryLog {
+    /// Block number.
+    pub block: u64,
+    /// Block time (seconds since the epoch), when the node reports it.
+    pub time: Option<u64>,
+    /// Transaction hash.
+    pub tx: B256,
+    /// The decoded event.
+    pub event: DeploymentRegistryEvents,
+    /// The log as the node returned it (the audit chain hashes its raw bytes).
+    pub raw: Log,
+}
+
+/// Every log of the registry from `from` to the latest block, oldest first, decoded.
+pub async fn fetch_all(client: &Client, from: u64) -> Result<Vec<RegistryLog>, ChainError> {
+    let provider = client.registry.provider();
+    let rpc = |e| ChainError::from_transport(&client.url, e);
+    let latest = provider.get_block_number().await.map_err(rpc)?;
+    let mut out = Vec::new();
+    let (mut start, mut page) = (from, PAGE_BLOCKS);
+    while start <= latest {
+        let end = latest.min(start.saturating_add(page - 1));
+        let filter = Filter::new().address(*client.registry.address()).from_block(start).to_block(end);
+        match provider.get_logs(&filter).await {
+            Ok(logs) => {
+                for raw in logs {
+                    out.push(decode(raw)?);
+                }
+                start = end + 1;
+            }
+            Err(e) if page > 1 && !e.is_transport_error() => page /= 2,
+            Err(e) => return Err(rpc(e)),
+        }
+    }
+    Ok(out)
+}
+
+fn decode(raw: Log) -> Result<RegistryLog, ChainError> {
+    let event = DeploymentRegistryEvents::decode_log(&raw.inner)
+        .map_err(|e| ChainError::Rpc(format!("a registry log does not decode: {e}")))?
+        .data;
+    Ok(RegistryLog {
+        block: raw.block_number.unwrap_or_default(),
+        time: raw.block_timestamp,
+        tx: raw.transaction_hash.unwrap_or_default(),
+        event,
+        raw,
+    })
+}
