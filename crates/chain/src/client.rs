@@ -5,6 +5,7 @@ use alloy::contract::{CallBuilder, CallDecoder};
 use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, B256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::{Log, TransactionReceipt};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::transports::TransportError;
 use ledgerops_bindings::DeploymentRegistry::{self, DeploymentRegistryErrors, DeploymentRegistryInstance};
@@ -82,7 +83,7 @@ impl ChainError {
 }
 
 /// A transaction the chain accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Sent {
     /// Its hash.
     pub tx: B256,
@@ -90,6 +91,20 @@ pub struct Sent {
     pub block: u64,
     /// Gas it used.
     pub gas: u64,
+    /// The logs it emitted.
+    #[serde(skip)]
+    pub logs: Vec<Log>,
+}
+
+impl Sent {
+    fn from_receipt(receipt: &TransactionReceipt) -> Self {
+        Self {
+            tx: receipt.transaction_hash,
+            block: receipt.block_number.unwrap_or_default(),
+            gas: receipt.gas_used,
+            logs: receipt.inner.logs().to_vec(),
+        }
+    }
 }
 
 /// A registry on a chain, called through one provider (signing when a key was given).
@@ -144,11 +159,7 @@ impl Client {
             .await
             .map_err(|e| ChainError::Rpc(e.to_string()))?;
         let address = receipt.contract_address.ok_or_else(|| ChainError::RevertedOther("deployment failed".into()))?;
-        let sent = Sent {
-            tx: receipt.transaction_hash,
-            block: receipt.block_number.unwrap_or_default(),
-            gas: receipt.gas_used,
-        };
+        let sent = Sent::from_receipt(&receipt);
         let registry = DeploymentRegistryInstance::new(address, provider);
         Ok((Self { url: url.to_owned(), chain_id, sender, registry }, sent))
     }
@@ -163,11 +174,7 @@ impl Client {
         if !receipt.status() {
             return Err(ChainError::RevertedOther(format!("transaction {} reverted", receipt.transaction_hash)));
         }
-        Ok(Sent {
-            tx: receipt.transaction_hash,
-            block: receipt.block_number.unwrap_or_default(),
-            gas: receipt.gas_used,
-        })
+        Ok(Sent::from_receipt(&receipt))
     }
 
     /// Runs a view call.

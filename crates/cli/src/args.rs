@@ -1,0 +1,291 @@
+//! The command line, as clap reads it. Connection flags also come from the environment
+//! (`LEDGEROPS_*`) and from a TOML config file; see [`crate::config`].
+
+use std::path::PathBuf;
+
+use alloy::primitives::Address;
+use clap::{Args, Parser, Subcommand};
+
+/// GitOps for Docker Swarm with a ledger as the source of truth.
+#[derive(Debug, Parser)]
+#[command(name = "ledgerops", version, about, propagate_version = true)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) connection: ConnectionArgs,
+    /// Print one JSON document instead of human-readable text (docs/cli.md has the shapes).
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Where the registry is and who signs.
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct ConnectionArgs {
+    /// JSON-RPC endpoint, http(s):// or ws(s)://.
+    #[arg(long, env = "LEDGEROPS_RPC_URL", global = true)]
+    pub(crate) rpc_url: Option<String>,
+    /// The registry's address.
+    #[arg(long, env = "LEDGEROPS_REGISTRY", global = true)]
+    pub(crate) registry: Option<Address>,
+    /// Hex private key of the signer (prefer --keystore; never printed).
+    #[arg(long, env = "LEDGEROPS_PRIVATE_KEY", global = true, hide_env_values = true)]
+    pub(crate) private_key: Option<String>,
+    /// Encrypted JSON keystore (as cast and geth write) of the signer.
+    #[arg(long, env = "LEDGEROPS_KEYSTORE", global = true, conflicts_with = "private_key")]
+    pub(crate) keystore: Option<PathBuf>,
+    /// File holding the keystore's password.
+    #[arg(long, env = "LEDGEROPS_PASSWORD_FILE", global = true)]
+    pub(crate) password_file: Option<PathBuf>,
+    /// TOML file with rpc_url, registry, keystore, password_file (flags and env win over it).
+    #[arg(long, env = "LEDGEROPS_CONFIG", global = true)]
+    pub(crate) config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Deploy a new registry (the signer, or --admin, becomes its admin).
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+    /// Create, freeze and unfreeze namespaces, and set their ceilings (admin).
+    #[command(subcommand)]
+    Namespace(NamespaceCommand),
+    /// Grant or revoke a namespace's deployer role (admin).
+    #[command(subcommand)]
+    Deployer(DeployerCommand),
+    /// Register or remove edge nodes (admin).
+    #[command(subcommand)]
+    Node(NodeCommand),
+    /// Set the share of a service's nodes whose votes roll it back (admin).
+    #[command(subcommand)]
+    Quorum(QuorumCommand),
+    /// Publish a new revision of a service.
+    Deploy(DeployArgs),
+    /// Show what `deploy` would change, without sending anything (exit 0: none, 1: changes, 2: error).
+    Diff(DeployArgs),
+    /// Make an earlier revision active again (default: the one before the active one).
+    Rollback {
+        /// namespace/service
+        service: ServiceRef,
+        /// The revision to return to.
+        #[arg(long)]
+        to: Option<u32>,
+    },
+    /// Remove a service: its desired state becomes absent.
+    Remove {
+        /// namespace/service
+        service: ServiceRef,
+    },
+    /// Active revisions, spec summaries and what each node last reported.
+    Status {
+        /// namespace or namespace/service (default: everything)
+        target: Option<String>,
+    },
+    /// Every revision, rollback and removal of a service, with actor, transaction, block and time.
+    History {
+        /// namespace/service
+        service: ServiceRef,
+    },
+    /// Verify or export the registry's audit hash chain.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Wait until the nodes serving a service report a revision converged; fail on a failure or rollback.
+    Wait(WaitArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RegistryCommand {
+    /// Deploy a registry and print its address.
+    Deploy {
+        /// Admin of the new registry (default: the signer). In production, a multisig or timelock.
+        #[arg(long)]
+        admin: Option<Address>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum NamespaceCommand {
+    /// Create a namespace with the default ceilings.
+    Create { namespace: String },
+    /// Refuse deploys, rollbacks and removals in the namespace until it is unfrozen.
+    Freeze { namespace: String },
+    /// End a freeze.
+    Unfreeze { namespace: String },
+    /// Set the namespace's ceilings.
+    Limits {
+        namespace: String,
+        /// Most replicas a service may ask for (1-10000).
+        #[arg(long)]
+        max_replicas: u32,
+        /// Largest spec body in bytes (1-131072).
+        #[arg(long)]
+        max_spec_bytes: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DeployerCommand {
+    /// Let an account deploy to a namespace.
+    Grant { namespace: String, account: Address },
+    /// Take the role back.
+    Revoke { namespace: String, account: Address },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum NodeCommand {
+    /// Register a node's operator key at a site.
+    Add {
+        node: Address,
+        /// The node's site label, e.g. store-042.
+        #[arg(long)]
+        site: String,
+    },
+    /// Remove a node.
+    Remove { node: Address },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum QuorumCommand {
+    /// Votes must exceed this share of the eligible nodes, in percent (50 = a strict majority).
+    Set {
+        /// Percent, below 100; decimals allowed down to 0.01.
+        percent: f64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCommand {
+    /// Recompute the hash chain from every event and compare it with the registry's (seq, head).
+    Verify,
+    /// Print every audit entry, one JSON object per line, for compliance archives.
+    Export {
+        /// Output format; jsonl is the only one.
+        #[arg(long, default_value = "jsonl")]
+        format: String,
+    },
+}
+
+/// `namespace/service`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ServiceRef {
+    pub(crate) namespace: String,
+    pub(crate) name: String,
+}
+
+impl std::str::FromStr for ServiceRef {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (namespace, name) = s.split_once('/').ok_or_else(|| format!("{s:?} is not namespace/service"))?;
+        for (kind, part) in [("namespace", namespace), ("service", name)] {
+            ledgerops_spec::validate_name(kind, part).map_err(|e| e.to_string())?;
+        }
+        Ok(Self { namespace: namespace.into(), name: name.into() })
+    }
+}
+
+impl std::fmt::Display for ServiceRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.name)
+    }
+}
+
+/// A revision's spec, flag by flag, in `docker service create` terms.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct DeployArgs {
+    /// namespace/service
+    pub(crate) service: ServiceRef,
+    /// Image pinned by digest: repo@sha256:<64 hex>.
+    #[arg(long)]
+    pub(crate) image: String,
+    /// Desired task count.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) replicas: u32,
+    /// Sites to run on (repeat); none means every site.
+    #[arg(long = "site")]
+    pub(crate) sites: Vec<String>,
+    /// Environment variable KEY=VALUE (repeat). Never a secret: use --secret.
+    #[arg(long = "env")]
+    pub(crate) env: Vec<String>,
+    /// Published port: [PUBLISHED:]TARGET[/PROTOCOL] (repeat).
+    #[arg(long = "port")]
+    pub(crate) ports: Vec<String>,
+    /// Docker secret by name, NAME or NAME:TARGET (repeat); it must exist on each node.
+    #[arg(long = "secret")]
+    pub(crate) secrets: Vec<String>,
+    /// Docker config by name, NAME or NAME:TARGET (repeat).
+    #[arg(long = "config-ref")]
+    pub(crate) configs: Vec<String>,
+    /// Swarm placement constraint within a site, e.g. node.labels.tier==edge (repeat).
+    #[arg(long = "constraint")]
+    pub(crate) constraints: Vec<String>,
+    /// Service label KEY=VALUE (repeat).
+    #[arg(long = "label")]
+    pub(crate) labels: Vec<String>,
+    /// Command replacing the image's entrypoint (repeat for each word).
+    #[arg(long = "command")]
+    pub(crate) command: Vec<String>,
+    /// Argument to the command (repeat).
+    #[arg(long = "arg")]
+    pub(crate) args: Vec<String>,
+    /// Tasks updated at once.
+    #[arg(long)]
+    pub(crate) update_parallelism: Option<u64>,
+    /// Pause between update batches, e.g. 10s.
+    #[arg(long)]
+    pub(crate) update_delay: Option<String>,
+    /// pause, continue or rollback.
+    #[arg(long)]
+    pub(crate) update_failure_action: Option<String>,
+    /// How long a new task is watched for failure, e.g. 30s.
+    #[arg(long)]
+    pub(crate) update_monitor: Option<String>,
+    /// stop-first or start-first.
+    #[arg(long)]
+    pub(crate) update_order: Option<String>,
+    /// Healthcheck command, run with the container's shell.
+    #[arg(long)]
+    pub(crate) health_cmd: Option<String>,
+    /// Time between healthchecks.
+    #[arg(long)]
+    pub(crate) health_interval: Option<String>,
+    /// Time one healthcheck may take.
+    #[arg(long)]
+    pub(crate) health_timeout: Option<String>,
+    /// Failures in a row that make a task unhealthy.
+    #[arg(long)]
+    pub(crate) health_retries: Option<u32>,
+    /// Grace period before failures count.
+    #[arg(long)]
+    pub(crate) health_start_period: Option<String>,
+    /// CPU limit, e.g. 0.5.
+    #[arg(long)]
+    pub(crate) cpus: Option<String>,
+    /// Memory limit, e.g. 128M.
+    #[arg(long)]
+    pub(crate) memory: Option<String>,
+    /// Publish even when the spec equals the active revision's.
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// After publishing, wait for the nodes to converge (as `wait`).
+    #[arg(long)]
+    pub(crate) wait: bool,
+    /// With --wait: how long to wait.
+    #[arg(long, default_value = "5m")]
+    pub(crate) timeout: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct WaitArgs {
+    /// namespace/service
+    pub(crate) service: ServiceRef,
+    /// The revision to wait for (default: the active one).
+    #[arg(long)]
+    pub(crate) revision: Option<u32>,
+    /// Only these sites' nodes (repeat; default: every node the revision is placed on).
+    #[arg(long = "site")]
+    pub(crate) sites: Vec<String>,
+    /// Give up after this long, e.g. 5m or 90s.
+    #[arg(long, default_value = "5m")]
+    pub(crate) timeout: String,
+}

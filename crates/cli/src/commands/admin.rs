@@ -1,0 +1,95 @@
+//! The admin's commands: deploy a registry, namespaces, deployers, nodes, quorum.
+
+use serde_json::json;
+
+use crate::args::{DeployerCommand, NamespaceCommand, NodeCommand, QuorumCommand, RegistryCommand};
+use crate::commands::{Ctx, Outcome};
+use crate::exit::CliError;
+use ledgerops_chain::Client;
+use ledgerops_spec::validate_name;
+
+pub(crate) async fn registry(ctx: &Ctx, command: RegistryCommand) -> Result<Outcome, CliError> {
+    let RegistryCommand::Deploy { admin } = command;
+    let signer = ctx.conn.signer.clone().ok_or(ledgerops_chain::ChainError::NoSigner)?;
+    let admin = admin.unwrap_or(signer.address());
+    let (client, sent) = Client::deploy(&ctx.conn.rpc_url, signer, admin).await?;
+    let address = *client.registry.address();
+    ctx.sent(
+        &format!("registry deployed at {address} (admin {admin}, chain {})", client.chain_id),
+        &sent,
+        json!({ "registry": address, "admin": admin, "chain_id": client.chain_id }),
+    );
+    Ok(Outcome::Done)
+}
+
+pub(crate) async fn namespace(ctx: &Ctx, command: NamespaceCommand) -> Result<Outcome, CliError> {
+    let client = ctx.client().await?;
+    let r = &client.registry;
+    let (what, sent) = match command {
+        NamespaceCommand::Create { namespace } => {
+            validate_name("namespace", &namespace)?;
+            (format!("namespace {namespace} created"), client.send(r.createNamespace(namespace.clone())).await?)
+        }
+        NamespaceCommand::Freeze { namespace } => {
+            (format!("namespace {namespace} frozen"), client.send(r.freezeNamespace(namespace.clone())).await?)
+        }
+        NamespaceCommand::Unfreeze { namespace } => {
+            (format!("namespace {namespace} unfrozen"), client.send(r.unfreezeNamespace(namespace.clone())).await?)
+        }
+        NamespaceCommand::Limits { namespace, max_replicas, max_spec_bytes } => (
+            format!("namespace {namespace}: at most {max_replicas} replicas and {max_spec_bytes} spec bytes"),
+            client.send(r.setNamespaceLimits(namespace.clone(), max_replicas, max_spec_bytes)).await?,
+        ),
+    };
+    ctx.sent(&what, &sent, json!({}));
+    Ok(Outcome::Done)
+}
+
+pub(crate) async fn deployer(ctx: &Ctx, command: DeployerCommand) -> Result<Outcome, CliError> {
+    let client = ctx.client().await?;
+    let r = &client.registry;
+    let (what, sent) = match command {
+        DeployerCommand::Grant { namespace, account } => (
+            format!("{account} may now deploy to {namespace}"),
+            client.send(r.grantDeployer(namespace.clone(), account)).await?,
+        ),
+        DeployerCommand::Revoke { namespace, account } => (
+            format!("{account} may no longer deploy to {namespace}"),
+            client.send(r.revokeDeployer(namespace.clone(), account)).await?,
+        ),
+    };
+    ctx.sent(&what, &sent, json!({}));
+    Ok(Outcome::Done)
+}
+
+pub(crate) async fn node(ctx: &Ctx, command: NodeCommand) -> Result<Outcome, CliError> {
+    let client = ctx.client().await?;
+    let r = &client.registry;
+    let (what, sent) = match command {
+        NodeCommand::Add { node, site } => {
+            validate_name("site", &site)?;
+            (format!("node {node} added at site {site}"), client.send(r.addNode(node, site.clone())).await?)
+        }
+        NodeCommand::Remove { node } => (format!("node {node} removed"), client.send(r.removeNode(node)).await?),
+    };
+    ctx.sent(&what, &sent, json!({}));
+    Ok(Outcome::Done)
+}
+
+pub(crate) async fn quorum(ctx: &Ctx, command: QuorumCommand) -> Result<Outcome, CliError> {
+    let QuorumCommand::Set { percent } = command;
+    if !(0.0..100.0).contains(&percent) {
+        return Err(CliError::Usage(format!("quorum {percent}% must be at least 0 and below 100")));
+    }
+    // Checked above: 0 <= percent * 100 < 10000.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let bps = (percent * 100.0).round() as u16;
+    let client = ctx.client().await?;
+    let sent = client.send(client.registry.setQuorum(bps)).await?;
+    ctx.sent(
+        &format!("a rollback now needs votes from more than {percent}% of a service's nodes"),
+        &sent,
+        json!({ "quorum_bps": bps }),
+    );
+    Ok(Outcome::Done)
+}

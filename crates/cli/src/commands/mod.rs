@@ -1,0 +1,77 @@
+//! One module per group of commands; [`run`] dispatches.
+
+mod admin;
+mod audit;
+mod deploy;
+mod show;
+mod wait;
+
+use alloy::primitives::Address;
+use ledgerops_chain::{Client, Sent};
+use serde_json::json;
+
+use crate::args::{Cli, Command};
+use crate::config::Connection;
+use crate::exit::CliError;
+use crate::output::Output;
+
+/// How a command that did not fail ended.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Success (exit 0).
+    Done,
+    /// `diff` found changes (exit 1).
+    Changes,
+}
+
+/// What every command gets: merged settings and where to print.
+pub(crate) struct Ctx {
+    pub(crate) conn: Connection,
+    pub(crate) out: Output,
+}
+
+impl Ctx {
+    /// Connects to the configured registry.
+    pub(crate) async fn client(&self) -> Result<Client, CliError> {
+        Ok(Client::connect(&self.conn.rpc_url, self.conn.registry()?, self.conn.signer.clone()).await?)
+    }
+
+    /// Prints a transaction's result: `what` for people, with tx, block and gas.
+    pub(crate) fn sent(&self, what: &str, sent: &Sent, extra: serde_json::Value) {
+        let mut doc = json!({ "result": what, "tx": sent.tx, "block": sent.block, "gas": sent.gas });
+        if let (Some(doc), serde_json::Value::Object(extra)) = (doc.as_object_mut(), extra) {
+            doc.extend(extra);
+        }
+        self.out.emit(&doc, || format!("{what}\n  tx {}  block {}  gas {}", sent.tx, sent.block, sent.gas));
+    }
+}
+
+/// Runs the command the user asked for.
+pub(crate) async fn run(cli: Cli) -> Result<Outcome, CliError> {
+    let ctx = Ctx { conn: Connection::resolve(&cli.connection)?, out: Output { json: cli.json } };
+    match cli.command {
+        Command::Registry(c) => admin::registry(&ctx, c).await,
+        Command::Namespace(c) => admin::namespace(&ctx, c).await,
+        Command::Deployer(c) => admin::deployer(&ctx, c).await,
+        Command::Node(c) => admin::node(&ctx, c).await,
+        Command::Quorum(c) => admin::quorum(&ctx, c).await,
+        Command::Deploy(a) => deploy::deploy(&ctx, a).await,
+        Command::Diff(a) => deploy::diff(&ctx, a).await.map_err(|e| match e {
+            // diff's contract with CI: 0 no change, 1 changes, 2 any error.
+            CliError::Usage(_) | CliError::Spec(_) => e,
+            other => CliError::Usage(other.to_string()),
+        }),
+        Command::Rollback { service, to } => deploy::rollback(&ctx, &service, to).await,
+        Command::Remove { service } => deploy::remove(&ctx, &service).await,
+        Command::Status { target } => show::status(&ctx, target.as_deref()).await,
+        Command::History { service } => show::history(&ctx, &service).await,
+        Command::Audit(c) => audit::run(&ctx, c).await,
+        Command::Wait(a) => wait::wait(&ctx, &a).await,
+    }
+}
+
+/// Short form of an address for tables: 0x7099…79c8.
+pub(crate) fn short(address: &Address) -> String {
+    let s = address.to_string();
+    format!("{}…{}", &s[..6], &s[s.len() - 4..])
+}

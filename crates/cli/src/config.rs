@@ -1,0 +1,90 @@
+//! Connection settings from three places, strongest first: flags, `LEDGEROPS_*` environment
+//! variables (both through clap), then a TOML file (`--config`, or `./ledgerops.toml` if present).
+
+use std::path::{Path, PathBuf};
+
+use alloy::primitives::Address;
+use alloy::signers::local::PrivateKeySigner;
+use serde::Deserialize;
+
+use crate::args::ConnectionArgs;
+use crate::exit::CliError;
+
+/// The file read when no --config is given, if it exists.
+const DEFAULT_CONFIG: &str = "ledgerops.toml";
+/// anvil's default endpoint, used when nothing names one.
+const DEFAULT_RPC_URL: &str = "http://127.0.0.1:8545";
+
+/// The config file's keys; every one optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    rpc_url: Option<String>,
+    registry: Option<Address>,
+    keystore: Option<PathBuf>,
+    password_file: Option<PathBuf>,
+}
+
+/// Settings after merging.
+#[derive(Debug)]
+pub(crate) struct Connection {
+    pub(crate) rpc_url: String,
+    pub(crate) registry: Option<Address>,
+    pub(crate) signer: Option<PrivateKeySigner>,
+}
+
+impl Connection {
+    /// Merges flags/env over the file and loads the signer. A key is never echoed in errors.
+    pub(crate) fn resolve(args: &ConnectionArgs) -> Result<Self, CliError> {
+        let file = load_file(args.config.as_deref())?;
+        let keystore = args.keystore.clone().or(file.keystore);
+        let password_file = args.password_file.clone().or(file.password_file);
+        let signer = match (&args.private_key, keystore) {
+            (Some(key), _) => Some(parse_key(key)?),
+            (None, Some(path)) => Some(decrypt_keystore(&path, password_file.as_deref())?),
+            (None, None) => None,
+        };
+        Ok(Self {
+            rpc_url: args.rpc_url.clone().or(file.rpc_url).unwrap_or_else(|| DEFAULT_RPC_URL.into()),
+            registry: args.registry.or(file.registry),
+            signer,
+        })
+    }
+
+    /// The registry address, or a usage error saying how to give it.
+    pub(crate) fn registry(&self) -> Result<Address, CliError> {
+        self.registry.ok_or_else(|| {
+            CliError::Usage(
+                "no registry address: give --registry, LEDGEROPS_REGISTRY or `registry` in the config file".into(),
+            )
+        })
+    }
+}
+
+fn load_file(path: Option<&Path>) -> Result<FileConfig, CliError> {
+    let (path, required) = match path {
+        Some(p) => (p.to_path_buf(), true),
+        None => (PathBuf::from(DEFAULT_CONFIG), false),
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => return Ok(FileConfig::default()),
+        Err(e) => return Err(CliError::Usage(format!("cannot read config {}: {e}", path.display()))),
+    };
+    toml::from_str(&text).map_err(|e| CliError::Usage(format!("config {}: {e}", path.display())))
+}
+
+fn parse_key(key: &str) -> Result<PrivateKeySigner, CliError> {
+    key.trim()
+        .parse()
+        .map_err(|_| CliError::Usage("the private key is not 32 bytes of hex (its value is not shown)".into()))
+}
+
+fn decrypt_keystore(path: &Path, password_file: Option<&Path>) -> Result<PrivateKeySigner, CliError> {
+    let password_file = password_file
+        .ok_or_else(|| CliError::Usage("--keystore needs --password-file (or password_file in the config)".into()))?;
+    let password = std::fs::read_to_string(password_file)
+        .map_err(|e| CliError::Usage(format!("cannot read password file {}: {e}", password_file.display())))?;
+    PrivateKeySigner::decrypt_keystore(path, password.trim_end_matches(['\n', '\r']))
+        .map_err(|e| CliError::Usage(format!("cannot open keystore {}: {e}", path.display())))
+}
