@@ -1,0 +1,306 @@
+//! The `ledgerops` binary against a real anvil: every command, the `--json` documents, every
+//! documented exit code, and what a user sees on each kind of failure.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use alloy::hex;
+use alloy::primitives::{B256, keccak256};
+use alloy::providers::Provider;
+use ledgerops_e2e::Chain;
+use serde_json::Value;
+
+const ADMIN: usize = 0;
+const DEPLOYER: usize = 1;
+const NODES: [usize; 3] = [2, 3, 4]; // two at site-a, one at site-b
+const IMAGE: &str =
+    "127.0.0.1:5000/ledgerops/testapp@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+/// A chain with a registry, and a scratch directory to run the CLI in (no stray ledgerops.toml).
+struct World {
+    chain: Chain,
+    dir: tempfile::TempDir,
+}
+
+impl World {
+    async fn new() -> Self {
+        let chain = Chain::start().await.expect("anvil and a registry");
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self { chain, dir }
+    }
+
+    fn key(&self, index: usize) -> String {
+        hex::encode_prefixed(self.chain.anvil.keys()[index].to_bytes())
+    }
+
+    /// Runs `ledgerops args...` as anvil account `signer`.
+    fn run(&self, signer: usize, args: &[&str]) -> Output {
+        self.command(args)
+            .env("LEDGEROPS_PRIVATE_KEY", self.key(signer))
+            .env("LEDGEROPS_REGISTRY", self.chain.registry.address().to_string())
+            .output()
+            .expect("ledgerops runs")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ledgerops"));
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env_remove("LEDGEROPS_PRIVATE_KEY")
+            .env_remove("LEDGEROPS_REGISTRY")
+            .env_remove("LEDGEROPS_KEYSTORE")
+            .env_remove("LEDGEROPS_CONFIG")
+            .env("LEDGEROPS_RPC_URL", self.chain.anvil.endpoint());
+        cmd
+    }
+
+    /// Runs with `--json`, expects exit 0, returns the document.
+    fn json(&self, signer: usize, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = self.run(signer, &all);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("one JSON document")
+    }
+
+    /// Namespace `prod`, a deployer, three nodes.
+    fn set_up(&self) {
+        self.json(ADMIN, &["namespace", "create", "prod"]);
+        let deployer = self.chain.account(DEPLOYER).to_string();
+        self.json(ADMIN, &["deployer", "grant", "prod", &deployer]);
+        for (node, site) in NODES.iter().zip(["site-a", "site-a", "site-b"]) {
+            self.json(ADMIN, &["node", "add", &self.chain.account(*node).to_string(), "--site", site]);
+        }
+    }
+
+    async fn attest(&self, node: usize, revision: u32, site: &str, status: u8, reason: &str) {
+        let registry = self.chain.registry_as(node);
+        let call = registry.attest(web(), revision, keccak256(site), status, reason.into());
+        call.send().await.expect("sent").get_receipt().await.expect("mined");
+    }
+}
+
+fn web() -> B256 {
+    keccak256("prod/web")
+}
+
+fn code(out: &Output) -> Option<i32> {
+    out.status.code()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn deploy_diff_status_history_rollback_remove_and_audit() {
+    let w = World::new().await;
+    w.set_up();
+
+    let deploy = [
+        "deploy",
+        "prod/web",
+        "--image",
+        IMAGE,
+        "--replicas",
+        "2",
+        "--env",
+        "MODE=prod",
+        "--port",
+        "8080:80",
+        "--site",
+        "site-a",
+    ];
+    let first = w.json(DEPLOYER, &deploy);
+    assert_eq!(first["revision"], 1);
+    assert!(first["gas"].as_u64().expect("gas") > 21_000 && first["tx"].is_string() && first["block"].is_u64());
+
+    // The same spec again: no transaction, same revision.
+    let again = w.json(DEPLOYER, &deploy);
+    assert_eq!((again["result"].as_str(), again["revision"].as_u64()), (Some("unchanged"), Some(1)));
+
+    // diff: exit 0 without change, 1 with the changed fields listed.
+    let mut diff = deploy.to_vec();
+    diff[0] = "diff";
+    assert_eq!(code(&w.run(DEPLOYER, &diff)), Some(0));
+    let mut changed = diff.clone();
+    changed.extend(["--env", "NEW=1"]);
+    changed[5] = "3";
+    let out = w.run(DEPLOYER, &[&["--json"], changed.as_slice()].concat());
+    assert_eq!(code(&out), Some(1), "{}", stderr(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let fields: Vec<_> =
+        doc["changes"].as_array().expect("changes").iter().map(|c| c["field"].as_str().expect("field")).collect();
+    assert_eq!((doc["action"].as_str(), fields), (Some("update"), vec!["env.NEW", "replicas"]));
+
+    let mut second = deploy.to_vec();
+    second[5] = "3";
+    assert_eq!(w.json(DEPLOYER, &second)["revision"], 2);
+
+    let status = w.json(DEPLOYER, &["status", "prod/web"]);
+    let svc = &status["services"][0];
+    assert_eq!(
+        (svc["active_revision"].as_u64(), svc["replicas"].as_u64(), svc["eligible_nodes"].as_u64()),
+        (Some(2), Some(3), Some(2))
+    );
+    assert_eq!(svc["sites"][0], "site-a");
+    assert_eq!(svc["body"]["env"]["MODE"], "prod");
+
+    let rolled = w.json(DEPLOYER, &["rollback", "prod/web"]);
+    assert_eq!((rolled["revision"].as_u64(), rolled["from"].as_u64()), (Some(1), Some(2)));
+    w.json(DEPLOYER, &["remove", "prod/web"]);
+
+    let history = w.json(DEPLOYER, &["history", "prod/web"]);
+    let changes: Vec<_> = history["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .map(|c| c["change"].as_str().expect("change").to_owned())
+        .collect();
+    assert_eq!(changes, ["published", "published", "rolled back from 2", "removed"]);
+    assert_eq!(history["history"][0]["actor"].as_str().map(str::parse), Some(Ok(w.chain.account(DEPLOYER))));
+
+    let verified = w.json(ADMIN, &["audit", "verify"]);
+    let seq = w.chain.registry.auditHead().call().await.expect("head").seq;
+    assert_eq!((verified["result"].as_str(), verified["seq"].as_u64()), (Some("verified"), Some(seq)));
+    let export = w.run(ADMIN, &["audit", "export", "--format", "jsonl"]);
+    let lines: Vec<Value> =
+        String::from_utf8_lossy(&export.stdout).lines().map(|l| serde_json::from_str(l).expect("jsonl")).collect();
+    assert_eq!(lines.len() as u64, seq);
+    assert_eq!(lines.last().map(|l| l["event"].clone()), Some(Value::from("ServiceRemoved")));
+}
+
+#[tokio::test]
+async fn each_failure_has_its_exit_code_and_a_message_naming_it() {
+    let w = World::new().await;
+    w.set_up();
+    let deploy = ["deploy", "prod/web", "--image", IMAGE, "--site", "site-a"];
+
+    // 2: refused before any transaction.
+    let tagged = w.run(DEPLOYER, &["deploy", "prod/web", "--image", "nginx:1.27"]);
+    assert_eq!(code(&tagged), Some(2));
+    assert!(stderr(&tagged).contains("not pinned by digest"), "{}", stderr(&tagged));
+    for bad in [["--env", "NOEQUALS"], ["--port", "99999"], ["--memory", "lots"], ["--site", "Site A"]] {
+        let out = w.run(DEPLOYER, &[&deploy[..], &bad[..]].concat());
+        assert_eq!(code(&out), Some(2), "{bad:?}: {}", stderr(&out));
+    }
+    let no_registry = w.command(&["status"]).output().expect("runs");
+    assert_eq!(code(&no_registry), Some(2));
+    assert!(stderr(&no_registry).contains("no registry address"));
+
+    // 3: the registry refuses, with the error, its arguments and a hint.
+    let stranger = w.run(9, &deploy);
+    assert_eq!(code(&stranger), Some(3));
+    assert!(stderr(&stranger).contains("AccessControlUnauthorizedAccount"), "{}", stderr(&stranger));
+    w.json(ADMIN, &["namespace", "freeze", "prod"]);
+    let frozen = w.run(DEPLOYER, &deploy);
+    assert_eq!(code(&frozen), Some(3));
+    assert!(
+        stderr(&frozen).contains(r#"NamespaceFrozen { namespace: "prod" }"#) && stderr(&frozen).contains("unfreeze")
+    );
+    w.json(ADMIN, &["namespace", "unfreeze", "prod"]);
+
+    // 4: nothing answers, or no registry there.
+    let down = w
+        .command(&["status", "--rpc-url", "http://127.0.0.1:9", "--registry", &w.chain.registry.address().to_string()])
+        .output()
+        .expect("runs");
+    assert_eq!(code(&down), Some(4));
+    assert!(stderr(&down).contains("cannot reach the RPC at http://127.0.0.1:9"));
+    let empty =
+        w.command(&["status", "--registry", "0x000000000000000000000000000000000000dEaD"]).output().expect("runs");
+    assert_eq!(code(&empty), Some(4));
+    assert!(stderr(&empty).contains("no contract at"));
+
+    // 7: the stored head no longer matches the events.
+    let provider = w.chain.registry.provider();
+    let slot = (w.chain.registry.address().to_string(), B256::with_last_byte(2), B256::repeat_byte(0xab));
+    provider.raw_request::<_, bool>("anvil_setStorageAt".into(), slot).await.expect("set storage");
+    let audit = w.run(ADMIN, &["audit", "verify"]);
+    assert_eq!(code(&audit), Some(7), "{}", stderr(&audit));
+}
+
+#[tokio::test]
+async fn wait_succeeds_on_convergence_and_fails_on_a_failure_a_rollback_or_the_timeout() {
+    let w = World::new().await;
+    w.set_up();
+    let deploy = ["deploy", "prod/web", "--image", IMAGE, "--site", "site-a"];
+    w.json(DEPLOYER, &deploy);
+
+    // 6: nobody reported yet.
+    let timeout = w.run(DEPLOYER, &["wait", "prod/web", "--timeout", "2s"]);
+    assert_eq!(code(&timeout), Some(6));
+    assert!(stderr(&timeout).contains("not converged on every node after 2s"));
+
+    // 0: both site-a nodes converged (site-b's node does not serve it).
+    w.attest(NODES[0], 1, "site-a", 1, "").await;
+    w.attest(NODES[1], 1, "site-a", 1, "").await;
+    let done = w.json(DEPLOYER, &["wait", "prod/web", "--timeout", "10s"]);
+    assert_eq!((done["revision"].as_u64(), done["nodes"].as_u64()), (Some(1), Some(2)));
+
+    // 5: a node reports failure on revision 2.
+    w.json(DEPLOYER, &[&deploy[..], &["--replicas", "2"]].concat());
+    w.attest(NODES[0], 2, "site-a", 2, "task exited with code 3").await;
+    let failed = w.run(DEPLOYER, &["wait", "prod/web", "--timeout", "10s"]);
+    assert_eq!(code(&failed), Some(5));
+    assert!(stderr(&failed).contains("reported failed: task exited with code 3"), "{}", stderr(&failed));
+
+    // 5: revision 3 is rolled back on chain while we wait for it.
+    w.json(DEPLOYER, &[&deploy[..], &["--replicas", "3"]].concat());
+    w.json(DEPLOYER, &["rollback", "prod/web"]);
+    let rolled = w.run(DEPLOYER, &["wait", "prod/web", "--revision", "3", "--timeout", "10s"]);
+    assert_eq!(code(&rolled), Some(5));
+    assert!(stderr(&rolled).contains("no longer active: rolled back from 3"), "{}", stderr(&rolled));
+}
+
+#[tokio::test]
+async fn registry_deploy_keystore_config_file_and_keys_never_printed() {
+    let w = World::new().await;
+
+    // registry deploy prints an address with code behind it.
+    let deployed = w.json(ADMIN, &["registry", "deploy"]);
+    let address: alloy::primitives::Address = deployed["registry"].as_str().expect("address").parse().expect("valid");
+    let provider = w.chain.registry.provider();
+    assert!(!provider.get_code_at(address).await.expect("code").is_empty());
+    assert_eq!(deployed["admin"].as_str().map(str::parse), Some(Ok(w.chain.account(ADMIN))));
+
+    // A keystore written by cast, named in a config file; a flag still wins over the file.
+    let keystores = w.dir.path().join("keys");
+    std::fs::create_dir(&keystores).expect("dir");
+    let cast = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../node_modules/@foundry-rs/cast-linux-amd64/bin/cast");
+    let made = Command::new(&cast)
+        .args([
+            "wallet",
+            "import",
+            "ci",
+            "--private-key",
+            &w.key(ADMIN),
+            "--unsafe-password",
+            "hunter2",
+            "--keystore-dir",
+        ])
+        .arg(&keystores)
+        .output()
+        .expect("cast runs");
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    std::fs::write(w.dir.path().join("pw"), "hunter2\n").expect("write");
+    let config = format!(
+        "rpc_url = \"http://127.0.0.1:9\"\nregistry = \"{}\"\nkeystore = \"keys/ci\"\npassword_file = \"pw\"\n",
+        w.chain.registry.address()
+    );
+    std::fs::write(w.dir.path().join("ledgerops.toml"), config).expect("write");
+    let from_file = w.command(&["--json", "namespace", "create", "staging"]).output().expect("runs");
+    assert_eq!(code(&from_file), Some(0), "LEDGEROPS_RPC_URL overrides the file's: {}", stderr(&from_file));
+    let only_file = w.command(&["namespace", "create", "qa"]).env_remove("LEDGEROPS_RPC_URL").output().expect("runs");
+    assert_eq!(code(&only_file), Some(4), "the file's unreachable rpc_url is used: {}", stderr(&only_file));
+
+    // A key is never echoed: not on success, not when it is malformed.
+    let key = w.key(ADMIN);
+    let ok = w.run(ADMIN, &["namespace", "create", "dev"]);
+    let bad = w.command(&["status", "--private-key", "0x1234deadbeef"]).output().expect("runs");
+    assert_eq!(code(&bad), Some(2));
+    for out in [&ok, &bad, &from_file] {
+        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(out));
+        assert!(!all.contains(&key[2..]) && !all.contains("1234deadbeef"), "a key leaked: {all}");
+    }
+}
