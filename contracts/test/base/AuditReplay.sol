@@ -12,8 +12,9 @@ library AuditReplay {
         return bytes24(keccak256(abi.encode(block.chainid, registry)));
     }
 
-    /// @dev False for OpenZeppelin's role events, which the registry emits beside its own entries.
-    function isEntry(Vm.Log memory log) internal pure returns (bool) {
+    /// @dev True for `registry`'s own logs, false for OpenZeppelin's role events it emits beside them.
+    function isEntry(Vm.Log memory log, address registry) internal pure returns (bool) {
+        if (log.emitter != registry) return false;
         bytes32 t0 = log.topics[0];
         return t0 != IAccessControl.RoleGranted.selector && t0 != IAccessControl.RoleRevoked.selector
             && t0 != IAccessControl.RoleAdminChanged.selector;

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
+import {AuditReplay} from "./AuditReplay.sol";
 import {IDeploymentRegistry} from "../../src/IDeploymentRegistry.sol";
 import {RegistryFixture} from "./RegistryFixture.sol";
 import {Vm} from "./Vm.sol";
@@ -34,8 +35,8 @@ abstract contract RegistryTest is RegistryFixture {
         entries = new Entry[](logs.length);
         uint256 n;
         for (uint256 i; i < logs.length; ++i) {
-            if (!isAuditLog(logs[i])) continue;
-            (uint64 logSeq, bytes24 head) = abi.decode(logs[i].data, (uint64, bytes24));
+            if (!AuditReplay.isEntry(logs[i], address(registry))) continue;
+            (uint64 logSeq, bytes24 head) = AuditReplay.logged(logs[i]);
             vm.assertEq(logSeq, seq + n + 1, "audit seq continues the chain");
             entries[n++] = Entry(logSeq, head);
         }
@@ -50,14 +51,6 @@ abstract contract RegistryTest is RegistryFixture {
         Entry[] memory entries = entriesOf(caller, data);
         vm.assertEq(entries.length, 1, "one audit entry");
         return (entries[0].seq, entries[0].head);
-    }
-
-    /// @dev True for the registry's own logs; OpenZeppelin's role events carry no seq and are skipped.
-    function isAuditLog(Vm.Log memory log) internal view returns (bool) {
-        if (log.emitter != address(registry)) return false;
-        bytes32 t0 = log.topics[0];
-        return t0 != IAccessControl.RoleGranted.selector && t0 != IAccessControl.RoleRevoked.selector
-            && t0 != IAccessControl.RoleAdminChanged.selector;
     }
 
     /// @dev Calls the registry as `caller` and bubbles up a revert.

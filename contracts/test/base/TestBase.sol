@@ -13,9 +13,6 @@ abstract contract TestBase {
 
     address[] private _targetContracts;
 
-    /// Printed with -vvv: where a transaction's gas goes.
-    event GasMeasured(uint256 calldataBytes, uint256 calldataGas, uint256 executionGas);
-
     /// @notice Contracts the invariant fuzzer calls (forge reads this view).
     function targetContracts() public view returns (address[] memory) {
         return _targetContracts;
@@ -31,17 +28,5 @@ abstract contract TestBase {
         if (x >= min && x <= max) return x;
         uint256 size = max - min + 1;
         return min + (x % size);
-    }
-
-    /// @dev Transaction gas of the last call as a chain would charge it: execution (from forge) plus
-    /// the intrinsic 21,000 and the calldata cost (4 per zero byte, 16 per non-zero byte).
-    function txGasOfLastCall(bytes memory callData) internal returns (uint256) {
-        uint256 cost = 21_000;
-        for (uint256 i; i < callData.length; ++i) {
-            cost += callData[i] == 0 ? 4 : 16;
-        }
-        uint256 execution = vm.lastCallGas().gasTotalUsed;
-        emit GasMeasured(callData.length, cost - 21_000, execution);
-        return cost + execution;
     }
 }
