@@ -27,8 +27,17 @@ pub struct RegistryLog {
     pub raw: Log,
 }
 
-/// Every log of the registry from `from` to the latest block, oldest first, decoded.
-pub async fn fetch_all(client: &Client, from: u64) -> Result<Vec<RegistryLog>, ChainError> {
+/// The registry's logs of a block range.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    /// Oldest first, decoded.
+    pub logs: Vec<RegistryLog>,
+    /// The last block read: the next read starts after it.
+    pub to_block: u64,
+}
+
+/// Every log of the registry from `from` to the latest block.
+pub async fn fetch_all(client: &Client, from: u64) -> Result<Fetched, ChainError> {
     let provider = client.registry.provider();
     let rpc = |e| ChainError::from_transport(&client.url, e);
     let latest = provider.get_block_number().await.map_err(rpc)?;
@@ -48,7 +57,7 @@ pub async fn fetch_all(client: &Client, from: u64) -> Result<Vec<RegistryLog>, C
             Err(e) => return Err(rpc(e)),
         }
     }
-    Ok(out)
+    Ok(Fetched { logs: out, to_block: latest })
 }
 
 fn decode(raw: Log) -> Result<RegistryLog, ChainError> {

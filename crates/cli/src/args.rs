@@ -184,6 +184,13 @@ impl std::str::FromStr for ServiceRef {
     }
 }
 
+impl ServiceRef {
+    /// The registry's id for the service: `keccak256("namespace/name")`.
+    pub(crate) fn id(&self) -> alloy::primitives::B256 {
+        alloy::primitives::keccak256(self.to_string())
+    }
+}
+
 impl std::fmt::Display for ServiceRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}/{}", self.namespace, self.name)

@@ -3,16 +3,37 @@
 
 use std::collections::BTreeMap;
 
-use alloy::primitives::{Address, B256};
+use alloy::primitives::{Address, B256, keccak256};
 use ledgerops_bindings::DeploymentRegistry::DeploymentRegistryEvents as Ev;
 use ledgerops_bindings::IDeploymentRegistry::ServiceSpec;
 use ledgerops_chain::events::{RegistryLog, fetch_all};
 use ledgerops_chain::{ChainError, Client};
 
-/// One thing that happened to a service, for `history`.
+use crate::args::ServiceRef;
+
+/// What happened to a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ChangeKind {
+    Published,
+    RolledBack { from: u32, by_quorum: bool },
+    Removed,
+}
+
+impl std::fmt::Display for ChangeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Published => write!(f, "published"),
+            Self::RolledBack { from, by_quorum: false } => write!(f, "rolled back from {from}"),
+            Self::RolledBack { from, by_quorum: true } => write!(f, "rolled back from {from} by a quorum of nodes"),
+            Self::Removed => write!(f, "removed"),
+        }
+    }
+}
+
+/// One thing that happened to a service, for `history` and `wait`.
 #[derive(Debug, Clone)]
 pub(crate) struct Change {
-    pub(crate) what: String,
+    pub(crate) kind: ChangeKind,
     pub(crate) revision: u32,
     pub(crate) actor: Address,
     pub(crate) tx: B256,
@@ -61,24 +82,41 @@ pub(crate) struct Ledger {
     /// site id -> label, for every site ever named
     pub(crate) sites: BTreeMap<B256, String>,
     pub(crate) logs: Vec<RegistryLog>,
+    /// The first block not read yet.
+    next_block: u64,
 }
 
 impl Ledger {
     /// Reads every event from the registry's deploy block.
     pub(crate) async fn read(client: &Client) -> Result<Self, ChainError> {
-        let from = client.view(client.registry.deployBlock()).await?;
-        let logs = fetch_all(client, from).await?;
-        let mut ledger = Self::default();
-        for log in &logs {
-            ledger.apply(log);
-        }
-        ledger.logs = logs;
+        let mut ledger = Self { next_block: client.view(client.registry.deployBlock()).await?, ..Self::default() };
+        ledger.refresh(client).await?;
         Ok(ledger)
     }
 
-    /// The service `namespace/name`, if it was ever published.
-    pub(crate) fn service(&self, namespace: &str, name: &str) -> Option<&Service> {
-        self.services.values().find(|s| s.namespace == namespace && s.name == name)
+    /// Reads only the events since the last read (what `wait` does once a second).
+    pub(crate) async fn refresh(&mut self, client: &Client) -> Result<(), ChainError> {
+        let fetched = fetch_all(client, self.next_block).await?;
+        for log in &fetched.logs {
+            self.apply(log);
+        }
+        self.logs.extend(fetched.logs);
+        self.next_block = fetched.to_block + 1;
+        Ok(())
+    }
+
+    /// The registered nodes at the sites `spec` is placed on (every node when it names none).
+    pub(crate) fn nodes_serving(&self, spec: &ServiceSpec) -> Vec<Address> {
+        self.nodes
+            .iter()
+            .filter(|(_, site)| spec.sites.is_empty() || spec.sites.contains(&keccak256(site.as_bytes())))
+            .map(|(node, _)| *node)
+            .collect()
+    }
+
+    /// The service, if it was ever published.
+    pub(crate) fn service(&self, service: &ServiceRef) -> Option<&Service> {
+        self.services.get(&service.id())
     }
 
     /// A site's label, or its id when no node ever named it.
@@ -87,8 +125,8 @@ impl Ledger {
     }
 
     fn apply(&mut self, log: &RegistryLog) {
-        let change = |what: &str, revision: u32, actor: Address| Change {
-            what: what.into(),
+        let change = |kind: ChangeKind, revision: u32, actor: Address| Change {
+            kind,
             revision,
             actor,
             tx: log.tx,
@@ -111,24 +149,20 @@ impl Ledger {
                 if let Some(s) = self.services.get_mut(&e.serviceId) {
                     s.revisions.push(e.spec.clone());
                     s.active = e.revision;
-                    s.changes.push(change("published", e.revision, e.publisher));
+                    s.changes.push(change(ChangeKind::Published, e.revision, e.publisher));
                 }
             }
             Ev::RolledBack(e) => {
                 if let Some(s) = self.services.get_mut(&e.serviceId) {
                     s.active = e.toRevision;
-                    let what = if e.byQuorum {
-                        format!("rolled back from {} by a quorum of nodes", e.fromRevision)
-                    } else {
-                        format!("rolled back from {}", e.fromRevision)
-                    };
-                    s.changes.push(change(&what, e.toRevision, e.actor));
+                    let kind = ChangeKind::RolledBack { from: e.fromRevision, by_quorum: e.byQuorum };
+                    s.changes.push(change(kind, e.toRevision, e.actor));
                 }
             }
             Ev::ServiceRemoved(e) => {
                 if let Some(s) = self.services.get_mut(&e.serviceId) {
                     s.active = 0;
-                    s.changes.push(change("removed", e.lastRevision, e.actor));
+                    s.changes.push(change(ChangeKind::Removed, e.lastRevision, e.actor));
                 }
             }
             Ev::Attested(e) => self.report(e.serviceId, e.node, e.revision, status_name(e.status), &e.reason, log),
@@ -138,7 +172,7 @@ impl Ledger {
     }
 
     fn set_frozen(&mut self, namespace_id: B256, frozen: bool) {
-        let name = self.namespaces.keys().find(|n| alloy::primitives::keccak256(n.as_bytes()) == namespace_id).cloned();
+        let name = self.namespaces.keys().find(|n| keccak256(n.as_bytes()) == namespace_id).cloned();
         if let Some(name) = name {
             self.namespaces.insert(name, frozen);
         }

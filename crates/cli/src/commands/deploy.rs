@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use alloy::primitives::keccak256;
 use alloy::sol_types::SolEvent;
 use ledgerops_bindings::DeploymentRegistry::RevisionPublished;
 use ledgerops_bindings::IDeploymentRegistry::ServiceSpec;
@@ -16,17 +15,12 @@ use crate::exit::CliError;
 use crate::ledger::Ledger;
 use crate::spec_args::spec_from_args;
 
-/// The registry's id for `namespace/name`.
-fn service_id(s: &ServiceRef) -> alloy::primitives::B256 {
-    keccak256(format!("{}/{}", s.namespace, s.name))
-}
-
 pub(crate) async fn deploy(ctx: &Ctx, args: DeployArgs) -> Result<Outcome, CliError> {
     let onchain = spec_from_args(&args)?.to_onchain()?;
     humantime::parse_duration(&args.timeout)
         .map_err(|e| CliError::Usage(format!("--timeout {:?}: {e}", args.timeout)))?;
     let client = ctx.client().await?;
-    let id = service_id(&args.service);
+    let id = args.service.id();
     let state = client.view(client.registry.serviceState(id)).await?;
     if state.activeRevision != 0 && !args.force {
         let active_hash = client.view(client.registry.revisionHash(id, state.activeRevision)).await?;
@@ -34,7 +28,7 @@ pub(crate) async fn deploy(ctx: &Ctx, args: DeployArgs) -> Result<Outcome, CliEr
             ctx.out.emit(&json!({ "result": "unchanged", "service": args.service.to_string(), "revision": state.activeRevision }), || {
                 format!("{}: unchanged, revision {} is active with this spec (no transaction)", args.service, state.activeRevision)
             });
-            return finish(ctx, &args, state.activeRevision).await;
+            return finish(&client, ctx, &args, state.activeRevision).await;
         }
     }
     let sent = client
@@ -51,10 +45,10 @@ pub(crate) async fn deploy(ctx: &Ctx, args: DeployArgs) -> Result<Outcome, CliEr
         &sent,
         json!({ "service": args.service.to_string(), "revision": revision }),
     );
-    finish(ctx, &args, revision).await
+    finish(&client, ctx, &args, revision).await
 }
 
-async fn finish(ctx: &Ctx, args: &DeployArgs, revision: u32) -> Result<Outcome, CliError> {
+async fn finish(client: &Client, ctx: &Ctx, args: &DeployArgs, revision: u32) -> Result<Outcome, CliError> {
     if !args.wait {
         return Ok(Outcome::Done);
     }
@@ -64,14 +58,14 @@ async fn finish(ctx: &Ctx, args: &DeployArgs, revision: u32) -> Result<Outcome, 
         sites: args.sites.clone(),
         timeout: args.timeout.clone(),
     };
-    wait::wait(ctx, &wait_args).await
+    wait::wait(client, ctx, &wait_args).await
 }
 
 pub(crate) async fn diff(ctx: &Ctx, args: DeployArgs) -> Result<Outcome, CliError> {
     let proposed = spec_from_args(&args)?;
     let client = ctx.client().await?;
     let ledger = Ledger::read(&client).await?;
-    let active = ledger.service(&args.service.namespace, &args.service.name).and_then(|s| s.active_spec());
+    let active = ledger.service(&args.service).and_then(|s| s.active_spec());
     let before = active.map(|spec| flatten_onchain(spec, &ledger));
     let after = flatten(&proposed, &ledger);
     let changes = field_changes(before.as_ref().unwrap_or(&BTreeMap::new()), &after);
@@ -144,7 +138,7 @@ fn flatten_value(path: &str, value: &Value, out: &mut BTreeMap<String, String>) 
 
 pub(crate) async fn rollback(ctx: &Ctx, service: &ServiceRef, to: Option<u32>) -> Result<Outcome, CliError> {
     let client = ctx.client().await?;
-    let state = client.view(client.registry.serviceState(service_id(service))).await?;
+    let state = client.view(client.registry.serviceState(service.id())).await?;
     let to = match to {
         Some(to) => to,
         None if state.previousRevision != 0 => state.previousRevision,

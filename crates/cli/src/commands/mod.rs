@@ -66,7 +66,7 @@ pub(crate) async fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Status { target } => show::status(&ctx, target.as_deref()).await,
         Command::History { service } => show::history(&ctx, &service).await,
         Command::Audit(c) => audit::run(&ctx, c).await,
-        Command::Wait(a) => wait::wait(&ctx, &a).await,
+        Command::Wait(a) => wait::wait(&ctx.client().await?, &ctx, &a).await,
     }
 }
 

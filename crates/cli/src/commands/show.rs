@@ -75,12 +75,7 @@ pub(crate) async fn status(ctx: &Ctx, target: Option<&str>) -> Result<Outcome, C
 
 /// Nodes the active revision is placed on.
 fn eligible(s: &Service, ledger: &Ledger) -> usize {
-    let Some(spec) = s.active_spec() else { return 0 };
-    ledger
-        .nodes
-        .values()
-        .filter(|site| spec.sites.is_empty() || spec.sites.contains(&alloy::primitives::keccak256(site.as_bytes())))
-        .count()
+    s.active_spec().map_or(0, |spec| ledger.nodes_serving(spec).len())
 }
 
 fn sites_text(sites: &[alloy::primitives::B256], ledger: &Ledger) -> String {
@@ -113,14 +108,12 @@ fn service_json(s: &Service, ledger: &Ledger) -> serde_json::Value {
 pub(crate) async fn history(ctx: &Ctx, service: &ServiceRef) -> Result<Outcome, CliError> {
     let client = ctx.client().await?;
     let ledger = Ledger::read(&client).await?;
-    let s = ledger
-        .service(&service.namespace, &service.name)
-        .ok_or_else(|| CliError::Usage(format!("no service {service} in this registry")))?;
+    let s = ledger.service(service).ok_or_else(|| CliError::Usage(format!("no service {service} in this registry")))?;
     let docs: Vec<_> = s
         .changes
         .iter()
         .map(|c| {
-            json!({ "revision": c.revision, "change": c.what, "actor": c.actor, "tx": c.tx, "block": c.block, "time": c.time })
+            json!({ "revision": c.revision, "change": c.kind.to_string(), "actor": c.actor, "tx": c.tx, "block": c.block, "time": c.time })
         })
         .collect();
     ctx.out.emit(&json!({ "service": service.to_string(), "history": docs }), || {
@@ -129,7 +122,7 @@ pub(crate) async fn history(ctx: &Ctx, service: &ServiceRef) -> Result<Outcome, 
             s.changes.iter().map(|c| {
                 vec![
                     c.revision.to_string(),
-                    c.what.clone(),
+                    c.kind.to_string(),
                     short(&c.actor),
                     c.tx.to_string(),
                     c.block.to_string(),

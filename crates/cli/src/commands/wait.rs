@@ -5,13 +5,15 @@ use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use alloy::primitives::{Address, keccak256};
+use alloy::primitives::{Address, B256, keccak256};
+use ledgerops_chain::Client;
+use ledgerops_spec::site_id;
 use serde_json::json;
 
 use crate::args::WaitArgs;
 use crate::commands::{Ctx, Outcome};
 use crate::exit::CliError;
-use crate::ledger::Ledger;
+use crate::ledger::{ChangeKind, Ledger, Service};
 
 /// How often the registry is read while waiting.
 const POLL: Duration = Duration::from_secs(1);
@@ -22,22 +24,20 @@ enum Progress {
     Converged(usize),
 }
 
-pub(crate) async fn wait(ctx: &Ctx, args: &WaitArgs) -> Result<Outcome, CliError> {
+/// Waits on `client`'s registry (`deploy --wait` passes the connection it already has).
+pub(crate) async fn wait(client: &Client, ctx: &Ctx, args: &WaitArgs) -> Result<Outcome, CliError> {
     let timeout = humantime::parse_duration(&args.timeout)
         .map_err(|e| CliError::Usage(format!("--timeout {:?}: {e}", args.timeout)))?;
-    let client = ctx.client().await?;
+    let wanted_sites = args.sites.iter().map(|s| site_id(s)).collect::<Result<BTreeSet<_>, _>>()?;
     let tty = std::io::stderr().is_terminal() && !ctx.out.json;
     let revision = match args.revision {
         Some(r) => r,
-        None => {
-            let id = keccak256(format!("{}/{}", args.service.namespace, args.service.name));
-            client.view(client.registry.serviceState(id)).await?.activeRevision
-        }
+        None => client.view(client.registry.serviceState(args.service.id())).await?.activeRevision,
     };
     let watch = async {
+        let mut ledger = Ledger::read(client).await?;
         loop {
-            let ledger = Ledger::read(&client).await.map_err(CliError::from)?;
-            match check(&ledger, args, revision)? {
+            match check(&ledger, args, &wanted_sites, revision)? {
                 Progress::Converged(n) => return Ok::<_, CliError>(n),
                 Progress::Waiting { converged, of } if tty => {
                     eprint!("\rwaiting for {} revision {revision}: {converged}/{of} nodes converged", args.service);
@@ -45,6 +45,7 @@ pub(crate) async fn wait(ctx: &Ctx, args: &WaitArgs) -> Result<Outcome, CliError
                 Progress::Waiting { .. } => {}
             }
             tokio::time::sleep(POLL).await;
+            ledger.refresh(client).await?;
         }
     };
     let result = tokio::time::timeout(timeout, watch).await;
@@ -67,33 +68,30 @@ pub(crate) async fn wait(ctx: &Ctx, args: &WaitArgs) -> Result<Outcome, CliError
     Ok(Outcome::Done)
 }
 
-fn check(ledger: &Ledger, args: &WaitArgs, revision: u32) -> Result<Progress, CliError> {
+fn check(ledger: &Ledger, args: &WaitArgs, wanted_sites: &BTreeSet<B256>, revision: u32) -> Result<Progress, CliError> {
     let service = ledger
-        .service(&args.service.namespace, &args.service.name)
+        .service(&args.service)
         .ok_or_else(|| CliError::Usage(format!("no service {} in this registry", args.service)))?;
     let spec = service
         .revisions
         .get((revision as usize).wrapping_sub(1))
         .ok_or_else(|| CliError::Usage(format!("{} has no revision {revision}", args.service)))?;
-    if let Some(change) =
-        service.changes.iter().rev().find(|c| c.what.starts_with("rolled back from") || c.what == "removed")
+    if let Some(change) = service.changes.iter().rev().find(|c| c.kind != ChangeKind::Published)
         && service.active != revision
         && change.block >= first_block(service, revision)
     {
         return Err(CliError::WaitFailed(format!(
             "{} revision {revision} is no longer active: {} (revision {} active, tx {})",
-            args.service, change.what, service.active, change.tx
+            args.service, change.kind, service.active, change.tx
         )));
     }
-    let wanted: BTreeSet<_> = args.sites.iter().map(|s| keccak256(s.as_bytes())).collect();
     let nodes: Vec<Address> = ledger
-        .nodes
-        .iter()
-        .filter(|(_, site)| {
-            let id = keccak256(site.as_bytes());
-            (spec.sites.is_empty() || spec.sites.contains(&id)) && (wanted.is_empty() || wanted.contains(&id))
+        .nodes_serving(spec)
+        .into_iter()
+        .filter(|node| {
+            wanted_sites.is_empty()
+                || ledger.nodes.get(node).is_some_and(|site| wanted_sites.contains(&keccak256(site)))
         })
-        .map(|(node, _)| *node)
         .collect();
     if nodes.is_empty() {
         return Err(CliError::Usage(format!("no registered node serves {} revision {revision}", args.service)));
@@ -122,6 +120,6 @@ fn check(ledger: &Ledger, args: &WaitArgs, revision: u32) -> Result<Progress, Cl
 }
 
 /// The block where `revision` was published (rollbacks before it do not concern it).
-fn first_block(service: &crate::ledger::Service, revision: u32) -> u64 {
-    service.changes.iter().find(|c| c.what == "published" && c.revision == revision).map_or(0, |c| c.block)
+fn first_block(service: &Service, revision: u32) -> u64 {
+    service.changes.iter().find(|c| c.kind == ChangeKind::Published && c.revision == revision).map_or(0, |c| c.block)
 }
