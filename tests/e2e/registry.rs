@@ -212,3 +212,38 @@ fn audit_verify(registry: &str, rpc: &str) -> std::io::Result<std::process::Outp
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/audit-verify");
     std::process::Command::new(script).args([registry, rpc]).output()
 }
+
+/// `contracts/script/Deploy.s.sol`, as `scripts/dev` runs it: a registry with namespace `dev`, the
+/// broadcaster as its deployer, and a node at site `local`.
+#[tokio::test]
+async fn deploy_script_sets_up_a_dev_registry() -> eyre::Result<()> {
+    let chain = Chain::start().await?;
+    let (signer, node) = (5, chain.account(6));
+    let provider = chain.registry.provider();
+    let broadcaster = chain.account(signer);
+    let registry = broadcaster.create(provider.get_transaction_count(broadcaster).await?);
+
+    let mut forge = std::process::Command::new(ledgerops_e2e::forge_path());
+    forge
+        .current_dir(ledgerops_e2e::repo_root())
+        .args(["script", "contracts/script/Deploy.s.sol", "--broadcast", "--silent", "--rpc-url"])
+        .arg(chain.anvil.endpoint())
+        .arg("--private-key")
+        .arg(alloy::hex::encode_prefixed(chain.anvil.keys()[signer].to_bytes()))
+        .env("LEDGEROPS_NODE", node.to_string());
+    if std::env::var_os("FOUNDRY_SOLC").is_none()
+        && std::process::Command::new("solc").arg("--version").output().is_err()
+    {
+        forge.env("FOUNDRY_SOLC", ledgerops_e2e::repo_root().join("scripts/solc-js"));
+    }
+    let out = forge.output()?;
+    assert!(out.status.success(), "forge script failed: {}", String::from_utf8_lossy(&out.stderr));
+
+    let deployed = ledgerops_bindings::DeploymentRegistry::new(registry, provider.clone());
+    let dev = deployed.namespaceInfo("dev".into()).call().await?;
+    assert!(dev.exists && !dev.frozen, "namespace dev created");
+    let deployer_role = deployed.deployerRole(keccak256("dev")).call().await?;
+    assert!(deployed.hasRole(deployer_role, broadcaster).call().await?, "the broadcaster deploys to dev");
+    assert_eq!(deployed.nodeSite(node).call().await?, site("local"));
+    Ok(())
+}

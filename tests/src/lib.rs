@@ -11,13 +11,26 @@ use ledgerops_bindings::DeploymentRegistry::DeploymentRegistryInstance;
 
 /// The anvil to run: `LEDGEROPS_ANVIL`, else the pinned npm copy, else `anvil` on PATH.
 pub fn anvil_path() -> PathBuf {
-    if let Some(path) = std::env::var_os("LEDGEROPS_ANVIL") {
+    foundry_tool("anvil", "LEDGEROPS_ANVIL")
+}
+
+/// The forge to run: `LEDGEROPS_FORGE`, else the pinned npm copy, else `forge` on PATH.
+pub fn forge_path() -> PathBuf {
+    foundry_tool("forge", "LEDGEROPS_FORGE")
+}
+
+/// The repository's root (forge runs there: foundry.toml, contracts/).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn foundry_tool(name: &str, env_var: &str) -> PathBuf {
+    if let Some(path) = std::env::var_os(env_var) {
         return path.into();
     }
     let arch = if cfg!(target_arch = "aarch64") { "arm64" } else { "amd64" };
-    let pinned = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("../node_modules/@foundry-rs/anvil-linux-{arch}/bin/anvil"));
-    if pinned.exists() { pinned } else { PathBuf::from("anvil") }
+    let pinned = repo_root().join(format!("node_modules/@foundry-rs/{name}-linux-{arch}/bin/{name}"));
+    if pinned.exists() { pinned } else { PathBuf::from(name) }
 }
 
 /// A running anvil with a registry deployed by its first account (the admin).

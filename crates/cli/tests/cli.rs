@@ -138,6 +138,14 @@ async fn deploy_diff_status_history_rollback_remove_and_audit() {
     assert_eq!(w.json(DEPLOYER, &second)["revision"], 2);
 
     let status = w.json(DEPLOYER, &["status", "prod/web"]);
+    // The same answer over a WebSocket endpoint.
+    let ws = w
+        .command(&["--json", "status", "prod/web", "--rpc-url", &w.chain.anvil.ws_endpoint()])
+        .env("LEDGEROPS_REGISTRY", w.chain.registry.address().to_string())
+        .output()
+        .expect("runs");
+    assert_eq!(code(&ws), Some(0), "{}", stderr(&ws));
+    assert_eq!(serde_json::from_slice::<Value>(&ws.stdout).expect("json"), status);
     let svc = &status["services"][0];
     assert_eq!(
         (svc["active_revision"].as_u64(), svc["replicas"].as_u64(), svc["eligible_nodes"].as_u64()),
