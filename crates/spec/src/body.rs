@@ -215,6 +215,14 @@ impl SpecBody {
             normalize_duration("healthcheck.timeout", &mut h.timeout)?;
             normalize_duration("healthcheck.start_period", &mut h.start_period)?;
         }
+        if let Some(r) = &mut self.resources {
+            if let Some(cpus) = &mut r.cpus {
+                *cpus = canonical_cpus(cpu_nanos(cpus)?);
+            }
+            if let Some(memory) = &mut r.memory {
+                *memory = canonical_memory(memory_bytes(memory)?);
+            }
+        }
         Ok(())
     }
 }
@@ -287,6 +295,18 @@ pub fn memory_bytes(memory: &str) -> Result<i64, SpecError> {
     };
     let n: i64 = digits.parse().map_err(|_| bad())?;
     n.checked_mul(1 << shift).filter(|b| *b > 0).ok_or_else(bad)
+}
+
+/// `500000000` NanoCPUs as `0.5`: the shortest decimal, so `0.50` and `.5` commit the same.
+fn canonical_cpus(nanos: i64) -> String {
+    let (whole, fraction) = (nanos / 1_000_000_000, nanos % 1_000_000_000);
+    if fraction == 0 { whole.to_string() } else { format!("{whole}.{fraction:09}").trim_end_matches('0').to_owned() }
+}
+
+/// Bytes in the largest binary unit that holds them exactly: `134217728` and `128m` become `128M`.
+fn canonical_memory(bytes: i64) -> String {
+    let unit = [("T", 40), ("G", 30), ("M", 20), ("K", 10)].into_iter().find(|(_, shift)| bytes % (1 << shift) == 0);
+    unit.map_or_else(|| bytes.to_string(), |(suffix, shift)| format!("{}{suffix}", bytes >> shift))
 }
 
 /// Parses a Docker-style duration (`300ms`, `10s`, `1m30s`).
@@ -457,5 +477,20 @@ mod tests {
         assert_eq!(memory_bytes("4096"), Ok(4096));
         assert!(memory_bytes("0").is_err() && memory_bytes("1.5G").is_err() && memory_bytes("99999999999T").is_err());
         assert_eq!(cpu_nanos("0.5"), Ok(500_000_000));
+    }
+
+    #[test]
+    fn sizes_and_cpus_have_one_spelling_on_chain() {
+        let spelled = |cpus: &str, memory: &str| {
+            let mut b = SpecBody::new();
+            b.resources = Some(Resources { cpus: Some(cpus.into()), memory: Some(memory.into()) });
+            String::from_utf8(b.encode().expect("valid")).expect("utf-8")
+        };
+        let canonical = r#"{"v":1,"resources":{"cpus":"0.5","memory":"128M"}}"#;
+        assert_eq!(spelled("0.5", "128M"), canonical);
+        assert_eq!(spelled(".50", "134217728"), canonical);
+        assert_eq!(spelled("0.500", "131072k"), canonical);
+        assert_eq!(spelled("2", "1000"), r#"{"v":1,"resources":{"cpus":"2","memory":"1000"}}"#);
+        assert_eq!(spelled("1.25", "1gb"), r#"{"v":1,"resources":{"cpus":"1.25","memory":"1G"}}"#);
     }
 }

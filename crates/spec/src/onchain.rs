@@ -52,6 +52,12 @@ impl Spec {
         })
     }
 
+    /// The spec as the chain will hold it (durations, sizes and CPUs in their one spelling), so
+    /// a diff compares like with like.
+    pub fn canonical(&self) -> Result<Self, SpecError> {
+        Self::from_onchain(&self.to_onchain()?)
+    }
+
     /// Reads a published revision back; refuses one that breaks the rules (a hostile publisher).
     pub fn from_onchain(spec: &ServiceSpec) -> Result<Self, SpecError> {
         let read = Self {
