@@ -4,7 +4,7 @@
 use alloy::contract::{CallBuilder, CallDecoder};
 use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, B256};
-use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::providers::{DynProvider, PendingTransactionBuilder, Provider, ProviderBuilder};
 use alloy::rpc::types::{Log, TransactionReceipt};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::transports::TransportError;
@@ -30,6 +30,18 @@ pub enum ChainError {
         address: Address,
         /// The chain the RPC serves.
         chain_id: u64,
+    },
+    /// The RPC serves another chain than the one the registry was configured for.
+    #[error(
+        "the RPC at {url} serves chain {actual}, not the expected chain {expected}: check --rpc-url and --chain-id"
+    )]
+    WrongChain {
+        /// The endpoint.
+        url: String,
+        /// The chain id asked for.
+        expected: u64,
+        /// The chain id the RPC reported.
+        actual: u64,
     },
     /// The registry refused the change with one of its custom errors.
     #[error("the registry refused: {0}")]
@@ -72,9 +84,11 @@ impl ChainError {
             return Self::Unreachable { url: url.to_owned(), reason: error.to_string() };
         }
         let message = error.as_error_resp().map(|r| r.message.to_string()).unwrap_or_else(|| error.to_string());
-        if message.contains("insufficient funds") {
+        // Nodes differ in case: geth says "insufficient funds", anvil "Insufficient funds".
+        let lower = message.to_ascii_lowercase();
+        if lower.contains("insufficient funds") {
             Self::InsufficientFunds
-        } else if message.contains("revert") {
+        } else if lower.contains("revert") {
             Self::RevertedOther(message)
         } else {
             Self::Rpc(message)
@@ -146,10 +160,19 @@ impl Client {
         Ok(Self { url: url.to_owned(), chain_id, sender, registry })
     }
 
-    /// Deploys a new registry with `admin` as its admin, signed by `signer`.
-    pub async fn deploy(url: &str, signer: PrivateKeySigner, admin: Address) -> Result<(Self, Sent), ChainError> {
+    /// Deploys a new registry with `admin` as its admin, signed by `signer`, on chain
+    /// `expected_chain` when one is given (checked before anything is sent).
+    pub async fn deploy(
+        url: &str,
+        signer: PrivateKeySigner,
+        admin: Address,
+        expected_chain: Option<u64>,
+    ) -> Result<(Self, Sent), ChainError> {
         let sender = Some(signer.address());
         let (provider, chain_id) = Self::provider(url, Some(signer)).await?;
+        if let Some(expected) = expected_chain.filter(|e| *e != chain_id) {
+            return Err(ChainError::WrongChain { url: url.to_owned(), expected, actual: chain_id });
+        }
         let builder = DeploymentRegistry::deploy_builder(provider.clone(), admin);
         let receipt = builder
             .send()
@@ -164,12 +187,46 @@ impl Client {
         Ok((Self { url: url.to_owned(), chain_id, sender, registry }, sent))
     }
 
+    /// Refuses an RPC that serves another chain than `expected` (when one is configured).
+    pub fn expect_chain(self, expected: Option<u64>) -> Result<Self, ChainError> {
+        match expected {
+            Some(expected) if expected != self.chain_id => {
+                Err(ChainError::WrongChain { url: self.url, expected, actual: self.chain_id })
+            }
+            _ => Ok(self),
+        }
+    }
+
     /// Sends a registry call as a transaction and waits for its receipt.
     pub async fn send<D: CallDecoder>(&self, call: CallBuilder<&DynProvider, D>) -> Result<Sent, ChainError> {
+        let pending = self.submit(call).await?;
+        self.confirm(pending).await
+    }
+
+    /// Runs a state-changing call as the signer would send it, at the latest block, sending nothing:
+    /// the registry's own checks say whether the transaction would be refused, and why.
+    pub async fn simulate<D: CallDecoder>(&self, call: CallBuilder<&DynProvider, D>) -> Result<(), ChainError> {
+        let sender = self.sender.ok_or(ChainError::NoSigner)?;
+        call.from(sender).call().await.map(drop).map_err(|e| ChainError::from_contract(&self.url, e))
+    }
+
+    /// Hands a transaction to the RPC without waiting for it to be mined, so several can share a
+    /// block; [`Client::confirm`] waits for each.
+    pub async fn submit<D: CallDecoder>(
+        &self,
+        call: CallBuilder<&DynProvider, D>,
+    ) -> Result<PendingTransactionBuilder<alloy::network::Ethereum>, ChainError> {
         if self.sender.is_none() {
             return Err(ChainError::NoSigner);
         }
-        let pending = call.send().await.map_err(|e| ChainError::from_contract(&self.url, e))?;
+        call.send().await.map_err(|e| ChainError::from_contract(&self.url, e))
+    }
+
+    /// Waits for a submitted transaction's receipt; a reverted one is an error.
+    pub async fn confirm(
+        &self,
+        pending: PendingTransactionBuilder<alloy::network::Ethereum>,
+    ) -> Result<Sent, ChainError> {
         let receipt = pending.get_receipt().await.map_err(|e| ChainError::Rpc(e.to_string()))?;
         if !receipt.status() {
             return Err(ChainError::RevertedOther(format!("transaction {} reverted", receipt.transaction_hash)));

@@ -13,7 +13,7 @@ pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) connection: ConnectionArgs,
     /// Print one JSON document instead of human-readable text (docs/cli.md has the shapes).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Output")]
     pub(crate) json: bool,
     #[command(subcommand)]
     pub(crate) command: Command,
@@ -21,10 +21,14 @@ pub(crate) struct Cli {
 
 /// Where the registry is and who signs.
 #[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Connection (flags > LEDGEROPS_* env > ledgerops.toml)")]
 pub(crate) struct ConnectionArgs {
     /// JSON-RPC endpoint, http(s):// or ws(s)://.
     #[arg(long, env = "LEDGEROPS_RPC_URL", global = true)]
     pub(crate) rpc_url: Option<String>,
+    /// Refuse an RPC that serves another chain (guards against a wrong --rpc-url).
+    #[arg(long, env = "LEDGEROPS_CHAIN_ID", global = true)]
+    pub(crate) chain_id: Option<u64>,
     /// The registry's address.
     #[arg(long, env = "LEDGEROPS_REGISTRY", global = true)]
     pub(crate) registry: Option<Address>,
@@ -37,7 +41,7 @@ pub(crate) struct ConnectionArgs {
     /// File holding the keystore's password.
     #[arg(long, env = "LEDGEROPS_PASSWORD_FILE", global = true)]
     pub(crate) password_file: Option<PathBuf>,
-    /// TOML file with rpc_url, registry, keystore, password_file (flags and env win over it).
+    /// TOML file with rpc_url, chain_id, registry, keystore, password_file (flags and env win over it).
     #[arg(long, env = "LEDGEROPS_CONFIG", global = true)]
     pub(crate) config: Option<PathBuf>,
 }
@@ -61,8 +65,10 @@ pub(crate) enum Command {
     Quorum(QuorumCommand),
     /// Publish a new revision of a service.
     Deploy(DeployArgs),
-    /// Show what `deploy` would change, without sending anything (exit 0: none, 1: changes, 2: error).
-    Diff(DeployArgs),
+    /// Publish every service of a compose/stack file; unchanged services get no transaction.
+    Apply(ApplyArgs),
+    /// Show what `deploy` or `apply -f` would change, sending nothing (exit 0: none, 1: changes, 2: error).
+    Diff(DiffArgs),
     /// Make an earlier revision active again (default: the one before the active one).
     Rollback {
         /// namespace/service
@@ -205,12 +211,35 @@ pub(crate) struct DeployArgs {
     /// Image pinned by digest: repo@sha256:<64 hex>.
     #[arg(long)]
     pub(crate) image: String,
-    /// Desired task count.
-    #[arg(long, default_value_t = 1)]
-    pub(crate) replicas: u32,
     /// Sites to run on (repeat); none means every site.
     #[arg(long = "site")]
     pub(crate) sites: Vec<String>,
+    #[command(flatten)]
+    pub(crate) spec: SpecFlags,
+    /// Publish even when the spec equals the active revision's.
+    #[arg(long)]
+    pub(crate) force: bool,
+    #[command(flatten)]
+    pub(crate) wait: WaitFlags,
+}
+
+/// `--wait` and its timeout, for the commands that publish.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct WaitFlags {
+    /// After publishing, wait for the nodes to converge (as `wait`).
+    #[arg(long)]
+    pub(crate) wait: bool,
+    /// With --wait: how long to wait.
+    #[arg(long, default_value = "5m")]
+    pub(crate) timeout: String,
+}
+
+/// Everything of a spec but the service, image and sites.
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct SpecFlags {
+    /// Desired task count.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) replicas: u32,
     /// Environment variable KEY=VALUE (repeat). Never a secret: use --secret.
     #[arg(long = "env")]
     pub(crate) env: Vec<String>,
@@ -271,15 +300,62 @@ pub(crate) struct DeployArgs {
     /// Memory limit, e.g. 128M.
     #[arg(long)]
     pub(crate) memory: Option<String>,
-    /// Publish even when the spec equals the active revision's.
+}
+
+/// A compose/stack file and the namespace it goes to.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct FileArgs {
+    /// Compose or stack file; `-` reads standard input.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub(crate) path: PathBuf,
+    /// The namespace the file's services belong to.
     #[arg(long)]
-    pub(crate) force: bool,
-    /// After publishing, wait for the nodes to converge (as `wait`).
+    pub(crate) namespace: String,
+    /// Sites for services whose x-ledgerops.sites names none (repeat; default: every site).
+    #[arg(long = "site")]
+    pub(crate) sites: Vec<String>,
+    /// Also remove the namespace's services that the file no longer has.
     #[arg(long)]
-    pub(crate) wait: bool,
-    /// With --wait: how long to wait.
-    #[arg(long, default_value = "5m")]
-    pub(crate) timeout: String,
+    pub(crate) prune: bool,
+    /// Go on without the keys ledgerops cannot carry (listed on stderr) instead of refusing the file.
+    #[arg(long)]
+    pub(crate) ignore_unsupported: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ApplyArgs {
+    #[command(flatten)]
+    pub(crate) file: FileArgs,
+    #[command(flatten)]
+    pub(crate) wait: WaitFlags,
+}
+
+/// Either a file (`-f FILE --namespace N`) or one service in `deploy`'s flags.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct DiffArgs {
+    /// Compose or stack file; `-` reads standard input.
+    #[arg(short = 'f', long = "file", value_name = "FILE", requires = "namespace", conflicts_with_all = ["service", "image", "SpecFlags"])]
+    pub(crate) path: Option<PathBuf>,
+    /// With -f: the namespace the file's services belong to.
+    #[arg(long, requires = "path")]
+    pub(crate) namespace: Option<String>,
+    /// With -f: also show the services the file no longer has as removals.
+    #[arg(long, requires = "path")]
+    pub(crate) prune: bool,
+    /// With -f: go on without the keys ledgerops cannot carry.
+    #[arg(long, requires = "path")]
+    pub(crate) ignore_unsupported: bool,
+    /// namespace/service (without -f)
+    #[arg(required_unless_present = "path")]
+    pub(crate) service: Option<ServiceRef>,
+    /// Image pinned by digest (without -f).
+    #[arg(long, required_unless_present = "path")]
+    pub(crate) image: Option<String>,
+    /// Sites (repeat; with -f: for services whose x-ledgerops.sites names none).
+    #[arg(long = "site")]
+    pub(crate) sites: Vec<String>,
+    #[command(flatten)]
+    pub(crate) spec: SpecFlags,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -20,6 +20,7 @@ const DEFAULT_RPC_URL: &str = "http://127.0.0.1:8545";
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     rpc_url: Option<String>,
+    chain_id: Option<u64>,
     registry: Option<Address>,
     keystore: Option<PathBuf>,
     password_file: Option<PathBuf>,
@@ -29,6 +30,8 @@ struct FileConfig {
 #[derive(Debug)]
 pub(crate) struct Connection {
     pub(crate) rpc_url: String,
+    /// When set, an RPC serving another chain is refused.
+    pub(crate) chain_id: Option<u64>,
     pub(crate) registry: Option<Address>,
     pub(crate) signer: Option<PrivateKeySigner>,
 }
@@ -46,6 +49,7 @@ impl Connection {
         };
         Ok(Self {
             rpc_url: args.rpc_url.clone().or(file.rpc_url).unwrap_or_else(|| DEFAULT_RPC_URL.into()),
+            chain_id: args.chain_id.or(file.chain_id),
             registry: args.registry.or(file.registry),
             signer,
         })

@@ -39,6 +39,23 @@ pub(crate) enum CliError {
     /// The audit chain does not verify.
     #[error("{0}")]
     AuditMismatch(String),
+    /// A failure about one thing among several (a service of a file): names it.
+    #[error("{what}: {cause}")]
+    About {
+        /// What failed, e.g. `shop/web`.
+        what: String,
+        /// The failure.
+        cause: Box<CliError>,
+    },
+    /// A command that had already changed the chain failed afterwards; `done` says what it did
+    /// (the `--json` error document carries it, so CI loses nothing).
+    #[error("{cause}")]
+    After {
+        /// What was done before the failure, as the command's JSON document would say it.
+        done: serde_json::Value,
+        /// The failure.
+        cause: Box<CliError>,
+    },
 }
 
 impl CliError {
@@ -53,6 +70,28 @@ impl CliError {
             Self::WaitFailed(_) => WAIT_FAILED,
             Self::WaitTimeout(_) => WAIT_TIMEOUT,
             Self::AuditMismatch(_) => AUDIT_MISMATCH,
+            Self::After { cause, .. } | Self::About { cause, .. } => cause.exit_code(),
         }
+    }
+
+    /// The `--json` document for this error: `error` and `exit_code`, plus what was done before it.
+    pub(crate) fn to_json(&self) -> serde_json::Value {
+        let mut doc = match self {
+            Self::After { done: serde_json::Value::Object(done), .. } => done.clone(),
+            _ => serde_json::Map::new(),
+        };
+        doc.insert("error".into(), self.to_string().into());
+        doc.insert("exit_code".into(), self.exit_code().into());
+        serde_json::Value::Object(doc)
+    }
+
+    /// Names what the error is about.
+    pub(crate) fn about(self, what: impl ToString) -> Self {
+        Self::About { what: what.to_string(), cause: Box::new(self) }
+    }
+
+    /// Wraps this error with what was done before it.
+    pub(crate) fn after(self, done: serde_json::Value) -> Self {
+        Self::After { done, cause: Box::new(self) }
     }
 }

@@ -6,6 +6,7 @@ mod config;
 mod exit;
 mod ledger;
 mod output;
+mod plan;
 mod spec_args;
 
 use std::process::ExitCode;
@@ -21,7 +22,7 @@ async fn main() -> ExitCode {
         Ok(commands::Outcome::Changes) => ExitCode::from(exit::CHANGES),
         Err(e) => {
             if json {
-                println!("{}", serde_json::json!({ "error": e.to_string(), "exit_code": e.exit_code() }));
+                println!("{}", e.to_json());
             }
             eprintln!("error: {e}");
             ExitCode::from(e.exit_code())

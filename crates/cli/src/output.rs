@@ -24,6 +24,22 @@ impl Output {
     }
 }
 
+impl Output {
+    /// Prints a line for people as it happens; with --json nothing (the document comes at the end).
+    pub(crate) fn say(self, text: &str) {
+        if !self.json {
+            println!("{}", text.trim_end());
+        }
+    }
+
+    /// Prints the command's JSON document; without --json nothing (the text was said already).
+    pub(crate) fn document(self, doc: &Value) {
+        if self.json {
+            println!("{doc}");
+        }
+    }
+}
+
 /// A borderless table with a header row, as `docker service ls` prints.
 pub(crate) fn table(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
     let mut t = Table::new();

@@ -1,12 +1,12 @@
-//! `deploy`'s flags, in `docker service create` notation, turned into a [`Spec`].
+//! `deploy`'s and `diff`'s flags, in `docker service create` notation, turned into a [`Spec`].
 
 use ledgerops_spec::{HealthCheck, Mount, Port, Resources, Spec, SpecBody, UpdatePolicy, site_id};
 
-use crate::args::DeployArgs;
+use crate::args::SpecFlags;
 use crate::exit::CliError;
 
-/// Builds and validates the spec the flags describe; names the flag at fault.
-pub(crate) fn spec_from_args(a: &DeployArgs) -> Result<Spec, CliError> {
+/// Builds and validates the spec the flags describe, in its canonical form; names the flag at fault.
+pub(crate) fn spec_from_args(image: &str, sites: &[String], a: &SpecFlags) -> Result<Spec, CliError> {
     let mut body = SpecBody::new();
     body.command.clone_from(&a.command);
     body.args.clone_from(&a.args);
@@ -46,10 +46,9 @@ pub(crate) fn spec_from_args(a: &DeployArgs) -> Result<Spec, CliError> {
     });
     let resources = Resources { cpus: a.cpus.clone(), memory: a.memory.clone() };
     body.resources = (resources != Resources::default()).then_some(resources);
-    let sites = a.sites.iter().map(|s| site_id(s)).collect::<Result<_, _>>()?;
-    let spec = Spec { image: a.image.clone(), replicas: a.replicas, sites, body };
-    spec.validate()?;
-    Ok(spec)
+    let sites = sites.iter().map(|s| site_id(s)).collect::<Result<_, _>>()?;
+    let spec = Spec { image: image.to_owned(), replicas: a.replicas, sites, body };
+    Ok(spec.canonical()?)
 }
 
 fn split_pair(flag: &str, kv: &str) -> Result<(String, String), CliError> {

@@ -1,96 +1,15 @@
 //! The `ledgerops` binary against a real anvil: every command, the `--json` documents, every
 //! documented exit code, and what a user sees on each kind of failure.
 
+mod world;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use alloy::hex;
-use alloy::primitives::{B256, keccak256};
+use alloy::primitives::B256;
 use alloy::providers::Provider;
-use ledgerops_e2e::Chain;
 use serde_json::Value;
-
-const ADMIN: usize = 0;
-const DEPLOYER: usize = 1;
-const NODES: [usize; 3] = [2, 3, 4]; // two at site-a, one at site-b
-const IMAGE: &str =
-    "127.0.0.1:5000/ledgerops/testapp@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-
-/// A chain with a registry, and a scratch directory to run the CLI in (no stray ledgerops.toml).
-struct World {
-    chain: Chain,
-    dir: tempfile::TempDir,
-}
-
-impl World {
-    async fn new() -> Self {
-        let chain = Chain::start().await.expect("anvil and a registry");
-        let dir = tempfile::tempdir().expect("temp dir");
-        Self { chain, dir }
-    }
-
-    fn key(&self, index: usize) -> String {
-        hex::encode_prefixed(self.chain.anvil.keys()[index].to_bytes())
-    }
-
-    /// Runs `ledgerops args...` as anvil account `signer`.
-    fn run(&self, signer: usize, args: &[&str]) -> Output {
-        self.command(args)
-            .env("LEDGEROPS_PRIVATE_KEY", self.key(signer))
-            .env("LEDGEROPS_REGISTRY", self.chain.registry.address().to_string())
-            .output()
-            .expect("ledgerops runs")
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ledgerops"));
-        cmd.args(args)
-            .current_dir(self.dir.path())
-            .env_remove("LEDGEROPS_PRIVATE_KEY")
-            .env_remove("LEDGEROPS_REGISTRY")
-            .env_remove("LEDGEROPS_KEYSTORE")
-            .env_remove("LEDGEROPS_CONFIG")
-            .env("LEDGEROPS_RPC_URL", self.chain.anvil.endpoint());
-        cmd
-    }
-
-    /// Runs with `--json`, expects exit 0, returns the document.
-    fn json(&self, signer: usize, args: &[&str]) -> Value {
-        let mut all = vec!["--json"];
-        all.extend_from_slice(args);
-        let out = self.run(signer, &all);
-        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        serde_json::from_slice(&out.stdout).expect("one JSON document")
-    }
-
-    /// Namespace `prod`, a deployer, three nodes.
-    fn set_up(&self) {
-        self.json(ADMIN, &["namespace", "create", "prod"]);
-        let deployer = self.chain.account(DEPLOYER).to_string();
-        self.json(ADMIN, &["deployer", "grant", "prod", &deployer]);
-        for (node, site) in NODES.iter().zip(["site-a", "site-a", "site-b"]) {
-            self.json(ADMIN, &["node", "add", &self.chain.account(*node).to_string(), "--site", site]);
-        }
-    }
-
-    async fn attest(&self, node: usize, revision: u32, site: &str, status: u8, reason: &str) {
-        let registry = self.chain.registry_as(node);
-        let call = registry.attest(web(), revision, keccak256(site), status, reason.into());
-        call.send().await.expect("sent").get_receipt().await.expect("mined");
-    }
-}
-
-fn web() -> B256 {
-    keccak256("prod/web")
-}
-
-fn code(out: &Output) -> Option<i32> {
-    out.status.code()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use world::{ADMIN, DEPLOYER, IMAGE, NODES, World, code, stderr};
 
 #[tokio::test]
 async fn deploy_diff_status_history_rollback_remove_and_audit() {
@@ -219,6 +138,9 @@ async fn each_failure_has_its_exit_code_and_a_message_naming_it() {
         w.command(&["status", "--registry", "0x000000000000000000000000000000000000dEaD"]).output().expect("runs");
     assert_eq!(code(&empty), Some(4));
     assert!(stderr(&empty).contains("no contract at"));
+    let wrong_chain = w.run(DEPLOYER, &["status", "--chain-id", "1"]);
+    assert_eq!(code(&wrong_chain), Some(4));
+    assert!(stderr(&wrong_chain).contains("serves chain 31337, not the expected chain 1"), "{}", stderr(&wrong_chain));
 
     // 7: the stored head no longer matches the events.
     let provider = w.chain.registry.provider();
@@ -259,6 +181,12 @@ async fn wait_succeeds_on_convergence_and_fails_on_a_failure_a_rollback_or_the_t
     let rolled = w.run(DEPLOYER, &["wait", "prod/web", "--revision", "3", "--timeout", "10s"]);
     assert_eq!(code(&rolled), Some(5));
     assert!(stderr(&rolled).contains("no longer active: rolled back from 3"), "{}", stderr(&rolled));
+
+    // 5, at once: a newer revision superseded the one waited for.
+    w.json(DEPLOYER, &[&deploy[..], &["--replicas", "4"]].concat());
+    let superseded = w.run(DEPLOYER, &["wait", "prod/web", "--revision", "3", "--timeout", "1m"]);
+    assert_eq!(code(&superseded), Some(5));
+    assert!(stderr(&superseded).contains("superseded by revision 4"), "{}", stderr(&superseded));
 }
 
 #[tokio::test]

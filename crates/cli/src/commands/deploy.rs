@@ -1,139 +1,61 @@
-//! The deployer's commands: deploy (publish a revision), diff, rollback, remove.
-
-use std::collections::BTreeMap;
+//! The deployer's commands for one service: deploy (publish a revision), rollback, remove.
 
 use alloy::sol_types::SolEvent;
 use ledgerops_bindings::DeploymentRegistry::RevisionPublished;
-use ledgerops_bindings::IDeploymentRegistry::ServiceSpec;
-use ledgerops_chain::Client;
-use ledgerops_spec::{Spec, spec_hash};
-use serde_json::{Value, json};
+use ledgerops_chain::{Client, Sent};
+use ledgerops_spec::spec_hash;
+use serde_json::json;
 
-use crate::args::{DeployArgs, ServiceRef, WaitArgs};
-use crate::commands::{Ctx, Outcome, wait};
+use crate::args::{DeployArgs, ServiceRef};
+use crate::commands::wait::{self, Target};
+use crate::commands::{Ctx, Outcome, sent_doc, sent_text};
 use crate::exit::CliError;
-use crate::ledger::Ledger;
 use crate::spec_args::spec_from_args;
 
 pub(crate) async fn deploy(ctx: &Ctx, args: DeployArgs) -> Result<Outcome, CliError> {
-    let onchain = spec_from_args(&args)?.to_onchain()?;
-    humantime::parse_duration(&args.timeout)
-        .map_err(|e| CliError::Usage(format!("--timeout {:?}: {e}", args.timeout)))?;
+    let onchain = spec_from_args(&args.image, &args.sites, &args.spec)?.to_onchain()?;
+    let timeout = wait::parse_timeout(&args.wait.timeout)?;
     let client = ctx.client().await?;
     let id = args.service.id();
     let state = client.view(client.registry.serviceState(id)).await?;
-    if state.activeRevision != 0 && !args.force {
-        let active_hash = client.view(client.registry.revisionHash(id, state.activeRevision)).await?;
-        if active_hash == spec_hash(&onchain) {
-            ctx.out.emit(&json!({ "result": "unchanged", "service": args.service.to_string(), "revision": state.activeRevision }), || {
-                format!("{}: unchanged, revision {} is active with this spec (no transaction)", args.service, state.activeRevision)
-            });
-            return finish(&client, ctx, &args, state.activeRevision).await;
-        }
+    let unchanged = state.activeRevision != 0
+        && !args.force
+        && client.view(client.registry.revisionHash(id, state.activeRevision)).await? == spec_hash(&onchain);
+    let (revision, mut doc) = if unchanged {
+        let revision = state.activeRevision;
+        ctx.out.say(&format!(
+            "{}: unchanged, revision {revision} is active with this spec (no transaction)",
+            args.service
+        ));
+        (revision, json!({ "result": "unchanged", "service": args.service.to_string(), "revision": revision }))
+    } else {
+        let call = client.registry.publish(args.service.namespace.clone(), args.service.name.clone(), onchain);
+        let sent = client.send(call).await?;
+        let revision = published_revision(&sent)?;
+        let what = format!("{}: revision {revision} published", args.service);
+        ctx.out.say(&sent_text(&what, &sent));
+        (revision, sent_doc(&what, &sent, json!({ "service": args.service.to_string(), "revision": revision })))
+    };
+    if args.wait.wait {
+        let target = Target { service: args.service.clone(), revision };
+        let converged = wait::until_converged(&client, ctx, &[target], &[], timeout)
+            .await
+            .map_err(|e| e.after(doc.clone()))?
+            .remove(0);
+        ctx.out.say(&format!("{} revision {revision}: converged on {} node(s)", args.service, converged["nodes"]));
+        doc["converged"] = converged;
     }
-    let sent = client
-        .send(client.registry.publish(args.service.namespace.clone(), args.service.name.clone(), onchain))
-        .await?;
-    let revision = sent
-        .logs
+    ctx.out.document(&doc);
+    Ok(Outcome::Done)
+}
+
+/// The revision a `publish` receipt announces.
+pub(crate) fn published_revision(sent: &Sent) -> Result<u32, CliError> {
+    sent.logs
         .iter()
         .find_map(|l| RevisionPublished::decode_log(&l.inner).ok())
         .map(|e| e.revision)
-        .ok_or_else(|| CliError::Usage("the receipt holds no RevisionPublished event".into()))?;
-    ctx.sent(
-        &format!("{}: revision {revision} published", args.service),
-        &sent,
-        json!({ "service": args.service.to_string(), "revision": revision }),
-    );
-    finish(&client, ctx, &args, revision).await
-}
-
-async fn finish(client: &Client, ctx: &Ctx, args: &DeployArgs, revision: u32) -> Result<Outcome, CliError> {
-    if !args.wait {
-        return Ok(Outcome::Done);
-    }
-    let wait_args = WaitArgs {
-        service: args.service.clone(),
-        revision: Some(revision),
-        sites: args.sites.clone(),
-        timeout: args.timeout.clone(),
-    };
-    wait::wait(client, ctx, &wait_args).await
-}
-
-pub(crate) async fn diff(ctx: &Ctx, args: DeployArgs) -> Result<Outcome, CliError> {
-    let proposed = spec_from_args(&args)?;
-    let client = ctx.client().await?;
-    let ledger = Ledger::read(&client).await?;
-    let active = ledger.service(&args.service).and_then(|s| s.active_spec());
-    let before = active.map(|spec| flatten_onchain(spec, &ledger));
-    let after = flatten(&proposed, &ledger);
-    let changes = field_changes(before.as_ref().unwrap_or(&BTreeMap::new()), &after);
-    let action = match (active, changes.is_empty()) {
-        (None, _) => "create",
-        (Some(_), true) => "unchanged",
-        (Some(_), false) => "update",
-    };
-    let doc = json!({
-        "service": args.service.to_string(),
-        "action": action,
-        "changes": changes.iter().map(|(f, from, to)| json!({ "field": f, "from": from, "to": to })).collect::<Vec<_>>(),
-    });
-    ctx.out.emit(&doc, || {
-        let mut text = format!("{}: {action}\n", args.service);
-        for (field, from, to) in &changes {
-            text += &match (from, to) {
-                (None, Some(to)) => format!("  + {field}: {to}\n"),
-                (Some(from), None) => format!("  - {field}: {from}\n"),
-                (Some(from), Some(to)) => format!("  ~ {field}: {from} -> {to}\n"),
-                (None, None) => String::new(),
-            };
-        }
-        text
-    });
-    Ok(if action == "unchanged" { Outcome::Done } else { Outcome::Changes })
-}
-
-/// One changed field: path, old value, new value.
-type FieldChange = (String, Option<String>, Option<String>);
-
-fn field_changes(before: &BTreeMap<String, String>, after: &BTreeMap<String, String>) -> Vec<FieldChange> {
-    let keys: std::collections::BTreeSet<_> = before.keys().chain(after.keys()).collect();
-    keys.into_iter()
-        .filter(|k| before.get(*k) != after.get(*k))
-        .map(|k| ((*k).clone(), before.get(k).cloned(), after.get(k).cloned()))
-        .collect()
-}
-
-/// A spec as `field.path -> value`, with site labels instead of ids, for a readable diff.
-fn flatten(spec: &Spec, ledger: &Ledger) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    out.insert("image".into(), spec.image.clone());
-    out.insert("replicas".into(), spec.replicas.to_string());
-    let sites: Vec<_> = spec.sites.iter().map(|s| ledger.site_label(s)).collect();
-    out.insert("sites".into(), if sites.is_empty() { "(every site)".into() } else { sites.join(",") });
-    if let Ok(Value::Object(body)) = serde_json::to_value(&spec.body) {
-        for (k, v) in body {
-            flatten_value(&k, &v, &mut out);
-        }
-    }
-    out.remove("v");
-    out
-}
-
-fn flatten_onchain(spec: &ServiceSpec, ledger: &Ledger) -> BTreeMap<String, String> {
-    match Spec::from_onchain(spec) {
-        Ok(spec) => flatten(&spec, ledger),
-        Err(e) => BTreeMap::from([("(active spec)".into(), format!("unreadable: {e}"))]),
-    }
-}
-
-fn flatten_value(path: &str, value: &Value, out: &mut BTreeMap<String, String>) {
-    match value {
-        Value::Object(map) => map.iter().for_each(|(k, v)| flatten_value(&format!("{path}.{k}"), v, out)),
-        Value::String(s) => drop(out.insert(path.into(), s.clone())),
-        other => drop(out.insert(path.into(), other.to_string())),
-    }
+        .ok_or_else(|| CliError::Usage(format!("the receipt of {} holds no RevisionPublished event", sent.tx)))
 }
 
 pub(crate) async fn rollback(ctx: &Ctx, service: &ServiceRef, to: Option<u32>) -> Result<Outcome, CliError> {

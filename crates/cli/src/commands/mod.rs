@@ -1,8 +1,10 @@
 //! One module per group of commands; [`run`] dispatches.
 
 mod admin;
+mod apply;
 mod audit;
 mod deploy;
+mod diff;
 mod show;
 mod wait;
 
@@ -33,17 +35,28 @@ pub(crate) struct Ctx {
 impl Ctx {
     /// Connects to the configured registry.
     pub(crate) async fn client(&self) -> Result<Client, CliError> {
-        Ok(Client::connect(&self.conn.rpc_url, self.conn.registry()?, self.conn.signer.clone()).await?)
+        let client = Client::connect(&self.conn.rpc_url, self.conn.registry()?, self.conn.signer.clone()).await?;
+        Ok(client.expect_chain(self.conn.chain_id)?)
     }
 
     /// Prints a transaction's result: `what` for people, with tx, block and gas.
     pub(crate) fn sent(&self, what: &str, sent: &Sent, extra: serde_json::Value) {
-        let mut doc = json!({ "result": what, "tx": sent.tx, "block": sent.block, "gas": sent.gas });
-        if let (Some(doc), serde_json::Value::Object(extra)) = (doc.as_object_mut(), extra) {
-            doc.extend(extra);
-        }
-        self.out.emit(&doc, || format!("{what}\n  tx {}  block {}  gas {}", sent.tx, sent.block, sent.gas));
+        self.out.emit(&sent_doc(what, sent, extra), || sent_text(what, sent));
     }
+}
+
+/// A sent transaction's document: `result`, `tx`, `block`, `gas`, and `extra`'s fields.
+pub(crate) fn sent_doc(what: &str, sent: &Sent, extra: serde_json::Value) -> serde_json::Value {
+    let mut doc = json!({ "result": what, "tx": sent.tx, "block": sent.block, "gas": sent.gas });
+    if let (Some(doc), serde_json::Value::Object(extra)) = (doc.as_object_mut(), extra) {
+        doc.extend(extra);
+    }
+    doc
+}
+
+/// A sent transaction for people: what happened, then tx, block and gas.
+pub(crate) fn sent_text(what: &str, sent: &Sent) -> String {
+    format!("{what}\n  tx {}  block {}  gas {}", sent.tx, sent.block, sent.gas)
 }
 
 /// Runs the command the user asked for.
@@ -56,7 +69,8 @@ pub(crate) async fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Node(c) => admin::node(&ctx, c).await,
         Command::Quorum(c) => admin::quorum(&ctx, c).await,
         Command::Deploy(a) => deploy::deploy(&ctx, a).await,
-        Command::Diff(a) => deploy::diff(&ctx, a).await.map_err(|e| match e {
+        Command::Apply(a) => apply::apply(&ctx, a).await,
+        Command::Diff(a) => diff::diff(&ctx, a).await.map_err(|e| match e {
             // diff's contract with CI: 0 no change, 1 changes, 2 any error.
             CliError::Usage(_) | CliError::Spec(_) => e,
             other => CliError::Usage(other.to_string()),

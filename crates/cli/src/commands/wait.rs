@@ -1,88 +1,137 @@
 //! `wait`: block until the nodes that serve a revision report it converged, or fail on the first
-//! failure report or on-chain rollback, or time out. Never runs past its timeout.
+//! failure report, on-chain rollback, newer publish or removal, or time out. Never runs past its
+//! timeout. `deploy --wait` and `apply --wait` wait the same way, for one or many services.
 
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, B256, keccak256};
 use ledgerops_chain::Client;
 use ledgerops_spec::site_id;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::args::WaitArgs;
+use crate::args::{ServiceRef, WaitArgs};
 use crate::commands::{Ctx, Outcome};
 use crate::exit::CliError;
-use crate::ledger::{ChangeKind, Ledger, Service};
+use crate::ledger::{ChangeKind, Ledger};
 
 /// How often the registry is read while waiting.
 const POLL: Duration = Duration::from_secs(1);
+/// The spinner's frames, one per poll.
+const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
-/// What one look at the registry says.
-enum Progress {
-    Waiting { converged: usize, of: usize },
-    Converged(usize),
+/// One service and the revision its nodes must report converged.
+#[derive(Debug, Clone)]
+pub(crate) struct Target {
+    pub(crate) service: ServiceRef,
+    pub(crate) revision: u32,
 }
 
-/// Waits on `client`'s registry (`deploy --wait` passes the connection it already has).
+/// The `wait` command.
 pub(crate) async fn wait(client: &Client, ctx: &Ctx, args: &WaitArgs) -> Result<Outcome, CliError> {
-    let timeout = humantime::parse_duration(&args.timeout)
-        .map_err(|e| CliError::Usage(format!("--timeout {:?}: {e}", args.timeout)))?;
-    let wanted_sites = args.sites.iter().map(|s| site_id(s)).collect::<Result<BTreeSet<_>, _>>()?;
-    let tty = std::io::stderr().is_terminal() && !ctx.out.json;
+    let timeout = parse_timeout(&args.timeout)?;
     let revision = match args.revision {
         Some(r) => r,
         None => client.view(client.registry.serviceState(args.service.id())).await?.activeRevision,
     };
+    let target = Target { service: args.service.clone(), revision };
+    let converged = until_converged(client, ctx, std::slice::from_ref(&target), &args.sites, timeout).await?;
+    let doc = converged.into_iter().next().unwrap_or(Value::Null);
+    ctx.out.emit(&doc, || format!("{} revision {revision}: converged on {} node(s)", args.service, doc["nodes"]));
+    Ok(Outcome::Done)
+}
+
+/// `--timeout`'s value, checked before anything is sent.
+pub(crate) fn parse_timeout(text: &str) -> Result<Duration, CliError> {
+    humantime::parse_duration(text).map_err(|e| CliError::Usage(format!("--timeout {text:?}: {e}")))
+}
+
+/// Waits until every target converged on every node that serves it (only nodes at `sites` when
+/// given); returns one `{service, revision, result, nodes}` document per target.
+pub(crate) async fn until_converged(
+    client: &Client,
+    ctx: &Ctx,
+    targets: &[Target],
+    sites: &[String],
+    timeout: Duration,
+) -> Result<Vec<Value>, CliError> {
+    let wanted_sites = sites.iter().map(|s| site_id(s)).collect::<Result<BTreeSet<_>, _>>()?;
+    let tty = std::io::stderr().is_terminal() && !ctx.out.json;
+    let started = Instant::now();
     let watch = async {
         let mut ledger = Ledger::read(client).await?;
+        let mut tick = 0;
         loop {
-            match check(&ledger, args, &wanted_sites, revision)? {
-                Progress::Converged(n) => return Ok::<_, CliError>(n),
-                Progress::Waiting { converged, of } if tty => {
-                    eprint!("\rwaiting for {} revision {revision}: {converged}/{of} nodes converged", args.service);
-                }
-                Progress::Waiting { .. } => {}
+            let progress = targets.iter().map(|t| check(&ledger, t, &wanted_sites)).collect::<Result<Vec<_>, _>>()?;
+            if progress.iter().all(|p| p.converged == p.of) {
+                return Ok::<_, CliError>(progress);
             }
+            if tty {
+                let done = progress.iter().filter(|p| p.converged == p.of).count();
+                let (converged, of) = progress.iter().fold((0, 0), |(c, o), p| (c + p.converged, o + p.of));
+                let what = match targets {
+                    [one] => format!("{} revision {}", one.service, one.revision),
+                    many => format!("{done}/{} services", many.len()),
+                };
+                eprint!(
+                    "\r\x1b[2K{} waiting for {what}: {converged}/{of} nodes converged ({}s)",
+                    SPINNER[tick % SPINNER.len()],
+                    started.elapsed().as_secs()
+                );
+            }
+            tick += 1;
             tokio::time::sleep(POLL).await;
             ledger.refresh(client).await?;
         }
     };
     let result = tokio::time::timeout(timeout, watch).await;
     if tty {
-        eprintln!();
+        eprint!("\r\x1b[2K");
     }
-    let nodes = match result {
+    let progress = match result {
         Ok(r) => r?,
         Err(_) => {
+            let names: Vec<_> = targets.iter().map(|t| format!("{} revision {}", t.service, t.revision)).collect();
             return Err(CliError::WaitTimeout(format!(
-                "{} revision {revision}: not converged on every node after {}",
-                args.service, args.timeout
+                "{}: not converged on every node after {}",
+                names.join(", "),
+                humantime::format_duration(timeout)
             )));
         }
     };
-    ctx.out.emit(
-        &json!({ "result": "converged", "service": args.service.to_string(), "revision": revision, "nodes": nodes }),
-        || format!("{} revision {revision}: converged on {nodes} node(s)", args.service),
-    );
-    Ok(Outcome::Done)
+    Ok(targets
+        .iter()
+        .zip(progress)
+        .map(|(t, p)| {
+            json!({ "result": "converged", "service": t.service.to_string(), "revision": t.revision, "nodes": p.converged })
+        })
+        .collect())
 }
 
-fn check(ledger: &Ledger, args: &WaitArgs, wanted_sites: &BTreeSet<B256>, revision: u32) -> Result<Progress, CliError> {
-    let service = ledger
-        .service(&args.service)
-        .ok_or_else(|| CliError::Usage(format!("no service {} in this registry", args.service)))?;
+/// Converged nodes out of those that serve the target.
+struct Progress {
+    converged: usize,
+    of: usize,
+}
+
+fn check(ledger: &Ledger, target: &Target, wanted_sites: &BTreeSet<B256>) -> Result<Progress, CliError> {
+    let Target { service: name, revision } = target;
+    let service = ledger.service(name).ok_or_else(|| CliError::Usage(format!("no service {name} in this registry")))?;
     let spec = service
         .revisions
-        .get((revision as usize).wrapping_sub(1))
-        .ok_or_else(|| CliError::Usage(format!("{} has no revision {revision}", args.service)))?;
-    if let Some(change) = service.changes.iter().rev().find(|c| c.kind != ChangeKind::Published)
-        && service.active != revision
-        && change.block >= first_block(service, revision)
+        .get((*revision as usize).wrapping_sub(1))
+        .ok_or_else(|| CliError::Usage(format!("{name} has no revision {revision}")))?;
+    if service.active != *revision
+        && let Some(change) = service.changes.last()
     {
+        let what = match change.kind {
+            ChangeKind::Published => format!("superseded by revision {}", change.revision),
+            other => other.to_string(),
+        };
         return Err(CliError::WaitFailed(format!(
-            "{} revision {revision} is no longer active: {} (revision {} active, tx {})",
-            args.service, change.kind, service.active, change.tx
+            "{name} revision {revision} is no longer active: {what} (revision {} active, tx {})",
+            service.active, change.tx
         )));
     }
     let nodes: Vec<Address> = ledger
@@ -94,16 +143,15 @@ fn check(ledger: &Ledger, args: &WaitArgs, wanted_sites: &BTreeSet<B256>, revisi
         })
         .collect();
     if nodes.is_empty() {
-        return Err(CliError::Usage(format!("no registered node serves {} revision {revision}", args.service)));
+        return Err(CliError::Usage(format!("no registered node serves {name} revision {revision}")));
     }
     let mut converged = 0;
     for node in &nodes {
-        match service.reports.get(node).filter(|r| r.revision == revision) {
+        match service.reports.get(node).filter(|r| r.revision == *revision) {
             Some(r) if r.status == "converged" => converged += 1,
             Some(r) if r.status != "unknown" => {
                 return Err(CliError::WaitFailed(format!(
-                    "{} revision {revision}: node {node} ({}) reported {}: {}",
-                    args.service,
+                    "{name} revision {revision}: node {node} ({}) reported {}: {}",
                     ledger.nodes.get(node).map_or("?", String::as_str),
                     r.status,
                     r.reason
@@ -112,14 +160,5 @@ fn check(ledger: &Ledger, args: &WaitArgs, wanted_sites: &BTreeSet<B256>, revisi
             _ => {}
         }
     }
-    Ok(if converged == nodes.len() {
-        Progress::Converged(converged)
-    } else {
-        Progress::Waiting { converged, of: nodes.len() }
-    })
-}
-
-/// The block where `revision` was published (rollbacks before it do not concern it).
-fn first_block(service: &Service, revision: u32) -> u64 {
-    service.changes.iter().find(|c| c.kind == ChangeKind::Published && c.revision == revision).map_or(0, |c| c.block)
+    Ok(Progress { converged, of: nodes.len() })
 }
