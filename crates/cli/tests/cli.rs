@@ -240,3 +240,38 @@ async fn registry_deploy_keystore_config_file_and_keys_never_printed() {
         assert!(!all.contains(&key[2..]) && !all.contains("1234deadbeef"), "a key leaked: {all}");
     }
 }
+
+#[tokio::test]
+async fn admin_commands_change_the_registry_as_they_say() {
+    let w = World::new().await;
+    w.set_up();
+    let registry = &w.chain.registry;
+
+    let quorum = w.json(ADMIN, &["quorum", "set", "66.67"]);
+    assert_eq!(quorum["quorum_bps"], 6667);
+    assert_eq!(registry.quorumBps().call().await.expect("quorum"), 6667);
+    assert_eq!(code(&w.run(ADMIN, &["quorum", "set", "100"])), Some(2), "a quorum of 100% can never be met");
+
+    w.json(ADMIN, &["namespace", "limits", "prod", "--max-replicas", "7", "--max-spec-bytes", "2048"]);
+    let info = registry.namespaceInfo("prod".into()).call().await.expect("namespace");
+    assert_eq!((info.maxReplicas, info.maxSpecBytes), (7, 2048));
+
+    let node = w.chain.account(NODES[2]).to_string();
+    w.json(ADMIN, &["node", "remove", &node]);
+    assert_eq!(registry.nodeCount().call().await.expect("count"), 2);
+    assert_eq!(code(&w.run(ADMIN, &["node", "remove", &node])), Some(3), "UnknownNode");
+
+    // A revoked deployer is refused by the chain, with the role named.
+    let deployer = w.chain.account(DEPLOYER).to_string();
+    w.json(ADMIN, &["deployer", "revoke", "prod", &deployer]);
+    let refused = w.run(DEPLOYER, &["deploy", "prod/web", "--image", IMAGE]);
+    assert_eq!(code(&refused), Some(3));
+    assert!(stderr(&refused).contains("AccessControlUnauthorizedAccount"), "{}", stderr(&refused));
+
+    // The expected chain id from a config file refuses a wrong chain before anything is sent.
+    std::fs::write(w.dir.path().join("ledgerops.toml"), "chain_id = 10\n").expect("write");
+    let wrong = w.run(ADMIN, &["namespace", "create", "qa"]);
+    assert_eq!(code(&wrong), Some(4));
+    assert!(stderr(&wrong).contains("not the expected chain 10"), "{}", stderr(&wrong));
+    assert!(!registry.namespaceInfo("qa".into()).call().await.expect("namespace").exists);
+}
