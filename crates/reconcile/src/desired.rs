@@ -1,0 +1,95 @@
+//! The desired state of one node: the active revision of every service placed on its site(s).
+
+use std::collections::BTreeSet;
+
+use alloy::primitives::B256;
+use ledgerops_spec::{Spec, spec_hash};
+
+use crate::registry::RegistryState;
+use crate::workload::Workload;
+
+/// One service this node should run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Desired {
+    /// The registry's service id.
+    pub id: B256,
+    /// The Swarm service name, `namespace_name` as `docker stack deploy` names them.
+    pub swarm_name: String,
+    /// The active revision.
+    pub revision: u32,
+    /// Its on-chain commitment, recomputed from the spec the event carried.
+    pub spec_hash: B256,
+    /// What to run; an error when the spec on chain breaks the rules (a hostile or buggy
+    /// publisher): the node then leaves the service as it is and reports why.
+    pub workload: Result<Workload, String>,
+}
+
+/// The services placed on any of `sites` (a spec with no sites is placed everywhere), by name.
+pub fn desired_for(state: &RegistryState, sites: &BTreeSet<B256>) -> Vec<Desired> {
+    let mut out: Vec<Desired> = state
+        .services
+        .iter()
+        .filter_map(|(id, record)| {
+            let spec = record.active_spec()?;
+            let placed = spec.sites.is_empty() || spec.sites.iter().any(|s| sites.contains(s));
+            placed.then(|| Desired {
+                id: *id,
+                swarm_name: swarm_name(&record.namespace, &record.name),
+                revision: record.active,
+                spec_hash: spec_hash(spec),
+                workload: Spec::from_onchain(spec)
+                    .and_then(|s| Workload::from_spec(&s))
+                    .map_err(|e| format!("revision {} is invalid: {e}", record.active)),
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.swarm_name.cmp(&b.swarm_name));
+    out
+}
+
+/// `namespace_name`: names are `[a-z0-9-]`, so the `_` cannot be ambiguous.
+pub fn swarm_name(namespace: &str, name: &str) -> String {
+    format!("{namespace}_{name}")
+}
+
+#[cfg(test)]
+mod tests {
+    use alloy::primitives::{Bytes, keccak256};
+    use ledgerops_bindings::IDeploymentRegistry::ServiceSpec;
+
+    use super::*;
+    use crate::registry::ServiceRecord;
+
+    fn record(name: &str, sites: &[&str], body: &str) -> (B256, ServiceRecord) {
+        let spec = ServiceSpec {
+            image: format!("app@sha256:{}", "ab".repeat(32)),
+            replicas: 1,
+            sites: sites.iter().map(keccak256).collect(),
+            body: Bytes::from(body.as_bytes().to_vec()),
+        };
+        let record =
+            ServiceRecord { namespace: "shop".into(), name: name.into(), revisions: [(1, spec)].into(), active: 1 };
+        (keccak256(format!("shop/{name}")), record)
+    }
+
+    #[test]
+    fn a_site_gets_its_own_and_the_unplaced_services_and_a_bad_spec_is_an_error_not_a_panic() {
+        let mut state = RegistryState::default();
+        for (id, r) in [
+            record("everywhere", &[], r#"{"v":1}"#),
+            record("here", &["store-1", "store-2"], r#"{"v":1}"#),
+            record("elsewhere", &["store-9"], r#"{"v":1}"#),
+            record("hostile", &[], r#"{"v":1,"ports":[{"target":0}]}"#),
+        ] {
+            state.services.insert(id, r);
+        }
+        let mine = desired_for(&state, &[keccak256("store-1")].into());
+        let names: Vec<_> = mine.iter().map(|d| d.swarm_name.as_str()).collect();
+        assert_eq!(names, ["shop_everywhere", "shop_here", "shop_hostile"]);
+        assert!(
+            mine[2].workload.as_ref().is_err_and(|e| e.contains("revision 1 is invalid: ports[0]")),
+            "{:?}",
+            mine[2]
+        );
+    }
+}

@@ -1,0 +1,95 @@
+//! What the node sees in its Swarm: the services it manages, recognised by their labels.
+
+use std::collections::BTreeMap;
+
+use alloy::primitives::B256;
+
+use crate::workload::Workload;
+
+/// Label keys on every service the node manages. Services without `ledgerops.managed-by` are never
+/// touched.
+pub mod labels {
+    /// Always `ledgerops`.
+    pub const MANAGED_BY: &str = "ledgerops.managed-by";
+    /// The registry's service id, `0x…`.
+    pub const SERVICE_ID: &str = "ledgerops.service-id";
+    /// The revision applied.
+    pub const REVISION: &str = "ledgerops.revision";
+    /// The applied revision's on-chain commitment, `0x…`.
+    pub const SPEC_HASH: &str = "ledgerops.spec-hash";
+    /// The value of [`MANAGED_BY`].
+    pub const MANAGER: &str = "ledgerops";
+}
+
+/// Which registry service and revision a Swarm service runs, as its labels say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ownership {
+    /// The registry's service id.
+    pub service: B256,
+    /// The revision applied.
+    pub revision: u32,
+    /// The revision's commitment.
+    pub spec_hash: B256,
+}
+
+impl Ownership {
+    /// Reads the ownership labels; `None` when they are missing or damaged.
+    pub fn from_labels(labels: &BTreeMap<String, String>) -> Option<Self> {
+        Some(Self {
+            service: labels.get(labels::SERVICE_ID)?.parse().ok()?,
+            revision: labels.get(labels::REVISION)?.parse().ok()?,
+            spec_hash: labels.get(labels::SPEC_HASH)?.parse().ok()?,
+        })
+    }
+
+    /// The labels to put on the Swarm service.
+    pub fn labels(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            (labels::MANAGED_BY.to_owned(), labels::MANAGER.to_owned()),
+            (labels::SERVICE_ID.to_owned(), self.service.to_string()),
+            (labels::REVISION.to_owned(), self.revision.to_string()),
+            (labels::SPEC_HASH.to_owned(), self.spec_hash.to_string()),
+        ])
+    }
+}
+
+/// Swarm's own rollout state of a service (`UpdateStatus.State`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateState {
+    /// A rollout is in progress.
+    Updating,
+    /// A rollout stopped on failures (`failure_action: pause`).
+    Paused,
+    /// The last rollout finished.
+    Completed,
+    /// Swarm is rolling the last update back.
+    RollbackStarted,
+    /// Swarm's rollback stopped on failures.
+    RollbackPaused,
+    /// Swarm rolled the last update back.
+    RollbackCompleted,
+}
+
+impl UpdateState {
+    /// True when Swarm undid the last update by itself.
+    pub fn rolled_back(self) -> bool {
+        matches!(self, Self::RollbackStarted | Self::RollbackPaused | Self::RollbackCompleted)
+    }
+}
+
+/// A managed Swarm service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observed {
+    /// Swarm's id.
+    pub swarm_id: String,
+    /// Swarm's version, for the next update (optimistic concurrency).
+    pub version: u64,
+    /// The Swarm service name.
+    pub swarm_name: String,
+    /// From the labels; `None` when they are damaged (the node then keeps its hands off).
+    pub owner: Option<Ownership>,
+    /// What it runs.
+    pub workload: Workload,
+    /// Swarm's rollout state, if it ever updated the service.
+    pub update_state: Option<UpdateState>,
+}
