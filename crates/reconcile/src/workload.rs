@@ -30,7 +30,9 @@ pub struct Workload {
     pub constraints: BTreeSet<String>,
     /// Update policy; `None` fields are Swarm's defaults and are not compared.
     pub update: UpdatePolicy,
-    /// The healthcheck override.
+    /// The healthcheck override. An observed `None` means "not known": bollard 0.21 reads the
+    /// engine's `Healthcheck` key under the name `HealthCheck` and so never sees it; the diff then
+    /// does not compare it (a new revision still applies it, through the spec-hash label).
     pub healthcheck: Option<Healthcheck>,
     /// CPU limit in NanoCPUs.
     pub nano_cpus: Option<i64>,
@@ -176,7 +178,7 @@ impl Workload {
             ),
             ("update.monitor", set_and_differs(u.0.monitor.is_some(), u.0.monitor == u.1.monitor)),
             ("update.order", set_and_differs(u.0.order.is_some(), u.0.order == u.1.order)),
-            ("healthcheck", self.healthcheck != observed.healthcheck),
+            ("healthcheck", observed.healthcheck.is_some() && self.healthcheck != observed.healthcheck),
             ("resources.cpus", self.nano_cpus != observed.nano_cpus),
             ("resources.memory", self.memory_bytes != observed.memory_bytes),
             ("labels", self.labels != observed.labels),

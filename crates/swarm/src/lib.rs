@@ -1,0 +1,184 @@
+//! The only crate that speaks the Docker API ([`bollard`]): it observes the Swarm services the
+//! node manages and carries out the plan's steps. Everything it reads goes through
+//! [`translate::workload_of`], so the pure core compares like with like.
+
+pub mod translate;
+
+use std::collections::HashMap;
+
+use bollard::Docker;
+use bollard::query_parameters::{ListConfigsOptions, ListSecretsOptions, ListServicesOptions, UpdateServiceOptions};
+use ledgerops_reconcile::observed::labels;
+use ledgerops_reconcile::{Observed, Ownership, Step, UpdateState, Workload};
+
+use crate::translate::{ObjectIds, ownership_of, service_spec, workload_of};
+
+/// What can go wrong with the Docker engine.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No engine answers (not running, wrong socket, restarting).
+    #[error("cannot reach Docker: {0}")]
+    Unreachable(String),
+    /// The engine is not a swarm manager.
+    #[error("this Docker engine is not a swarm manager: run `docker swarm init` ({0})")]
+    NotSwarm(String),
+    /// A secret or config the spec names does not exist on this node.
+    #[error("{kind} {name:?} does not exist on this node: create it with `docker {kind} create`")]
+    MissingObject {
+        /// `secret` or `config`.
+        kind: &'static str,
+        /// Its name.
+        name: String,
+    },
+    /// Another writer changed the service between our read and our update.
+    #[error("the service changed while it was being updated (version conflict)")]
+    Conflict,
+    /// Any other refusal by the engine (a bad constraint, a name in use...).
+    #[error("Docker refused: {0}")]
+    Refused(String),
+}
+
+impl Error {
+    /// True when trying again later may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Unreachable(_) | Self::Conflict)
+    }
+
+    fn from_docker(e: bollard::errors::Error) -> Self {
+        use bollard::errors::Error as E;
+        match e {
+            E::DockerResponseServerError { status_code: 409, .. } => Self::Conflict,
+            E::DockerResponseServerError { status_code: 503, message } => Self::NotSwarm(message),
+            E::DockerResponseServerError { message, .. } => Self::Refused(message),
+            other => Self::Unreachable(other.to_string()),
+        }
+    }
+}
+
+/// A `Result` of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The local Swarm, through one Docker connection.
+#[derive(Debug, Clone)]
+pub struct Swarm {
+    docker: Docker,
+}
+
+impl Swarm {
+    /// Connects to `DOCKER_HOST` or the local socket and agrees on an API version (never a
+    /// hard-coded one: edge engines differ).
+    pub async fn connect() -> Result<Self> {
+        let docker = Docker::connect_with_local_defaults().map_err(|e| Error::Unreachable(e.to_string()))?;
+        Self::negotiate(docker).await
+    }
+
+    /// Connects to the engine at a unix socket path.
+    pub async fn connect_socket(path: &str) -> Result<Self> {
+        let docker = Docker::connect_with_unix(path, 30, bollard::API_DEFAULT_VERSION)
+            .map_err(|e| Error::Unreachable(e.to_string()))?;
+        Self::negotiate(docker).await
+    }
+
+    async fn negotiate(docker: Docker) -> Result<Self> {
+        let docker = docker.negotiate_version().await.map_err(|e| Error::Unreachable(e.to_string()))?;
+        Ok(Self { docker })
+    }
+
+    /// The services this node manages (labelled `ledgerops.managed-by=ledgerops`); others are
+    /// not even read.
+    pub async fn observe(&self) -> Result<Vec<Observed>> {
+        let filter = HashMap::from([("label".to_owned(), vec![format!("{}={}", labels::MANAGED_BY, labels::MANAGER)])]);
+        let options = ListServicesOptions { filters: Some(filter), status: None };
+        let services = self.docker.list_services(Some(options)).await.map_err(Error::from_docker)?;
+        Ok(services
+            .into_iter()
+            .filter_map(|s| {
+                let spec = s.spec?;
+                Some(Observed {
+                    swarm_id: s.id?,
+                    version: s.version.and_then(|v| v.index).unwrap_or_default(),
+                    swarm_name: spec.name.clone().unwrap_or_default(),
+                    owner: ownership_of(&spec),
+                    workload: workload_of(&spec),
+                    update_state: s.update_status.and_then(|u| u.state).and_then(update_state),
+                })
+            })
+            .collect())
+    }
+
+    /// Carries out one step. An update that meets a version conflict re-reads the service and
+    /// tries once more.
+    pub async fn apply(&self, step: &Step) -> Result<()> {
+        match step {
+            Step::Create { desired, workload } => {
+                let spec = self.spec_for(&desired.swarm_name, &owner_of(desired), workload).await?;
+                self.docker.create_service(spec, None).await.map(drop).map_err(Error::from_docker)
+            }
+            Step::Update { swarm_id, version, desired, workload, .. } => {
+                let spec = self.spec_for(&desired.swarm_name, &owner_of(desired), workload).await?;
+                match self.update(swarm_id, *version, spec.clone()).await {
+                    Err(Error::Conflict) => {
+                        let current = self.docker.inspect_service(swarm_id, None).await.map_err(Error::from_docker)?;
+                        let version = current.version.and_then(|v| v.index).unwrap_or_default();
+                        self.update(swarm_id, version, spec).await
+                    }
+                    other => other,
+                }
+            }
+            Step::Remove { swarm_id, .. } => self.docker.delete_service(swarm_id).await.map_err(Error::from_docker),
+        }
+    }
+
+    async fn update(&self, id: &str, version: u64, spec: bollard::models::ServiceSpec) -> Result<()> {
+        let version =
+            i32::try_from(version).map_err(|_| Error::Refused(format!("service version {version} is out of range")))?;
+        let options = UpdateServiceOptions { version, ..Default::default() };
+        self.docker.update_service(id, spec, options, None).await.map(drop).map_err(Error::from_docker)
+    }
+
+    /// The Swarm spec, with the ids of the secrets and configs it names (which must exist).
+    async fn spec_for(
+        &self,
+        name: &str,
+        owner: &Ownership,
+        workload: &Workload,
+    ) -> Result<bollard::models::ServiceSpec> {
+        let mut ids = ObjectIds::default();
+        if !workload.secrets.is_empty() {
+            let secrets = self.docker.list_secrets(None::<ListSecretsOptions>).await.map_err(Error::from_docker)?;
+            for f in &workload.secrets {
+                let found = secrets.iter().find(|s| s.spec.as_ref().and_then(|x| x.name.as_ref()) == Some(&f.name));
+                let id = found.and_then(|s| s.id.clone());
+                let id = id.ok_or_else(|| Error::MissingObject { kind: "secret", name: f.name.clone() })?;
+                ids.secrets.insert(f.name.clone(), id);
+            }
+        }
+        if !workload.configs.is_empty() {
+            let configs = self.docker.list_configs(None::<ListConfigsOptions>).await.map_err(Error::from_docker)?;
+            for f in &workload.configs {
+                let found = configs.iter().find(|c| c.spec.as_ref().and_then(|x| x.name.as_ref()) == Some(&f.name));
+                let id = found.and_then(|c| c.id.clone());
+                let id = id.ok_or_else(|| Error::MissingObject { kind: "config", name: f.name.clone() })?;
+                ids.configs.insert(f.name.clone(), id);
+            }
+        }
+        Ok(service_spec(name, owner, workload, &ids))
+    }
+}
+
+fn owner_of(desired: &ledgerops_reconcile::Desired) -> Ownership {
+    Ownership { service: desired.id, revision: desired.revision, spec_hash: desired.spec_hash }
+}
+
+fn update_state(state: bollard::models::ServiceUpdateStatusStateEnum) -> Option<UpdateState> {
+    use bollard::models::ServiceUpdateStatusStateEnum as S;
+    Some(match state {
+        S::UPDATING => UpdateState::Updating,
+        S::PAUSED => UpdateState::Paused,
+        S::COMPLETED => UpdateState::Completed,
+        S::ROLLBACK_STARTED => UpdateState::RollbackStarted,
+        S::ROLLBACK_PAUSED => UpdateState::RollbackPaused,
+        S::ROLLBACK_COMPLETED => UpdateState::RollbackCompleted,
+        S::EMPTY => return None,
+    })
+}

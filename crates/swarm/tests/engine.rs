@@ -1,0 +1,188 @@
+//! Against the real dockerd in swarm mode that `scripts/test` starts: what the plan creates is
+//! read back as the same workload (no false drift), a hand-made change is set back, unmanaged
+//! services are never touched, a missing secret is named.
+
+use std::time::Duration;
+
+use bollard::models::{ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated, TaskSpec, TaskSpecContainerSpec};
+use bollard::query_parameters::UpdateServiceOptions;
+use ledgerops_reconcile::workload::{FileRef, Healthcheck, PortMapping, UpdatePolicy};
+use ledgerops_reconcile::{Desired, Step, UpdateReason, Workload, plan};
+use ledgerops_swarm::{Error, Swarm};
+
+/// A digest-pinned image `scripts/setup` built and pushed to the local registry.
+fn testapp() -> String {
+    let env = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../.ledgerops/images.env"))
+        .expect(".ledgerops/images.env: run scripts/setup first");
+    env.lines().find_map(|l| l.strip_prefix("LEDGEROPS_IMAGE_TESTAPP=")).expect("LEDGEROPS_IMAGE_TESTAPP").to_owned()
+}
+
+fn desired(name: &str, revision: u32, workload: Workload) -> Desired {
+    let id = format!("0x{}", format!("{:02x}", name.len() as u8 + revision as u8).repeat(32));
+    Desired {
+        id: format!("0x{}", hex_of(name)).parse().unwrap_or_else(|_| id.parse().expect("id")),
+        swarm_name: name.into(),
+        revision,
+        spec_hash: id.parse().expect("hash"),
+        workload: Ok(workload),
+    }
+}
+
+/// 32 bytes derived from the name, so each test owns distinct ids.
+fn hex_of(name: &str) -> String {
+    let mut bytes = [0u8; 32];
+    for (i, b) in name.bytes().enumerate() {
+        bytes[i % 32] ^= b;
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn workload(replicas: u64) -> Workload {
+    Workload {
+        image: testapp(),
+        replicas,
+        args: vec!["httpd".into(), "-f".into(), "-p".into(), "8080".into(), "-h".into(), "/www".into()],
+        env: [("MODE".into(), "test".into())].into(),
+        ports: [PortMapping { target: 8080, published: Some(28_080), protocol: "tcp".into(), mode: "host".into() }]
+            .into(),
+        constraints: ["node.role==manager".into()].into(),
+        update: UpdatePolicy {
+            parallelism: Some(1),
+            delay: Some(Duration::from_secs(1)),
+            failure_action: Some("rollback".into()),
+            monitor: Some(Duration::from_secs(2)),
+            order: Some("stop-first".into()),
+        },
+        healthcheck: Some(Healthcheck {
+            test: vec!["CMD".into(), "/bin/busybox".into(), "true".into()],
+            interval: Some(Duration::from_secs(2)),
+            timeout: Some(Duration::from_secs(1)),
+            retries: Some(2),
+            start_period: None,
+        }),
+        nano_cpus: Some(250_000_000),
+        memory_bytes: Some(64 << 20),
+        labels: [("team".into(), "edge".into())].into(),
+        ..Workload::default()
+    }
+}
+
+async fn swarm() -> Swarm {
+    Swarm::connect().await.expect("dockerd answers (scripts/setup starts it)")
+}
+
+/// The managed services whose name starts with `prefix` (tests run side by side).
+async fn mine(swarm: &Swarm, prefix: &str) -> Vec<ledgerops_reconcile::Observed> {
+    let all = swarm.observe().await.expect("observe");
+    all.into_iter().filter(|o| o.swarm_name.starts_with(prefix)).collect()
+}
+
+async fn carry_out(swarm: &Swarm, steps: &[Step]) {
+    for step in steps {
+        swarm.apply(step).await.expect("step applied");
+    }
+}
+
+/// Removes what an earlier, interrupted run of a test left behind.
+async fn clean(prefix: &str) {
+    let docker =
+        bollard::Docker::connect_with_local_defaults().expect("docker").negotiate_version().await.expect("api");
+    for service in docker.list_services(None).await.expect("list") {
+        let name = service.spec.and_then(|s| s.name).unwrap_or_default();
+        if name.starts_with(prefix) {
+            docker.delete_service(&name).await.expect("leftover removed");
+        }
+    }
+}
+
+#[tokio::test]
+async fn created_services_read_back_as_desired_drift_is_set_back_and_removal_prunes() {
+    clean("e2e-swarm-").await;
+    let swarm = swarm().await;
+    let web = desired("e2e-swarm-web", 1, workload(2));
+    let never = |_, _| false;
+
+    let first = plan(std::slice::from_ref(&web), &mine(&swarm, "e2e-swarm-").await, never);
+    assert!(matches!(&first.steps[..], [Step::Create { .. }]), "{first:?}");
+    carry_out(&swarm, &first.steps).await;
+
+    let observed = mine(&swarm, "e2e-swarm-").await;
+    assert_eq!(observed.len(), 1);
+    let mut expected = workload(2);
+    let healthcheck = expected.healthcheck.take();
+    assert_eq!(observed[0].workload, expected, "the engine keeps what we wrote, nothing more");
+    // bollard cannot read the healthcheck back (workload.rs says why); the engine has it.
+    let inspect = std::process::Command::new("docker")
+        .args([
+            "service",
+            "inspect",
+            "e2e-swarm-web",
+            "--format",
+            "{{json .Spec.TaskTemplate.ContainerSpec.Healthcheck}}",
+        ])
+        .output()
+        .expect("docker CLI");
+    let stored = String::from_utf8_lossy(&inspect.stdout);
+    assert!(healthcheck.is_some() && stored.contains(r#""Test":["CMD","/bin/busybox","true"]"#), "{stored}");
+    assert!(plan(std::slice::from_ref(&web), &observed, never).steps.is_empty(), "no false drift");
+
+    // Someone scales it by hand: the next plan sets it back.
+    let docker =
+        bollard::Docker::connect_with_local_defaults().expect("docker").negotiate_version().await.expect("api");
+    let current = docker.inspect_service("e2e-swarm-web", None).await.expect("inspect");
+    let mut spec = current.spec.expect("spec");
+    spec.mode = Some(ServiceSpecMode {
+        replicated: Some(ServiceSpecModeReplicated { replicas: Some(1) }),
+        ..Default::default()
+    });
+    let version = current.version.and_then(|v| v.index).expect("version") as i32;
+    docker
+        .update_service("e2e-swarm-web", spec, UpdateServiceOptions { version, ..Default::default() }, None)
+        .await
+        .expect("scaled");
+    let drifted = plan(std::slice::from_ref(&web), &mine(&swarm, "e2e-swarm-").await, never);
+    assert!(
+        matches!(&drifted.steps[..], [Step::Update { reason: UpdateReason::Drift { fields }, .. }] if fields == &["replicas"])
+    );
+    carry_out(&swarm, &drifted.steps).await;
+    assert_eq!(mine(&swarm, "e2e-swarm-").await[0].workload.replicas, 2);
+
+    // An unmanaged service with a similar name is never read nor touched; removal prunes ours.
+    let unmanaged = ServiceSpec {
+        name: Some("e2e-swarm-unmanaged".into()),
+        task_template: Some(TaskSpec {
+            container_spec: Some(TaskSpecContainerSpec {
+                image: Some(testapp()),
+                args: Some(vec!["sleep".into(), "600".into()]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    docker.create_service(unmanaged, None).await.expect("unmanaged service");
+    let prune = plan(&[], &mine(&swarm, "e2e-swarm-").await, never);
+    assert!(matches!(&prune.steps[..], [Step::Remove { swarm_name, .. }] if swarm_name == "e2e-swarm-web"));
+    carry_out(&swarm, &prune.steps).await;
+    assert!(mine(&swarm, "e2e-swarm-").await.is_empty());
+    assert!(docker.inspect_service("e2e-swarm-unmanaged", None).await.is_ok(), "unmanaged service untouched");
+    docker.delete_service("e2e-swarm-unmanaged").await.expect("cleanup");
+}
+
+#[tokio::test]
+async fn a_missing_secret_is_named_and_nothing_is_created() {
+    clean("e2e-secret-").await;
+    let swarm = swarm().await;
+    let mut w = workload(1);
+    w.ports.clear();
+    w.secrets.insert(FileRef { name: "e2e-no-such-secret".into(), target: "pw".into() });
+    let d = desired("e2e-secret-app", 1, w);
+    let steps = plan(&[d], &[], |_, _| false).steps;
+    match swarm.apply(&steps[0]).await {
+        Err(e @ Error::MissingObject { .. }) => {
+            assert!(e.to_string().contains("secret \"e2e-no-such-secret\" does not exist"))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(mine(&swarm, "e2e-secret-").await.is_empty());
+}
