@@ -47,13 +47,20 @@ impl Error {
     fn from_docker(e: bollard::errors::Error) -> Self {
         use bollard::errors::Error as E;
         match e {
+            // Engines answer a stale version with 500 "update out of sequence" (20.10) or 409.
             E::DockerResponseServerError { status_code: 409, .. } => Self::Conflict,
+            E::DockerResponseServerError { message, .. } if message.contains("update out of sequence") => {
+                Self::Conflict
+            }
             E::DockerResponseServerError { status_code: 503, message } => Self::NotSwarm(message),
             E::DockerResponseServerError { message, .. } => Self::Refused(message),
             other => Self::Unreachable(other.to_string()),
         }
     }
 }
+
+/// Tries of one update when the engine reports a newer version than the one read.
+pub const UPDATE_ATTEMPTS: usize = 3;
 
 /// A `Result` of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -106,8 +113,8 @@ impl Swarm {
             .collect())
     }
 
-    /// Carries out one step. An update that meets a version conflict re-reads the service and
-    /// tries once more.
+    /// Carries out one step. An update that meets a version conflict (Swarm bumps the version
+    /// itself while it rolls tasks) re-reads the service and tries again, [`UPDATE_ATTEMPTS`] in all.
     pub async fn apply(&self, step: &Step) -> Result<()> {
         match step {
             Step::Create { desired, workload } => {
@@ -116,14 +123,18 @@ impl Swarm {
             }
             Step::Update { swarm_id, version, desired, workload, .. } => {
                 let spec = self.spec_for(&desired.swarm_name, &owner_of(desired), workload).await?;
-                match self.update(swarm_id, *version, spec.clone()).await {
-                    Err(Error::Conflict) => {
-                        let current = self.docker.inspect_service(swarm_id, None).await.map_err(Error::from_docker)?;
-                        let version = current.version.and_then(|v| v.index).unwrap_or_default();
-                        self.update(swarm_id, version, spec).await
+                let mut version = *version;
+                for _ in 1..UPDATE_ATTEMPTS {
+                    match self.update(swarm_id, version, spec.clone()).await {
+                        Err(Error::Conflict) => {
+                            let current =
+                                self.docker.inspect_service(swarm_id, None).await.map_err(Error::from_docker)?;
+                            version = current.version.and_then(|v| v.index).unwrap_or_default();
+                        }
+                        other => return other,
                     }
-                    other => other,
                 }
+                self.update(swarm_id, version, spec).await
             }
             Step::Remove { swarm_id, .. } => self.docker.delete_service(swarm_id).await.map_err(Error::from_docker),
         }
