@@ -83,10 +83,10 @@ pub struct Plan {
 /// itself, it is not applied again (the failure goes to the chain instead).
 pub fn plan(desired: &[Desired], observed: &[Observed], applied: impl Fn(B256, u32) -> bool) -> Plan {
     let mut out = Plan::default();
-    let mut by_service: BTreeMap<B256, Vec<&Observed>> = BTreeMap::new();
+    let mut by_service: BTreeMap<B256, Vec<(Ownership, &Observed)>> = BTreeMap::new();
     for o in observed {
         match o.owner {
-            Some(owner) => by_service.entry(owner.service).or_default().push(o),
+            Some(owner) => by_service.entry(owner.service).or_default().push((owner, o)),
             None => out.held.push(Held {
                 swarm_name: o.swarm_name.clone(),
                 service: None,
@@ -100,7 +100,7 @@ pub fn plan(desired: &[Desired], observed: &[Observed], applied: impl Fn(B256, u
             Some((first, extra)) => (Some(*first), extra),
             None => (None, &[][..]),
         };
-        for duplicate in extra {
+        for (_, duplicate) in extra {
             out.steps.push(remove(duplicate));
         }
         let workload = match &d.workload {
@@ -110,11 +110,10 @@ pub fn plan(desired: &[Desired], observed: &[Observed], applied: impl Fn(B256, u
                 continue;
             }
         };
-        let Some(o) = first else {
+        let Some((owner, o)) = first else {
             out.steps.push(Step::Create { desired: d.clone(), workload });
             continue;
         };
-        let owner = o.owner.unwrap_or(Ownership { service: d.id, revision: 0, spec_hash: B256::ZERO });
         let update = |reason| Step::Update {
             swarm_id: o.swarm_id.clone(),
             version: o.version,
@@ -140,7 +139,7 @@ pub fn plan(desired: &[Desired], observed: &[Observed], applied: impl Fn(B256, u
             out.steps.push(update(UpdateReason::NewRevision { from: owner.revision }));
         }
     }
-    for gone in by_service.into_values().flatten() {
+    for (_, gone) in by_service.into_values().flatten() {
         out.steps.push(remove(gone));
     }
     out
