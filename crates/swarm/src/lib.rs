@@ -4,11 +4,12 @@
 
 pub mod translate;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use bollard::Docker;
 use bollard::query_parameters::{ListConfigsOptions, ListSecretsOptions, ListServicesOptions, UpdateServiceOptions};
 use ledgerops_reconcile::observed::labels;
+use ledgerops_reconcile::workload::FileRef;
 use ledgerops_reconcile::{Observed, Ownership, Step, UpdateState, Workload};
 
 use crate::translate::{ObjectIds, ownership_of, service_spec, workload_of};
@@ -157,24 +158,32 @@ impl Swarm {
         let mut ids = ObjectIds::default();
         if !workload.secrets.is_empty() {
             let secrets = self.docker.list_secrets(None::<ListSecretsOptions>).await.map_err(Error::from_docker)?;
-            for f in &workload.secrets {
-                let found = secrets.iter().find(|s| s.spec.as_ref().and_then(|x| x.name.as_ref()) == Some(&f.name));
-                let id = found.and_then(|s| s.id.clone());
-                let id = id.ok_or_else(|| Error::MissingObject { kind: "secret", name: f.name.clone() })?;
-                ids.secrets.insert(f.name.clone(), id);
-            }
+            let known = secrets.into_iter().map(|s| (s.spec.and_then(|x| x.name), s.id));
+            ids.secrets = ids_by_name("secret", &workload.secrets, known)?;
         }
         if !workload.configs.is_empty() {
             let configs = self.docker.list_configs(None::<ListConfigsOptions>).await.map_err(Error::from_docker)?;
-            for f in &workload.configs {
-                let found = configs.iter().find(|c| c.spec.as_ref().and_then(|x| x.name.as_ref()) == Some(&f.name));
-                let id = found.and_then(|c| c.id.clone());
-                let id = id.ok_or_else(|| Error::MissingObject { kind: "config", name: f.name.clone() })?;
-                ids.configs.insert(f.name.clone(), id);
-            }
+            let known = configs.into_iter().map(|c| (c.spec.and_then(|x| x.name), c.id));
+            ids.configs = ids_by_name("config", &workload.configs, known)?;
         }
         Ok(service_spec(name, owner, workload, &ids))
     }
+}
+
+/// The ids of the `wanted` objects among the engine's `(name, id)` pairs; names the first missing one.
+fn ids_by_name(
+    kind: &'static str,
+    wanted: &BTreeSet<FileRef>,
+    known: impl Iterator<Item = (Option<String>, Option<String>)>,
+) -> Result<BTreeMap<String, String>> {
+    let known: BTreeMap<String, String> = known.filter_map(|(name, id)| Some((name?, id?))).collect();
+    wanted
+        .iter()
+        .map(|f| match known.get(&f.name) {
+            Some(id) => Ok((f.name.clone(), id.clone())),
+            None => Err(Error::MissingObject { kind, name: f.name.clone() }),
+        })
+        .collect()
 }
 
 fn owner_of(desired: &ledgerops_reconcile::Desired) -> Ownership {

@@ -18,23 +18,22 @@ fn testapp() -> String {
 }
 
 fn desired(name: &str, revision: u32, workload: Workload) -> Desired {
-    let id = format!("0x{}", format!("{:02x}", name.len() as u8 + revision as u8).repeat(32));
     Desired {
-        id: format!("0x{}", hex_of(name)).parse().unwrap_or_else(|_| id.parse().expect("id")),
+        id: id_of(name).parse().expect("id"),
         swarm_name: name.into(),
         revision,
-        spec_hash: id.parse().expect("hash"),
+        spec_hash: id_of(&format!("{name}@{revision}")).parse().expect("hash"),
         workload: Ok(workload),
     }
 }
 
-/// 32 bytes derived from the name, so each test owns distinct ids.
-fn hex_of(name: &str) -> String {
+/// 32 bytes derived from `text`, as `0x…`, so each test owns distinct ids.
+fn id_of(text: &str) -> String {
     let mut bytes = [0u8; 32];
-    for (i, b) in name.bytes().enumerate() {
+    for (i, b) in text.bytes().enumerate() {
         bytes[i % 32] ^= b;
     }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    format!("0x{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
 }
 
 fn workload(replicas: u64) -> Workload {
