@@ -44,8 +44,9 @@ pub(crate) async fn apply(ctx: &Ctx, args: ApplyArgs) -> Result<Outcome, CliErro
     }
     summarize(ctx, &plans);
     if args.wait.wait && !targets.is_empty() {
-        let converged =
-            wait::until_converged(&client, ctx, &targets, &[], timeout).await.map_err(|e| e.after(doc.clone()))?;
+        let converged = wait::until_converged(&client, ctx, Some(ledger), &targets, &[], timeout)
+            .await
+            .map_err(|e| e.after(doc.clone()))?;
         ctx.out.say(&format!("{namespace}: {} service(s) converged", converged.len()));
         doc["converged"] = Value::Array(converged);
     }

@@ -38,7 +38,7 @@ pub(crate) async fn deploy(ctx: &Ctx, args: DeployArgs) -> Result<Outcome, CliEr
     };
     if args.wait.wait {
         let target = Target { service: args.service.clone(), revision };
-        let converged = wait::until_converged(&client, ctx, &[target], &[], timeout)
+        let converged = wait::until_converged(&client, ctx, None, &[target], &[], timeout)
             .await
             .map_err(|e| e.after(doc.clone()))?
             .remove(0);

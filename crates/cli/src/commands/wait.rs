@@ -36,7 +36,7 @@ pub(crate) async fn wait(client: &Client, ctx: &Ctx, args: &WaitArgs) -> Result<
         None => client.view(client.registry.serviceState(args.service.id())).await?.activeRevision,
     };
     let target = Target { service: args.service.clone(), revision };
-    let converged = until_converged(client, ctx, std::slice::from_ref(&target), &args.sites, timeout).await?;
+    let converged = until_converged(client, ctx, None, std::slice::from_ref(&target), &args.sites, timeout).await?;
     let doc = converged.into_iter().next().unwrap_or(Value::Null);
     ctx.out.emit(&doc, || format!("{} revision {revision}: converged on {} node(s)", args.service, doc["nodes"]));
     Ok(Outcome::Done)
@@ -48,10 +48,12 @@ pub(crate) fn parse_timeout(text: &str) -> Result<Duration, CliError> {
 }
 
 /// Waits until every target converged on every node that serves it (only nodes at `sites` when
-/// given); returns one `{service, revision, result, nodes}` document per target.
+/// given); returns one `{service, revision, result, nodes}` document per target. A caller that has
+/// read the registry already passes its `ledger`, which is only brought up to date.
 pub(crate) async fn until_converged(
     client: &Client,
     ctx: &Ctx,
+    ledger: Option<Ledger>,
     targets: &[Target],
     sites: &[String],
     timeout: Duration,
@@ -60,7 +62,13 @@ pub(crate) async fn until_converged(
     let tty = std::io::stderr().is_terminal() && !ctx.out.json;
     let started = Instant::now();
     let watch = async {
-        let mut ledger = Ledger::read(client).await?;
+        let mut ledger = match ledger {
+            Some(mut ledger) => {
+                ledger.refresh(client).await?;
+                ledger
+            }
+            None => Ledger::read(client).await?,
+        };
         let mut tick = 0;
         loop {
             let progress = targets.iter().map(|t| check(&ledger, t, &wanted_sites)).collect::<Result<Vec<_>, _>>()?;
