@@ -125,6 +125,11 @@ async fn a_bad_file_or_a_refused_service_sends_nothing() {
     let out = w.run(DEPLOYER, &["apply", "-f", &broken, "--namespace", "prod"]);
     assert_eq!(code(&out), Some(2));
     assert!(stderr(&out).contains("broken.yml: line 4, column 4"), "{}", stderr(&out));
+    assert_eq!(
+        code(&w.run(DEPLOYER, &["diff", "-f", &broken, "--namespace", "prod"])),
+        Some(2),
+        "diff: 2 on any error"
+    );
     let tagged = w.write("tagged.yml", "services:\n  web:\n    image: nginx:1.27\n");
     let out = w.run(DEPLOYER, &["apply", "-f", &tagged, "--namespace", "prod"]);
     assert_eq!(code(&out), Some(2));
@@ -142,6 +147,9 @@ async fn a_bad_file_or_a_refused_service_sends_nothing() {
     let stranger = w.run(9, &["apply", "-f", &good, "--namespace", "prod"]);
     assert_eq!(code(&stranger), Some(3));
     assert!(stderr(&stranger).contains("prod/web: the registry refused: AccessControlUnauthorizedAccount"));
+    let mut down = w.command(&["diff", "-f", &good, "--namespace", "prod", "--rpc-url", "http://127.0.0.1:9"]);
+    let down = down.env("LEDGEROPS_REGISTRY", w.chain.registry.address().to_string()).output().expect("runs");
+    assert_eq!(code(&down), Some(2), "diff: 2 even when the RPC is down: {}", stderr(&down));
     // 3: the second service is over the namespace's replica ceiling: not even the first is sent.
     w.json(ADMIN, &["namespace", "limits", "prod", "--max-replicas", "5", "--max-spec-bytes", "4096"]);
     let over = format!("{}  big:\n    image: {IMAGE}\n    deploy: {{replicas: 6}}\n", stack(1, false));
