@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use ledgerops_bindings::IDeploymentRegistry::ServiceSpec;
 use ledgerops_spec::{Spec, spec_hash};
 use serde_json::{Value, json};
 
@@ -59,8 +60,8 @@ pub(crate) struct ServicePlan {
     pub(crate) action: Action,
     /// The active revision now (0: none).
     pub(crate) active: u32,
-    /// The spec to publish (none for removals).
-    pub(crate) spec: Option<Spec>,
+    /// The spec to publish, in the form `publish` takes (none for removals and kept services).
+    pub(crate) onchain: Option<ServiceSpec>,
     pub(crate) changes: Vec<FieldChange>,
 }
 
@@ -71,7 +72,8 @@ pub(crate) fn plan_service(
     spec: Spec,
     force: bool,
 ) -> Result<ServicePlan, CliError> {
-    let proposed_hash = spec_hash(&spec.to_onchain()?);
+    let onchain = spec.to_onchain()?;
+    let proposed_hash = spec_hash(&onchain);
     let current = ledger.service(&service);
     let active_spec = current.and_then(|s| s.active_spec());
     let active = current.map_or(0, |s| s.active);
@@ -82,7 +84,7 @@ pub(crate) fn plan_service(
         Some(s) if spec_hash(s) == proposed_hash && !force => Action::Unchanged,
         Some(_) => Action::Update,
     };
-    Ok(ServicePlan { service, action, active, spec: Some(spec), changes })
+    Ok(ServicePlan { service, action, active, onchain: Some(onchain), changes })
 }
 
 /// Plans a whole file for `namespace`: each of its services, and the namespace's other live
@@ -107,7 +109,7 @@ pub(crate) fn plan_namespace(
             service: ServiceRef { namespace: gone.namespace.clone(), name: gone.name.clone() },
             action: if prune { Action::Remove } else { Action::Keep },
             active: gone.active,
-            spec: None,
+            onchain: None,
             changes: Vec::new(),
         });
     }

@@ -143,27 +143,18 @@ fn summarize(ctx: &Ctx, plans: &[ServicePlan]) {
 
 async fn simulate(client: &Client, plan: &ServicePlan) -> Result<(), ChainError> {
     let (namespace, name) = (plan.service.namespace.clone(), plan.service.name.clone());
-    match &plan.spec {
-        Some(spec) if plan.action != Action::Remove => {
-            client.simulate(client.registry.publish(namespace, name, spec.to_onchain().map_err(spec_bug)?)).await
-        }
-        _ => client.simulate(client.registry.remove(namespace, name)).await,
+    match plan.onchain.clone() {
+        Some(spec) => client.simulate(client.registry.publish(namespace, name, spec)).await,
+        None => client.simulate(client.registry.remove(namespace, name)).await,
     }
 }
 
 async fn submit(client: &Client, plan: &ServicePlan) -> Result<PendingTransactionBuilder<Ethereum>, ChainError> {
     let (namespace, name) = (plan.service.namespace.clone(), plan.service.name.clone());
-    match &plan.spec {
-        Some(spec) if plan.action != Action::Remove => {
-            client.submit(client.registry.publish(namespace, name, spec.to_onchain().map_err(spec_bug)?)).await
-        }
-        _ => client.submit(client.registry.remove(namespace, name)).await,
+    match plan.onchain.clone() {
+        Some(spec) => client.submit(client.registry.publish(namespace, name, spec)).await,
+        None => client.submit(client.registry.remove(namespace, name)).await,
     }
-}
-
-/// A planned spec was validated when the file was read; failing now would be a bug here.
-fn spec_bug(e: ledgerops_spec::SpecError) -> ChainError {
-    ChainError::Rpc(format!("spec no longer encodes: {e}"))
 }
 
 /// Reads and parses a compose file (`-` is standard input). Unsupported keys refuse the file,
