@@ -24,6 +24,15 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// The digest-pinned reference of a test image `scripts/setup` built and pushed to the local
+/// registry: `kind` is `TESTAPP`, `CRASH` or `UNHEALTHY`.
+pub fn test_image(kind: &str) -> String {
+    let path = repo_root().join(".ledgerops/images.env");
+    let env = std::fs::read_to_string(&path).expect(".ledgerops/images.env: run scripts/setup first");
+    let key = format!("LEDGEROPS_IMAGE_{kind}=");
+    env.lines().find_map(|l| l.strip_prefix(key.as_str())).map(str::to_owned).expect("the image is in images.env")
+}
+
 fn foundry_tool(name: &str, env_var: &str) -> PathBuf {
     if let Some(path) = std::env::var_os(env_var) {
         return path.into();
@@ -44,11 +53,21 @@ pub struct Chain {
 impl Chain {
     /// Starts anvil and deploys a registry.
     pub async fn start() -> eyre::Result<Self> {
-        let anvil = Anvil::at(anvil_path()).try_spawn()?;
+        Self::deploy_on(Anvil::at(anvil_path()).try_spawn()?).await
+    }
+
+    /// Deploys a registry on a running anvil (one started with its own flags).
+    pub async fn deploy_on(anvil: AnvilInstance) -> eyre::Result<Self> {
         let admin = anvil.addresses()[0];
         let provider = Self::provider_for(&anvil, 0);
         let registry = ledgerops_bindings::DeploymentRegistry::deploy(provider, admin).await?;
         Ok(Self { anvil, registry })
+    }
+
+    /// The registry at `registry` on a running anvil (one restarted with its saved state).
+    pub fn attach(anvil: AnvilInstance, registry: Address) -> Self {
+        let registry = DeploymentRegistryInstance::new(registry, Self::provider_for(&anvil, 0));
+        Self { anvil, registry }
     }
 
     /// A provider that signs as anvil's account `index`.

@@ -234,6 +234,11 @@ impl Client {
         Ok(Sent::from_receipt(&receipt))
     }
 
+    /// Classifies an RPC error of this client's endpoint.
+    pub fn rpc_error(&self, error: TransportError) -> ChainError {
+        ChainError::from_transport(&self.url, error)
+    }
+
     /// Runs a view call.
     pub async fn view<D: CallDecoder>(&self, call: CallBuilder<&DynProvider, D>) -> Result<D::CallOutput, ChainError> {
         call.call().await.map_err(|e| ChainError::from_contract(&self.url, e))

@@ -38,13 +38,19 @@ pub struct Fetched {
 
 /// Every log of the registry from `from` to the latest block.
 pub async fn fetch_all(client: &Client, from: u64) -> Result<Fetched, ChainError> {
+    let latest = client.registry.provider().get_block_number().await.map_err(|e| client.rpc_error(e))?;
+    let logs = fetch_range(client, from, latest).await?;
+    Ok(Fetched { logs, to_block: latest })
+}
+
+/// The registry's logs from block `from` to block `to` (inclusive), oldest first, read in pages
+/// that halve whenever the node refuses a range as too large.
+pub async fn fetch_range(client: &Client, from: u64, to: u64) -> Result<Vec<RegistryLog>, ChainError> {
     let provider = client.registry.provider();
-    let rpc = |e| ChainError::from_transport(&client.url, e);
-    let latest = provider.get_block_number().await.map_err(rpc)?;
     let mut out = Vec::new();
     let (mut start, mut page) = (from, PAGE_BLOCKS);
-    while start <= latest {
-        let end = latest.min(start.saturating_add(page - 1));
+    while start <= to {
+        let end = to.min(start.saturating_add(page - 1));
         let filter = Filter::new().address(*client.registry.address()).from_block(start).to_block(end);
         match provider.get_logs(&filter).await {
             Ok(logs) => {
@@ -54,13 +60,14 @@ pub async fn fetch_all(client: &Client, from: u64) -> Result<Fetched, ChainError
                 start = end + 1;
             }
             Err(e) if page > 1 && !e.is_transport_error() => page /= 2,
-            Err(e) => return Err(rpc(e)),
+            Err(e) => return Err(client.rpc_error(e)),
         }
     }
-    Ok(Fetched { logs: out, to_block: latest })
+    Ok(out)
 }
 
-fn decode(raw: Log) -> Result<RegistryLog, ChainError> {
+/// Decodes a log of the registry (one the node kept, or one the RPC returned).
+pub fn decode(raw: Log) -> Result<RegistryLog, ChainError> {
     let event = DeploymentRegistryEvents::decode_log(&raw.inner)
         .map_err(|e| ChainError::Rpc(format!("a registry log does not decode: {e}")))?
         .data;

@@ -5,8 +5,12 @@
 pub mod audit;
 mod client;
 pub mod events;
+pub mod follow;
+pub mod keys;
 mod revert;
 
 pub use audit::{AuditChain, AuditError, Head};
 pub use client::{ChainError, Client, Sent};
+pub use follow::{Cursor, Follower, Next};
+pub use keys::{KeyError, load_signer};
 pub use revert::Revert;

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use alloy::primitives::Address;
 use alloy::signers::local::PrivateKeySigner;
+use ledgerops_chain::load_signer;
 use serde::Deserialize;
 
 use crate::args::ConnectionArgs;
@@ -42,11 +43,8 @@ impl Connection {
         let file = load_file(args.config.as_deref())?;
         let keystore = args.keystore.clone().or(file.keystore);
         let password_file = args.password_file.clone().or(file.password_file);
-        let signer = match (&args.private_key, keystore) {
-            (Some(key), _) => Some(parse_key(key)?),
-            (None, Some(path)) => Some(decrypt_keystore(&path, password_file.as_deref())?),
-            (None, None) => None,
-        };
+        let signer = load_signer(args.private_key.as_deref(), keystore.as_deref(), password_file.as_deref())
+            .map_err(|e| CliError::Usage(e.to_string()))?;
         Ok(Self {
             rpc_url: args.rpc_url.clone().or(file.rpc_url).unwrap_or_else(|| DEFAULT_RPC_URL.into()),
             chain_id: args.chain_id.or(file.chain_id),
@@ -76,19 +74,4 @@ fn load_file(path: Option<&Path>) -> Result<FileConfig, CliError> {
         Err(e) => return Err(CliError::Usage(format!("cannot read config {}: {e}", path.display()))),
     };
     toml::from_str(&text).map_err(|e| CliError::Usage(format!("config {}: {e}", path.display())))
-}
-
-fn parse_key(key: &str) -> Result<PrivateKeySigner, CliError> {
-    key.trim()
-        .parse()
-        .map_err(|_| CliError::Usage("the private key is not 32 bytes of hex (its value is not shown)".into()))
-}
-
-fn decrypt_keystore(path: &Path, password_file: Option<&Path>) -> Result<PrivateKeySigner, CliError> {
-    let password_file = password_file
-        .ok_or_else(|| CliError::Usage("--keystore needs --password-file (or password_file in the config)".into()))?;
-    let password = std::fs::read_to_string(password_file)
-        .map_err(|e| CliError::Usage(format!("cannot read password file {}: {e}", password_file.display())))?;
-    PrivateKeySigner::decrypt_keystore(path, password.trim_end_matches(['\n', '\r']))
-        .map_err(|e| CliError::Usage(format!("cannot open keystore {}: {e}", path.display())))
 }

@@ -1,0 +1,140 @@
+//! Following the registry's log from a cursor, the way a node must: gap-free and reorg-aware.
+//!
+//! The caller keeps the cursor (the last block it read, by number *and* hash) and a window of
+//! recent cursors. Each [`Follower::next`] either brings the logs after the cursor up to the
+//! confirmed head, or says the cursor's block is no longer canonical; then
+//! [`Follower::fork_point`] finds the newest remembered block that still is, and the caller
+//! re-reads from there. A reorg is detected by the parent hash of the block after the cursor (or
+//! by the cursor's own hash when no new block came), never by `removed` flags: anvil sends none.
+
+use alloy::eips::BlockNumberOrTag;
+use alloy::primitives::B256;
+use alloy::providers::Provider;
+use alloy::pubsub::Subscription;
+use alloy::rpc::types::Header;
+
+use crate::audit::Head;
+use crate::events::{RegistryLog, fetch_range};
+use crate::{ChainError, Client};
+
+/// A block the follower read up to: a number alone cannot tell one branch from another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    /// The block's number.
+    pub block: u64,
+    /// The block's hash.
+    pub hash: B256,
+}
+
+/// What one step of following found.
+#[derive(Debug, Clone)]
+pub enum Next {
+    /// No confirmed block after the cursor yet.
+    Idle,
+    /// The logs after the cursor up to `to`, the new cursor.
+    Advanced {
+        /// The registry's logs of the new blocks, oldest first.
+        logs: Vec<RegistryLog>,
+        /// The last block read.
+        to: Cursor,
+    },
+    /// The cursor's block was replaced: the chain reorganised under it.
+    Reorged,
+}
+
+/// Reads the registry's log after a cursor, `confirmations` blocks behind the head.
+#[derive(Debug, Clone)]
+pub struct Follower {
+    client: Client,
+    confirmations: u64,
+}
+
+impl Follower {
+    /// Follows the registry of `client`, treating a block as final once `confirmations` blocks
+    /// are built on it (0 on anvil; a few on a PoA or QBFT chain, see docs/node.md).
+    pub fn new(client: Client, confirmations: u64) -> Self {
+        Self { client, confirmations }
+    }
+
+    /// The client this follower reads through.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The cursor to start from on a fresh node: the block before the registry's deploy block,
+    /// so the first step reads the registry's whole log.
+    pub async fn genesis(&self) -> Result<Cursor, ChainError> {
+        let deployed = self.client.view(self.client.registry.deployBlock()).await?;
+        let block = deployed.saturating_sub(1);
+        let hash = self.hash_of(block).await?.ok_or_else(|| missing_block(block))?;
+        Ok(Cursor { block, hash })
+    }
+
+    /// One step after `cursor`.
+    pub async fn next(&self, cursor: Cursor) -> Result<Next, ChainError> {
+        let provider = self.client.registry.provider();
+        let latest = provider.get_block_number().await.map_err(|e| self.client.rpc_error(e))?;
+        let target = latest.saturating_sub(self.confirmations);
+        if target <= cursor.block {
+            let still = self.hash_of(cursor.block).await? == Some(cursor.hash);
+            return Ok(if still { Next::Idle } else { Next::Reorged });
+        }
+        let child = self.header(cursor.block + 1).await?.ok_or_else(|| missing_block(cursor.block + 1))?;
+        if child.parent_hash != cursor.hash {
+            return Ok(Next::Reorged);
+        }
+        let logs = fetch_range(&self.client, cursor.block + 1, target).await?;
+        let hash = self.hash_of(target).await?.ok_or_else(|| missing_block(target))?;
+        // A log from another branch than the one `hash` ends means a reorg during the read.
+        if logs.iter().any(|l| l.block == target && l.raw.block_hash.is_some_and(|h| h != hash)) {
+            return Ok(Next::Reorged);
+        }
+        Ok(Next::Advanced { logs, to: Cursor { block: target, hash } })
+    }
+
+    /// The newest of `recent` (any order) still on the canonical chain, if any.
+    pub async fn fork_point(&self, recent: &[Cursor]) -> Result<Option<Cursor>, ChainError> {
+        let mut newest_first = recent.to_vec();
+        newest_first.sort_by_key(|c| std::cmp::Reverse(c.block));
+        for cursor in newest_first {
+            if self.hash_of(cursor.block).await? == Some(cursor.hash) {
+                return Ok(Some(cursor));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The registry's audit sequence number and head as of `block`: after folding the logs up to
+    /// that block, a node must have the same, or a log is missing or altered.
+    pub async fn audit_head(&self, block: u64) -> Result<(u64, Head), ChainError> {
+        let head = self.client.view(self.client.registry.auditHead().block(block.into())).await?;
+        Ok((head.seq, head.head))
+    }
+
+    /// New block headers as they are mined, when the endpoint is a WebSocket; `None` over HTTP
+    /// (the caller polls).
+    pub async fn new_heads(&self) -> Result<Option<Subscription<Header>>, ChainError> {
+        if !self.client.url.starts_with("ws") {
+            return Ok(None);
+        }
+        let provider = self.client.registry.provider();
+        provider.subscribe_blocks().await.map(Some).map_err(|e| self.client.rpc_error(e))
+    }
+
+    async fn hash_of(&self, block: u64) -> Result<Option<B256>, ChainError> {
+        Ok(self.header(block).await?.map(|h| h.hash))
+    }
+
+    async fn header(&self, block: u64) -> Result<Option<Header>, ChainError> {
+        let provider = self.client.registry.provider();
+        let found = provider
+            .get_block_by_number(BlockNumberOrTag::Number(block))
+            .await
+            .map_err(|e| self.client.rpc_error(e))?;
+        Ok(found.map(|b| b.header))
+    }
+}
+
+fn missing_block(block: u64) -> ChainError {
+    ChainError::Rpc(format!("the node has no block {block} (pruned history, or a reorg while reading)"))
+}

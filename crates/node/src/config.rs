@@ -1,0 +1,271 @@
+//! Settings from three places, strongest first: flags, `LEDGEROPS_*` environment variables (both
+//! through clap), then a TOML file (`--config`). Everything is checked once, at start, so a node
+//! never fails an hour later on a typo.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use alloy::primitives::Address;
+use alloy::signers::local::PrivateKeySigner;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use ledgerops_chain::load_signer;
+use serde::Deserialize;
+
+/// anvil's default endpoint.
+const DEFAULT_RPC_URL: &str = "http://127.0.0.1:8545";
+/// Where the store lives unless told otherwise (a systemd `StateDirectory=`).
+pub const DEFAULT_DATA_DIR: &str = "/var/lib/ledgerops-node";
+/// Where `--dev` keeps its chain and store.
+pub const DEV_DATA_DIR: &str = ".ledgerops/dev-node";
+const DEFAULT_LISTEN: &str = "127.0.0.1:9470";
+
+/// The node watcher: follows the registry and makes the local Docker Swarm match it.
+#[derive(Debug, Parser)]
+#[command(name = "ledgerops-node", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do; without one, the node runs.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// The node's settings.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Subcommands besides running.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the journal of actions the node took (works while the node runs).
+    Journal(JournalArgs),
+}
+
+/// `ledgerops-node journal`.
+#[derive(Debug, Args)]
+pub struct JournalArgs {
+    /// The node's data directory.
+    #[arg(long, env = "LEDGEROPS_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+    /// Only entries of this Swarm service (`namespace_name`).
+    #[arg(long)]
+    pub service: Option<String>,
+    /// The newest entries to show.
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+    /// One JSON object per line instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// Flags of a running node (every one also an env variable and a key of the config file).
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// TOML file with any of the settings below (snake_case keys).
+    #[arg(long, env = "LEDGEROPS_NODE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The chain's JSON-RPC endpoint: http(s):// is polled, ws(s):// is subscribed to.
+    #[arg(long, env = "LEDGEROPS_RPC_URL")]
+    pub rpc_url: Option<String>,
+    /// The registry's address.
+    #[arg(long, env = "LEDGEROPS_REGISTRY")]
+    pub registry: Option<Address>,
+    /// Refuse an RPC that serves another chain.
+    #[arg(long, env = "LEDGEROPS_CHAIN_ID")]
+    pub chain_id: Option<u64>,
+    /// This node's edge site(s), comma-separated; default: the site the registry lists for the key.
+    #[arg(long, env = "LEDGEROPS_SITE", value_delimiter = ',')]
+    pub site: Vec<String>,
+    /// Directory of the node's store (cursor, verified log, journal).
+    #[arg(long, env = "LEDGEROPS_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Docker's unix socket; default: DOCKER_HOST or /var/run/docker.sock.
+    #[arg(long, env = "LEDGEROPS_DOCKER_SOCKET")]
+    pub docker_socket: Option<String>,
+    /// How often every service is compared with Swarm even without a chain event (drift repair).
+    #[arg(long, env = "LEDGEROPS_RESYNC")]
+    pub resync: Option<humantime::Duration>,
+    /// How often an http(s) RPC is asked for new blocks.
+    #[arg(long, env = "LEDGEROPS_POLL_INTERVAL")]
+    pub poll_interval: Option<humantime::Duration>,
+    /// Blocks built on a block before the node acts on it (0 on anvil; see docs/node.md).
+    #[arg(long, env = "LEDGEROPS_CONFIRMATIONS")]
+    pub confirmations: Option<u64>,
+    /// Longest wait between two tries of a failing service.
+    #[arg(long, env = "LEDGEROPS_BACKOFF_CAP")]
+    pub backoff_cap: Option<humantime::Duration>,
+    /// Address of the /healthz and /readyz endpoints.
+    #[arg(long, env = "LEDGEROPS_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Log line format.
+    #[arg(long, env = "LEDGEROPS_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Hex private key of the node (prefer --keystore; never printed).
+    #[arg(long, env = "LEDGEROPS_PRIVATE_KEY", hide_env_values = true)]
+    pub private_key: Option<String>,
+    /// Encrypted JSON keystore of the node's key.
+    #[arg(long, env = "LEDGEROPS_KEYSTORE")]
+    pub keystore: Option<PathBuf>,
+    /// File holding the keystore's password.
+    #[arg(long, env = "LEDGEROPS_PASSWORD_FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Development mode: start anvil (state in the data dir), deploy a registry, register this node
+    /// at site "local" and reconcile the local Docker.
+    #[arg(long)]
+    pub dev: bool,
+    /// Port of the anvil that --dev starts.
+    #[arg(long, env = "LEDGEROPS_DEV_PORT", default_value_t = 8545)]
+    pub dev_port: u16,
+}
+
+/// The config file: the same settings as the flags.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    rpc_url: Option<String>,
+    registry: Option<Address>,
+    chain_id: Option<u64>,
+    site: Option<Vec<String>>,
+    data_dir: Option<PathBuf>,
+    docker_socket: Option<String>,
+    resync: Option<String>,
+    poll_interval: Option<String>,
+    confirmations: Option<u64>,
+    backoff_cap: Option<String>,
+    listen: Option<SocketAddr>,
+    log_format: Option<LogFormat>,
+    keystore: Option<PathBuf>,
+    password_file: Option<PathBuf>,
+}
+
+/// A setting that cannot be used, named.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+/// The node's checked settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The RPC endpoint.
+    pub rpc_url: String,
+    /// The registry (unset only before `--dev` deploys one).
+    pub registry: Option<Address>,
+    /// The expected chain id, when configured.
+    pub chain_id: Option<u64>,
+    /// Site names given in the configuration (may be empty: then the registry's record for the key).
+    pub sites: Vec<String>,
+    /// The store's directory.
+    pub data_dir: PathBuf,
+    /// Docker's socket, when not the default.
+    pub docker_socket: Option<String>,
+    /// Full comparison period.
+    pub resync: Duration,
+    /// RPC polling period (http endpoints).
+    pub poll_interval: Duration,
+    /// Confirmation depth.
+    pub confirmations: u64,
+    /// Backoff cap per service.
+    pub backoff_cap: Duration,
+    /// Health endpoint address.
+    pub listen: SocketAddr,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// The node's key, for registration and (next) attestations and votes.
+    pub signer: Option<PrivateKeySigner>,
+    /// Development mode.
+    pub dev: bool,
+    /// anvil's port in development mode.
+    pub dev_port: u16,
+}
+
+impl Config {
+    /// Merges flags and env over the file, then checks every value.
+    pub fn resolve(args: &RunArgs) -> Result<Self, ConfigError> {
+        let file = match &args.config {
+            Some(path) => load_file(path)?,
+            None => FileConfig::default(),
+        };
+        let duration = |flag: Option<humantime::Duration>, key: &str, text: Option<String>, default: Duration| {
+            let value = match (flag, text) {
+                (Some(d), _) => d.into(),
+                (None, Some(t)) => humantime::parse_duration(&t)
+                    .map_err(|e| ConfigError(format!("config key {key} = {t:?}: {e} (e.g. \"30s\", \"500ms\")")))?,
+                (None, None) => default,
+            };
+            if value.is_zero() {
+                return Err(ConfigError(format!("{key} must be longer than zero")));
+            }
+            Ok(value)
+        };
+        let signer = load_signer(
+            args.private_key.as_deref(),
+            args.keystore.as_deref().or(file.keystore.as_deref()),
+            args.password_file.as_deref().or(file.password_file.as_deref()),
+        )
+        .map_err(|e| ConfigError(e.to_string()))?;
+        let sites = if args.site.is_empty() { file.site.unwrap_or_default() } else { args.site.clone() };
+        for site in &sites {
+            ledgerops_spec::site_id(site).map_err(|e| ConfigError(format!("site {site:?}: {e}")))?;
+        }
+        let default_dir = if args.dev { DEV_DATA_DIR } else { DEFAULT_DATA_DIR };
+        let config = Self {
+            rpc_url: args.rpc_url.clone().or(file.rpc_url).unwrap_or_else(|| DEFAULT_RPC_URL.into()),
+            registry: args.registry.or(file.registry),
+            chain_id: args.chain_id.or(file.chain_id),
+            sites,
+            data_dir: args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| default_dir.into()),
+            docker_socket: args.docker_socket.clone().or(file.docker_socket),
+            resync: duration(args.resync, "resync", file.resync, Duration::from_secs(30))?,
+            poll_interval: duration(
+                args.poll_interval,
+                "poll_interval",
+                file.poll_interval,
+                Duration::from_millis(500),
+            )?,
+            confirmations: args.confirmations.or(file.confirmations).unwrap_or(0),
+            backoff_cap: duration(args.backoff_cap, "backoff_cap", file.backoff_cap, Duration::from_secs(300))?,
+            listen: args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("a valid address")),
+            log_format: args.log_format.or(file.log_format).unwrap_or_default(),
+            signer,
+            dev: args.dev,
+            dev_port: args.dev_port,
+        };
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.dev {
+            return Ok(());
+        }
+        if self.registry.is_none() {
+            return Err(ConfigError(
+                "no registry address: give --registry, LEDGEROPS_REGISTRY or `registry` in the config file".into(),
+            ));
+        }
+        if !["http://", "https://", "ws://", "wss://"].iter().any(|p| self.rpc_url.starts_with(p)) {
+            return Err(ConfigError(format!("--rpc-url {:?} is not an http(s):// or ws(s):// URL", self.rpc_url)));
+        }
+        if self.sites.is_empty() && self.signer.is_none() {
+            return Err(ConfigError(
+                "no site: give --site (LEDGEROPS_SITE), or the node's key so its site is read from the registry".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn load_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError(format!("cannot read config {}: {e}", path.display())))?;
+    toml::from_str(&text).map_err(|e| ConfigError(format!("config {}: {e}", path.display())))
+}

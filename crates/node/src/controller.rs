@@ -1,0 +1,344 @@
+//! The reconcile loop, level-triggered as in kube-runtime: a new registry state only marks the
+//! services whose desired revision changed as dirty, a periodic resync marks every service, and
+//! each pass plans from the whole desired and observed state but acts only on dirty services.
+//! A failing service waits out its own backoff; the others go on.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::primitives::{Address, B256};
+use ledgerops_reconcile::{Desired, Held, RegistryState, Step, UpdateReason, desired_for, plan};
+use ledgerops_swarm::{Error as DockerError, Swarm};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::health::Health;
+use crate::outage::{Outage, backoff};
+use crate::store::{Entry, Store, now_ms};
+
+/// Which services the next pass may act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Dirty {
+    /// Every service (start, resync).
+    All,
+    /// These Swarm service names.
+    Names(BTreeSet<String>),
+}
+
+impl Dirty {
+    fn contains(&self, name: &str) -> bool {
+        match self {
+            Self::All => true,
+            Self::Names(names) => names.contains(name),
+        }
+    }
+
+    fn extend(&mut self, more: impl IntoIterator<Item = String>) {
+        if let Self::Names(names) = self {
+            names.extend(more);
+        }
+    }
+}
+
+/// A service whose last step failed: when it may be tried again.
+#[derive(Debug, Clone, Copy)]
+struct Retry {
+    failures: u32,
+    at: Instant,
+}
+
+/// Settings of the loop.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Docker's socket, when not the default.
+    pub docker_socket: Option<String>,
+    /// Sites from the configuration.
+    pub sites: BTreeSet<B256>,
+    /// The node's address: its site as the registry records it is added to `sites`.
+    pub node: Option<Address>,
+    /// Full comparison period.
+    pub resync: Duration,
+    /// Longest backoff of one service.
+    pub backoff_cap: Duration,
+}
+
+/// The loop's state.
+#[derive(Debug)]
+pub struct Controller {
+    settings: Settings,
+    store: Arc<Store>,
+    health: Arc<Health>,
+    swarm: Option<Swarm>,
+    docker: Outage,
+    docker_retry: Option<Instant>,
+    state: Option<Arc<RegistryState>>,
+    desired: Vec<Desired>,
+    dirty: Dirty,
+    retries: BTreeMap<String, Retry>,
+    held: BTreeMap<String, String>,
+}
+
+impl Controller {
+    /// A controller that has not read any state yet.
+    pub fn new(settings: Settings, store: Arc<Store>, health: Arc<Health>) -> Self {
+        let docker = Outage::new("Docker", settings.backoff_cap.min(Duration::from_secs(30)));
+        Self {
+            settings,
+            store,
+            health,
+            swarm: None,
+            docker,
+            docker_retry: None,
+            state: None,
+            desired: Vec::new(),
+            dirty: Dirty::All,
+            retries: BTreeMap::new(),
+            held: BTreeMap::new(),
+        }
+    }
+
+    /// Runs until `shutdown` turns true; a step in flight is finished first.
+    pub async fn run(
+        mut self,
+        mut states: watch::Receiver<Option<Arc<RegistryState>>>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let mut resync = tokio::time::interval(self.settings.resync);
+        resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut chain_open = true;
+        if let Some(state) = states.borrow_and_update().clone() {
+            self.set_state(state);
+        }
+        loop {
+            let wake = self.next_retry();
+            tokio::select! {
+                _ = shutdown.changed() => break,
+                changed = states.changed(), if chain_open => match changed {
+                    Ok(()) => {
+                        if let Some(state) = states.borrow_and_update().clone() {
+                            self.set_state(state);
+                        }
+                    }
+                    Err(_) => chain_open = false,
+                },
+                _ = resync.tick() => self.dirty = Dirty::All,
+                () = sleep_until(wake), if wake.is_some() => {}
+            }
+            self.reconcile(&shutdown).await;
+            if *shutdown.borrow() {
+                break;
+            }
+        }
+        tracing::info!("controller stopped");
+    }
+
+    /// Takes a new registry state; marks the services whose desired revision changed.
+    fn set_state(&mut self, state: Arc<RegistryState>) {
+        let desired = desired_for(&state, &self.sites(&state));
+        let key = |d: &Desired| (d.swarm_name.clone(), (d.revision, d.spec_hash));
+        let before: BTreeMap<_, _> = self.desired.iter().map(key).collect();
+        let after: BTreeMap<_, _> = desired.iter().map(key).collect();
+        let changed = before
+            .iter()
+            .filter(|(name, v)| after.get(*name) != Some(*v))
+            .chain(after.iter().filter(|(name, v)| before.get(*name) != Some(*v)))
+            .map(|(name, _)| name.clone());
+        if self.state.is_none() {
+            self.dirty = Dirty::All;
+        } else {
+            self.dirty.extend(changed);
+        }
+        self.state = Some(state);
+        self.desired = desired;
+        self.health.update(|s| s.state_loaded = true);
+    }
+
+    fn sites(&self, state: &RegistryState) -> BTreeSet<B256> {
+        let mut sites = self.settings.sites.clone();
+        sites.extend(self.settings.node.and_then(|node| state.nodes.get(&node).copied()));
+        sites
+    }
+
+    fn next_retry(&self) -> Option<Instant> {
+        self.retries.values().map(|r| r.at).chain(self.docker_retry).min()
+    }
+
+    /// One pass: observe, plan, act on the dirty services whose backoff has passed.
+    async fn reconcile(&mut self, shutdown: &watch::Receiver<bool>) {
+        if self.state.is_none() || self.docker_retry.is_some_and(|at| at > Instant::now()) {
+            return;
+        }
+        let Some(swarm) = self.connect().await else { return };
+        let observed = match swarm.observe().await {
+            Ok(observed) => observed,
+            Err(e) => return self.docker_failed(&e),
+        };
+        self.docker_recovered();
+        let store = Arc::clone(&self.store);
+        let applied = move |id, revision| store.applied(id, revision).unwrap_or(false);
+        let plan = plan(&self.desired, &observed, applied);
+        let now = Instant::now();
+        let mut planned = BTreeSet::new();
+        for step in &plan.steps {
+            let name = step_name(step).to_owned();
+            let waiting = self.retries.get(&name).is_some_and(|r| r.at > now);
+            if self.dirty.contains(&name) && !waiting && !*shutdown.borrow() {
+                self.execute(&swarm, step).await;
+            }
+            planned.insert(name);
+        }
+        self.report_held(&plan.held);
+        self.retries.retain(|name, _| planned.contains(name));
+        self.dirty = Dirty::Names(self.retries.keys().cloned().collect());
+        self.health.update(|s| {
+            s.services = observed.len();
+            s.last_reconcile_ms = Some(now_ms());
+        });
+    }
+
+    async fn connect(&mut self) -> Option<Swarm> {
+        if let Some(swarm) = &self.swarm {
+            return Some(swarm.clone());
+        }
+        let connected = match &self.settings.docker_socket {
+            Some(socket) => Swarm::connect_socket(socket).await,
+            None => Swarm::connect().await,
+        };
+        match connected {
+            Ok(swarm) => {
+                self.swarm = Some(swarm.clone());
+                Some(swarm)
+            }
+            Err(e) => {
+                self.docker_failed(&e);
+                None
+            }
+        }
+    }
+
+    fn docker_failed(&mut self, error: &DockerError) {
+        let wait = self.docker.failed(error);
+        self.docker_retry = Some(Instant::now() + wait);
+        self.health.update(|s| s.docker_reachable = false);
+    }
+
+    fn docker_recovered(&mut self) {
+        self.docker.recovered();
+        self.docker_retry = None;
+        self.health.update(|s| s.docker_reachable = true);
+    }
+
+    async fn execute(&mut self, swarm: &Swarm, step: &Step) {
+        let name = step_name(step).to_owned();
+        let (action, revision, detail) = describe(step);
+        let started = Instant::now();
+        let result = swarm.apply(step).await;
+        let took_ms = started.elapsed().as_millis();
+        let entry = |result: &str, detail: String| Entry {
+            at: now_ms(),
+            service: name.clone(),
+            revision,
+            action: action.into(),
+            result: result.into(),
+            detail,
+        };
+        let recorded = match result {
+            Ok(()) => {
+                tracing::info!(service = %name, revision, action, took_ms, "{detail}");
+                self.retries.remove(&name);
+                if let (Some(revision), Some(id)) = (revision, applied_id(step)) {
+                    self.note(self.store.mark_applied(id, revision, now_ms()));
+                }
+                self.store.record(&entry("ok", detail))
+            }
+            Err(e) => {
+                let failures = self.retries.get(&name).map_or(1, |r| r.failures + 1);
+                let wait = backoff(failures, self.settings.backoff_cap).max(Duration::from_secs(1));
+                self.retries.insert(name.clone(), Retry { failures, at: Instant::now() + wait });
+                if matches!(e, DockerError::Unreachable(_)) {
+                    self.docker_failed(&e);
+                } else {
+                    tracing::warn!(service = %name, revision, action, error = %e, retry_in = ?wait, "{detail} failed");
+                }
+                self.store.record(&entry("error", format!("{detail}: {e}")))
+            }
+        };
+        self.note(recorded);
+    }
+
+    /// Logs and journals each held service once per reason.
+    fn report_held(&mut self, held: &[Held]) {
+        let now: BTreeMap<String, String> = held.iter().map(|h| (h.swarm_name.clone(), h.reason.clone())).collect();
+        for (name, reason) in &now {
+            if self.held.get(name) != Some(reason) {
+                tracing::warn!(service = %name, "left alone: {reason}");
+                let revision = self.desired.iter().find(|d| &d.swarm_name == name).map(|d| d.revision);
+                let entry = Entry {
+                    at: now_ms(),
+                    service: name.clone(),
+                    revision,
+                    action: "held".into(),
+                    result: "error".into(),
+                    detail: reason.clone(),
+                };
+                self.note(self.store.record(&entry));
+            }
+        }
+        self.held = now;
+    }
+
+    /// A failed store write is logged, not fatal: Swarm is still made to match.
+    fn note<T>(&self, written: Result<T, crate::store::StoreError>) {
+        if let Err(e) = written {
+            tracing::error!(error = %e, "cannot write the node's store");
+        }
+    }
+}
+
+fn step_name(step: &Step) -> &str {
+    match step {
+        Step::Create { desired, .. } | Step::Update { desired, .. } => &desired.swarm_name,
+        Step::Remove { swarm_name, .. } => swarm_name,
+    }
+}
+
+/// The revision a successful step applied for the first time, to record it.
+fn applied_id(step: &Step) -> Option<B256> {
+    match step {
+        Step::Create { desired, .. } | Step::Update { desired, reason: UpdateReason::NewRevision { .. }, .. } => {
+            Some(desired.id)
+        }
+        _ => None,
+    }
+}
+
+/// The journal's action, revision and detail of a step.
+fn describe(step: &Step) -> (&'static str, Option<u32>, String) {
+    match step {
+        Step::Create { desired, workload } => (
+            "create",
+            Some(desired.revision),
+            format!("created revision {} ({}, {} replicas)", desired.revision, workload.image, workload.replicas),
+        ),
+        Step::Update { desired, workload, reason: UpdateReason::NewRevision { from }, .. } => (
+            "update",
+            Some(desired.revision),
+            format!(
+                "updated revision {from} -> {} ({}, {} replicas)",
+                desired.revision, workload.image, workload.replicas
+            ),
+        ),
+        Step::Update { desired, reason: UpdateReason::Drift { fields }, .. } => {
+            ("drift", Some(desired.revision), format!("set back drift in {}", fields.join(", ")))
+        }
+        Step::Remove { .. } => ("remove", None, "removed: the registry no longer places it on this node".into()),
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

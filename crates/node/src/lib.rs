@@ -1,0 +1,150 @@
+//! `ledgerops-node`, the watcher on every edge node. It follows the registry's log ([`sync`]),
+//! keeps what it verified in a local store ([`store`]), and makes the local Docker Swarm match the
+//! desired state of its site ([`controller`]), reporting on `/healthz` and `/readyz`
+//! ([`health`]). Each part keeps working while another's dependency is down: without RPC the
+//! last verified state is still enforced; without Docker the chain is still followed.
+
+pub mod config;
+pub mod controller;
+pub mod dev;
+pub mod health;
+pub mod journal;
+pub mod outage;
+pub mod store;
+pub mod sync;
+pub mod telemetry;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use alloy::signers::local::PrivateKeySigner;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::controller::{Controller, Settings};
+use crate::health::Health;
+use crate::store::{Store, StoreError};
+use crate::sync::{Source, SyncError};
+
+/// Why the node stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The store cannot be opened or belongs to another registry.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Following the chain cannot go on (wrong chain, no registry at the address).
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    /// The development chain could not be set up.
+    #[error(transparent)]
+    Dev(#[from] dev::DevError),
+    /// The health endpoints cannot listen.
+    #[error("cannot serve the health endpoints on {listen}: {reason}")]
+    Listen {
+        /// The address.
+        listen: std::net::SocketAddr,
+        /// Why.
+        reason: String,
+    },
+    /// A task ended unexpectedly.
+    #[error("internal error: {0}")]
+    Task(String),
+}
+
+/// Runs the node until SIGTERM or SIGINT (then finishes the Docker call in flight) or a fatal error.
+pub async fn run(mut config: Config) -> Result<(), RunError> {
+    let _dev_chain = if config.dev { Some(start_dev(&mut config).await?) } else { None };
+    let registry = config.registry.ok_or_else(|| RunError::Task("no registry configured".into()))?;
+    let store = Arc::new(Store::open(&config.data_dir)?);
+    if let Some((chain_id, stored)) = store.binding()?.filter(|(_, stored)| *stored != registry) {
+        let wanted_chain = config.chain_id.unwrap_or(chain_id);
+        return Err(StoreError::OtherRegistry { stored, stored_chain: chain_id, wanted: registry, wanted_chain }.into());
+    }
+    let restored = sync::restore(&store)?;
+    let (states_tx, states_rx) = watch::channel(restored.as_ref().map(|f| Arc::new(f.state.clone())));
+    if let Some(folded) = &restored {
+        tracing::info!(
+            services = folded.state.services.len(),
+            "enforcing the state kept in the store while the chain is read"
+        );
+    }
+    let health = Arc::new(Health::default());
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+
+    let source = Source {
+        rpc_url: config.rpc_url.clone(),
+        registry,
+        chain_id: config.chain_id,
+        confirmations: config.confirmations,
+        poll_interval: config.poll_interval,
+    };
+    let mut sync = tokio::spawn(sync::run(source, Arc::clone(&store), restored, states_tx, Arc::clone(&health)));
+    let settings = Settings {
+        docker_socket: config.docker_socket.clone(),
+        sites: config.sites.iter().filter_map(|s| ledgerops_spec::site_id(s).ok()).collect::<BTreeSet<_>>(),
+        node: config.signer.as_ref().map(PrivateKeySigner::address),
+        resync: config.resync,
+        backoff_cap: config.backoff_cap,
+    };
+    let mut controller =
+        tokio::spawn(Controller::new(settings, Arc::clone(&store), Arc::clone(&health)).run(states_rx, shutdown_rx));
+    let mut http = tokio::spawn(health::serve(config.listen, health));
+
+    let outcome = tokio::select! {
+        () = terminated() => {
+            tracing::info!("shutting down: finishing the Docker call in flight");
+            Ok(())
+        }
+        ended = &mut sync => match ended {
+            Ok(Err(e)) => Err(RunError::Sync(e)),
+            other => Err(RunError::Task(format!("the chain follower ended: {other:?}"))),
+        },
+        ended = &mut http => Err(match ended {
+            Ok(Err(e)) => RunError::Listen { listen: config.listen, reason: e.to_string() },
+            other => RunError::Task(format!("the health server ended: {other:?}")),
+        }),
+        ended = &mut controller => Err(RunError::Task(format!("the controller ended: {ended:?}"))),
+    };
+    sync.abort();
+    http.abort();
+    shutdown_tx.send_replace(true);
+    if !controller.is_finished() {
+        let _ = controller.await;
+    }
+    outcome
+}
+
+/// Starts the dev chain and points the configuration at it.
+async fn start_dev(config: &mut Config) -> Result<dev::DevChain, RunError> {
+    let chain = dev::start(&config.data_dir, config.dev_port).await?;
+    config.rpc_url = chain.ws_url.clone();
+    config.registry = Some(chain.registry);
+    config.signer = Some(chain.node.clone());
+    eprintln!(
+        "\n  ledgerops dev: anvil {rpc} (state in {dir}), registry {registry}\n  \
+         node {node} at site \"{site}\", reconciling the local Docker; namespace \"{ns}\" (deployer: anvil account 0)\n\n  \
+         Publish with the CLI (another shell):\n    \
+         export LEDGEROPS_RPC_URL={http} LEDGEROPS_REGISTRY={registry} LEDGEROPS_PRIVATE_KEY=<anvil account 0 key>\n    \
+         target/debug/ledgerops deploy {ns}/web --image <image@sha256:...> --replicas 2\n",
+        rpc = chain.ws_url,
+        http = chain.anvil.endpoint(),
+        dir = config.data_dir.display(),
+        registry = chain.registry,
+        node = chain.node.address(),
+        site = dev::SITE,
+        ns = dev::NAMESPACE,
+    );
+    Ok(chain)
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn terminated() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}

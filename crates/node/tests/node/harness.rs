@@ -1,0 +1,218 @@
+//! What the node's end-to-end tests share: a registry with a namespace and this node registered,
+//! the node binary run against it, and the Swarm read back through the `docker` CLI, as an
+//! operator would.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use alloy::primitives::keccak256;
+use ledgerops_bindings::IDeploymentRegistry::ServiceSpec;
+use ledgerops_e2e::{Chain, test_image};
+use ledgerops_spec::{Mount, Port, Spec, SpecBody};
+use serde_json::Value;
+
+/// The tests share one dockerd, and a node prunes every managed service its registry does not
+/// place: they run one at a time.
+pub static SWARM: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// anvil's account that runs the node.
+pub const NODE: usize = 1;
+/// The node's site.
+pub const SITE: &str = "site-a";
+
+/// Creates `namespace` (the admin deploys to it) and registers the node at [`SITE`].
+pub async fn set_up(chain: &Chain, namespace: &str) {
+    let registry = &chain.registry;
+    let admin = chain.account(0);
+    let pending = registry.createNamespace(namespace.into()).send().await.expect("sent");
+    pending.get_receipt().await.expect("mined");
+    let pending = registry.grantDeployer(namespace.into(), admin).send().await.expect("sent");
+    pending.get_receipt().await.expect("mined");
+    let pending = registry.addNode(chain.account(NODE), SITE.into()).send().await.expect("sent");
+    pending.get_receipt().await.expect("mined");
+}
+
+/// A spec of the test app: `replicas`, `MODE=mode`, port `published`->8080 when given.
+pub fn app(replicas: u32, mode: &str, published: Option<u16>) -> Spec {
+    let ports = published
+        .map(|p| Port { target: 8080, published: Some(p), protocol: "tcp".into(), mode: "ingress".into() })
+        .into_iter()
+        .collect();
+    let body = SpecBody { v: 1, env: [("MODE".into(), mode.into())].into(), ports, ..Default::default() };
+    Spec { image: test_image("TESTAPP"), replicas, sites: [keccak256(SITE)].into(), body }
+}
+
+/// The same app, needing a secret this node does not have.
+pub fn with_secret(mut spec: Spec, secret: &str) -> Spec {
+    spec.body.secrets.push(Mount { name: secret.into(), target: None });
+    spec
+}
+
+/// Publishes a revision; returns its block.
+pub async fn publish(chain: &Chain, service: &str, spec: ServiceSpec) -> u64 {
+    let (namespace, name) = service.split_once('/').expect("namespace/name");
+    let call = chain.registry.publish(namespace.into(), name.into(), spec);
+    let receipt = call.send().await.expect("sent").get_receipt().await.expect("mined");
+    assert!(receipt.status(), "publish {service} reverted");
+    receipt.block_number.expect("mined")
+}
+
+/// Publishes a valid spec.
+pub async fn publish_spec(chain: &Chain, service: &str, spec: &Spec) -> u64 {
+    publish(chain, service, spec.to_onchain().expect("a valid spec")).await
+}
+
+/// Removes a service from the registry.
+pub async fn remove(chain: &Chain, service: &str) {
+    let (namespace, name) = service.split_once('/').expect("namespace/name");
+    let call = chain.registry.remove(namespace.into(), name.into());
+    call.send().await.expect("sent").get_receipt().await.expect("mined");
+}
+
+/// A running `ledgerops-node`; killed when dropped.
+pub struct Node {
+    child: Option<Child>,
+    /// Its data dir.
+    pub data_dir: PathBuf,
+    /// Its health endpoint port.
+    pub port: u16,
+    log: PathBuf,
+}
+
+impl Node {
+    /// Starts the node as anvil's account [`NODE`] (site from the registry), resync every second.
+    pub fn start(chain: &Chain, rpc_url: &str, data_dir: &Path) -> Self {
+        let port = free_port();
+        let log = data_dir.join("node.log");
+        std::fs::create_dir_all(data_dir).expect("data dir");
+        let out = File::options().create(true).append(true).open(&log).expect("log file");
+        let key = alloy::hex::encode_prefixed(chain.anvil.keys()[NODE].to_bytes());
+        let child = Command::new(env!("CARGO_BIN_EXE_ledgerops-node"))
+            .args(["--rpc-url", rpc_url, "--registry", &chain.registry.address().to_string()])
+            .args(["--resync", "1s", "--poll-interval", "100ms", "--backoff-cap", "2s"])
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .env("LEDGEROPS_PRIVATE_KEY", key)
+            .env("RUST_LOG", "info,ledgerops_node=debug")
+            .stdout(out.try_clone().expect("log file"))
+            .stderr(out)
+            .spawn()
+            .expect("ledgerops-node starts");
+        Self { child: Some(child), data_dir: data_dir.to_path_buf(), port, log }
+    }
+
+    /// kill -9.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM, then waits; returns the exit code.
+    pub fn terminate(&mut self) -> Option<i32> {
+        let mut child = self.child.take()?;
+        Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
+        child.wait().expect("the node exits").code()
+    }
+
+    /// What the node logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The journal, through `ledgerops-node journal --json`: (service, action, result, detail).
+    pub fn journal(&self) -> Vec<Value> {
+        let out = Command::new(env!("CARGO_BIN_EXE_ledgerops-node"))
+            .args(["journal", "--json", "--limit", "1000", "--data-dir"])
+            .arg(&self.data_dir)
+            .output()
+            .expect("journal runs");
+        assert!(out.status.success(), "journal: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect()
+    }
+
+    /// The journal's entries of `service` with `action`.
+    pub fn journaled(&self, service: &str, action: &str) -> Vec<Value> {
+        self.journal().into_iter().filter(|e| e["service"] == service && e["action"] == action).collect()
+    }
+
+    /// GET `path` on the health endpoint: (status code, body).
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("the health endpoint answers");
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").expect("request");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("response");
+        let code = response.split_whitespace().nth(1).and_then(|c| c.parse().ok()).expect("a status line");
+        let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+        (code, serde_json::from_str(body).unwrap_or(Value::Null))
+    }
+
+    /// Waits until `check` returns something, failing with `what` and the node's log.
+    pub async fn until<T>(&self, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(found) = check() {
+                return found;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for: {what}\n--- node log ---\n{}", self.log());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A port nothing listens on now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port()
+}
+
+/// Runs `docker args...`; returns stdout on success.
+pub fn docker(args: &[&str]) -> Option<String> {
+    let out = Command::new("docker").args(args).stderr(Stdio::null()).output().expect("the docker CLI runs");
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// `docker service inspect NAME`, when the service exists.
+pub fn service(name: &str) -> Option<Value> {
+    let text = docker(&["service", "inspect", name])?;
+    let all: Value = serde_json::from_str(&text).ok()?;
+    all.get(0).cloned()
+}
+
+/// Replicas, image, env and ownership labels of an inspected service, as an operator reads them.
+pub fn replicas(service: &Value) -> u64 {
+    service["Spec"]["Mode"]["Replicated"]["Replicas"].as_u64().unwrap_or_default()
+}
+
+/// The service's `MODE` env value.
+pub fn mode(service: &Value) -> Option<String> {
+    let env = service["Spec"]["TaskTemplate"]["ContainerSpec"]["Env"].as_array()?;
+    env.iter().filter_map(Value::as_str).find_map(|e| e.strip_prefix("MODE=")).map(str::to_owned)
+}
+
+/// A label of the service.
+pub fn label(service: &Value, key: &str) -> Option<String> {
+    service["Spec"]["Labels"][key].as_str().map(str::to_owned)
+}
+
+/// Removes every service whose name starts with `prefix` (leftovers of an earlier run).
+pub fn clean(prefix: &str) {
+    let names = docker(&["service", "ls", "--format", "{{.Name}}"]).unwrap_or_default();
+    let doomed: Vec<&str> = names.lines().filter(|n| n.starts_with(prefix)).collect();
+    if !doomed.is_empty() {
+        let mut args = vec!["service", "rm"];
+        args.extend(doomed);
+        docker(&args);
+    }
+}

@@ -1,0 +1,9 @@
+//! End-to-end tests of `ledgerops-node` against a real anvil and the real dockerd in swarm mode
+//! that `scripts/test` starts. One binary, tests run one at a time (they share the Swarm).
+
+mod config;
+#[allow(unreachable_pub)] // shared by the test modules
+mod harness;
+mod lifecycle;
+mod recovery;
+mod reorg;
