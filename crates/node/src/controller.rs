@@ -234,7 +234,7 @@ impl Controller {
         let (action, revision, detail) = describe(step);
         let started = Instant::now();
         let result = swarm.apply(step).await;
-        let took_ms = started.elapsed().as_millis();
+        let took_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let entry = |result: &str, detail: String| Entry {
             at: now_ms(),
             service: name.clone(),

@@ -124,10 +124,13 @@ async fn start_dev(config: &mut Config) -> Result<dev::DevChain, RunError> {
         "\n  ledgerops dev: anvil {rpc} (state in {dir}), registry {registry}\n  \
          node {node} at site \"{site}\", reconciling the local Docker; namespace \"{ns}\" (deployer: anvil account 0)\n\n  \
          Publish with the CLI (another shell):\n    \
-         export LEDGEROPS_RPC_URL={http} LEDGEROPS_REGISTRY={registry} LEDGEROPS_PRIVATE_KEY=<anvil account 0 key>\n    \
-         target/debug/ledgerops deploy {ns}/web --image <image@sha256:...> --replicas 2\n",
+         export LEDGEROPS_RPC_URL={http} LEDGEROPS_REGISTRY={registry}\n    \
+         export LEDGEROPS_PRIVATE_KEY={key}  # anvil's public account 0: dev only\n    \
+         target/debug/ledgerops deploy {ns}/web --image <image@sha256:...> --replicas 2 --port 8080:8080\n    \
+         docker service ls; ledgerops-node journal --data-dir {dir}\n",
         rpc = chain.ws_url,
         http = chain.anvil.endpoint(),
+        key = alloy::hex::encode_prefixed(chain.admin.to_bytes()),
         dir = config.data_dir.display(),
         registry = chain.registry,
         node = chain.node.address(),
