@@ -86,6 +86,11 @@ pub struct Node {
 impl Node {
     /// Starts the node as anvil's account [`NODE`] (site from the registry), resync every second.
     pub fn start(chain: &Chain, rpc_url: &str, data_dir: &Path) -> Self {
+        Self::start_with(chain, rpc_url, data_dir, &[])
+    }
+
+    /// The same, with more flags.
+    pub fn start_with(chain: &Chain, rpc_url: &str, data_dir: &Path, extra: &[&str]) -> Self {
         let port = free_port();
         let log = data_dir.join("node.log");
         std::fs::create_dir_all(data_dir).expect("data dir");
@@ -97,6 +102,7 @@ impl Node {
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .arg("--data-dir")
             .arg(data_dir)
+            .args(extra)
             .env("LEDGEROPS_PRIVATE_KEY", key)
             .env("RUST_LOG", "info,ledgerops_node=debug")
             .stdout(out.try_clone().expect("log file"))
@@ -214,5 +220,52 @@ pub fn clean(prefix: &str) {
         let mut args = vec!["service", "rm"];
         args.extend(doomed);
         docker(&args);
+    }
+}
+
+/// A unix-socket proxy to the real Docker socket that the test can cut and restore, to take
+/// Docker away from one node without stopping the dockerd the other tests share.
+pub struct DockerProxy {
+    /// The socket the node is given.
+    pub path: PathBuf,
+    serving: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl DockerProxy {
+    /// Listens at `path`, forwarding to /var/run/docker.sock.
+    pub fn start(path: &Path) -> Self {
+        let mut proxy = Self { path: path.to_path_buf(), serving: None };
+        proxy.restore();
+        proxy
+    }
+
+    /// Closes the socket and every open connection.
+    pub fn cut(&mut self) {
+        if let Some(serving) = self.serving.take() {
+            serving.abort();
+        }
+        let _ = std::fs::remove_file(&self.path);
+    }
+
+    /// Serves again.
+    pub fn restore(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+        let listener = tokio::net::UnixListener::bind(&self.path).expect("bind the proxy socket");
+        self.serving = Some(tokio::spawn(async move {
+            let mut connections = tokio::task::JoinSet::new();
+            while let Ok((mut client, _)) = listener.accept().await {
+                connections.spawn(async move {
+                    if let Ok(mut docker) = tokio::net::UnixStream::connect("/var/run/docker.sock").await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut docker).await;
+                    }
+                });
+            }
+        }));
+    }
+}
+
+impl Drop for DockerProxy {
+    fn drop(&mut self) {
+        self.cut();
     }
 }

@@ -4,7 +4,7 @@ use alloy::node_bindings::Anvil;
 use ledgerops_e2e::{Chain, anvil_path};
 use ledgerops_reconcile::observed::labels;
 
-use crate::harness::{self, Node, SWARM, docker, free_port, label, replicas, service};
+use crate::harness::{self, DockerProxy, Node, SWARM, docker, free_port, label, replicas, service};
 
 #[tokio::test]
 async fn a_node_killed_mid_way_resumes_from_its_store_without_repeating_itself() {
@@ -88,4 +88,39 @@ async fn with_the_chain_down_services_stay_enforced_and_the_node_catches_up() {
     assert!(log.contains("RPC reachable again"), "{log}");
     drop(node);
     harness::clean("cut");
+}
+
+#[tokio::test]
+async fn with_docker_away_the_chain_is_still_followed_and_changes_land_when_it_returns() {
+    let _swarm = SWARM.lock().await;
+    harness::clean("dock");
+    let chain = Chain::start().await.expect("anvil and a registry");
+    harness::set_up(&chain, "dock").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut proxy = DockerProxy::start(&dir.path().join("docker.sock"));
+    let socket = proxy.path.to_str().expect("utf-8").to_owned();
+    let node =
+        Node::start_with(&chain, &chain.anvil.endpoint(), &dir.path().join("node"), &["--docker-socket", &socket]);
+    harness::publish_spec(&chain, "dock/web", &harness::app(1, "a", None)).await;
+    node.until("dock_web created", || service("dock_web")).await;
+
+    proxy.cut();
+    let block = harness::publish_spec(&chain, "dock/web", &harness::app(2, "b", None)).await;
+    node.until("the outage noticed", || node.log().contains("Docker unreachable").then_some(())).await;
+    let (code, ready) = node
+        .until("the chain read on while Docker is away", || {
+            let (code, ready) = node.get("/readyz");
+            (ready["chain_block"].as_u64() >= Some(block)).then_some((code, ready))
+        })
+        .await;
+    assert_eq!((code, &ready["docker_reachable"]), (503, &serde_json::Value::Bool(false)), "{ready}");
+    assert_eq!(replicas(&service("dock_web").expect("still running")), 1, "nothing applied without Docker");
+
+    proxy.restore();
+    node.until("dock_web updated once Docker is back", || service("dock_web").filter(|s| replicas(s) == 2)).await;
+    let log = node.log();
+    assert_eq!(log.matches("Docker unreachable").count(), 1, "the outage is logged once:\n{log}");
+    assert!(log.contains("Docker reachable again"), "{log}");
+    drop(node);
+    harness::clean("dock");
 }
