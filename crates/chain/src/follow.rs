@@ -70,10 +70,14 @@ impl Follower {
         Ok(Cursor { block, hash })
     }
 
-    /// One step after `cursor`.
-    pub async fn next(&self, cursor: Cursor) -> Result<Next, ChainError> {
+    /// One step after `cursor`, and the chain's latest block number.
+    pub async fn next(&self, cursor: Cursor) -> Result<(Next, u64), ChainError> {
         let provider = self.client.registry.provider();
         let latest = provider.get_block_number().await.map_err(|e| self.client.rpc_error(e))?;
+        self.step(cursor, latest).await.map(|next| (next, latest))
+    }
+
+    async fn step(&self, cursor: Cursor, latest: u64) -> Result<Next, ChainError> {
         let target = latest.saturating_sub(self.confirmations);
         if target <= cursor.block {
             let still = self.hash_of(cursor.block).await? == Some(cursor.hash);

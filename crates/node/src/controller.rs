@@ -8,14 +8,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::{Address, B256};
-use ledgerops_reconcile::{Desired, Held, RegistryState, Step, UpdateReason, desired_for, plan};
+use ledgerops_reconcile::{Desired, Held, Observed, RegistryState, Step, UpdateReason, desired_for, plan};
+use ledgerops_spec::workload_hash;
 use ledgerops_swarm::{Error as DockerError, Swarm};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use crate::health::Health;
+use crate::metrics::Metrics;
 use crate::outage::{Outage, backoff};
+use crate::reporter::{Outcome, Report};
+use crate::rollouts::Rollouts;
+use crate::status::{Seen, statuses};
 use crate::store::{Entry, Store, now_ms};
+
+/// How often a rollout in progress is looked at.
+const ROLLOUT_CHECK: Duration = Duration::from_secs(1);
 
 /// Which services the next pass may act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +77,11 @@ pub struct Controller {
     settings: Settings,
     store: Arc<Store>,
     health: Arc<Health>,
+    metrics: Arc<Metrics>,
+    reports: Option<mpsc::UnboundedSender<Report>>,
+    rollouts: Rollouts,
+    changed_at: BTreeMap<String, Instant>,
+    last: BTreeMap<String, (String, Option<String>)>,
     swarm: Option<Swarm>,
     docker: Outage,
     docker_retry: Option<Instant>,
@@ -80,13 +93,25 @@ pub struct Controller {
 }
 
 impl Controller {
-    /// A controller that has not read any state yet.
-    pub fn new(settings: Settings, store: Arc<Store>, health: Arc<Health>) -> Self {
+    /// A controller that has not read any state yet; it sends its verdicts to `reports` (none
+    /// without a node key: then nothing is reported).
+    pub fn new(
+        settings: Settings,
+        store: Arc<Store>,
+        health: Arc<Health>,
+        metrics: Arc<Metrics>,
+        reports: Option<mpsc::UnboundedSender<Report>>,
+    ) -> Self {
         let docker = Outage::new("Docker", settings.backoff_cap.min(Duration::from_secs(30)));
         Self {
             settings,
             store,
             health,
+            metrics,
+            reports,
+            rollouts: Rollouts::default(),
+            changed_at: BTreeMap::new(),
+            last: BTreeMap::new(),
             swarm: None,
             docker,
             docker_retry: None,
@@ -143,12 +168,18 @@ impl Controller {
             .iter()
             .filter(|(name, v)| after.get(*name) != Some(*v))
             .chain(after.iter().filter(|(name, v)| before.get(*name) != Some(*v)))
-            .map(|(name, _)| name.clone());
+            .map(|(name, _)| name.clone())
+            .collect::<Vec<_>>();
+        let now = Instant::now();
+        for name in &changed {
+            self.changed_at.entry(name.clone()).or_insert(now);
+        }
         if self.state.is_none() {
             self.dirty = Dirty::All;
         } else {
             self.dirty.extend(changed);
         }
+        self.rollouts.track(&desired, &self.store);
         self.state = Some(state);
         self.desired = desired;
         self.health.update(|s| s.state_loaded = true);
@@ -161,7 +192,8 @@ impl Controller {
     }
 
     fn next_retry(&self) -> Option<Instant> {
-        self.retries.values().map(|r| r.at).chain(self.docker_retry).min()
+        let rollout = self.rollouts.pending().then(|| Instant::now() + ROLLOUT_CHECK);
+        self.retries.values().map(|r| r.at).chain(self.docker_retry).chain(rollout).min()
     }
 
     /// One pass: observe, plan, act on the dirty services whose backoff has passed.
@@ -169,6 +201,7 @@ impl Controller {
         if self.state.is_none() || self.docker_retry.is_some_and(|at| at > Instant::now()) {
             return;
         }
+        let started = Instant::now();
         let Some(swarm) = self.connect().await else { return };
         let observed = match swarm.observe().await {
             Ok(observed) => observed,
@@ -190,11 +223,71 @@ impl Controller {
         }
         self.report_held(&plan.held);
         self.retries.retain(|name, _| planned.contains(name));
+        self.changed_at.retain(|name, _| planned.contains(name));
         self.dirty = Dirty::Names(self.retries.keys().cloned().collect());
+        self.check_rollouts(&swarm, &observed).await;
+        if let Some(state) = &self.state {
+            let seen = Seen {
+                state,
+                desired: &self.desired,
+                observed: &observed,
+                plan: &plan,
+                rollouts: &self.rollouts,
+                last: &self.last,
+            };
+            self.health.set_services(statuses(&seen, &self.metrics));
+        }
+        self.metrics.reconcile_duration.observe(started.elapsed().as_secs_f64());
         self.health.update(|s| {
             s.services = observed.len();
             s.last_reconcile_ms = Some(now_ms());
         });
+    }
+
+    /// Judges the rollouts in progress and reports the verdicts reached.
+    async fn check_rollouts(&mut self, swarm: &Swarm, observed: &[Observed]) {
+        let store = Arc::clone(&self.store);
+        let applied = move |d: &Desired| store.applied(d.id, d.revision).unwrap_or(false);
+        for (desired, outcome) in self.rollouts.check(swarm, observed, applied).await {
+            self.report(&desired, outcome);
+        }
+    }
+
+    /// Logs, journals and sends a verdict on chain.
+    fn report(&mut self, desired: &Desired, outcome: Outcome) {
+        let (action, detail) = match &outcome {
+            Outcome::Converged => ("converged", format!("revision {} converged", desired.revision)),
+            Outcome::Failed(reason) => ("failed", format!("revision {} failed: {reason}", desired.revision)),
+        };
+        tracing::info!(service = %desired.swarm_name, revision = desired.revision, "{detail}");
+        let entry = Entry {
+            at: now_ms(),
+            service: desired.swarm_name.clone(),
+            revision: Some(desired.revision),
+            action: action.into(),
+            result: if matches!(outcome, Outcome::Converged) { "ok" } else { "error" }.into(),
+            detail,
+        };
+        self.note(self.store.record(&entry));
+        let Some(reports) = &self.reports else { return };
+        let spec = self
+            .state
+            .as_ref()
+            .and_then(|s| s.services.get(&desired.id))
+            .and_then(|r| r.revisions.get(&desired.revision));
+        let Some(spec) = spec else { return };
+        let report = Report {
+            name: desired.swarm_name.clone(),
+            service: desired.id,
+            revision: desired.revision,
+            activation: desired.activation,
+            sites: spec.sites.clone(),
+            workload_hash: workload_hash(spec),
+            outcome,
+        };
+        if reports.send(report).is_err() {
+            tracing::error!("the reporter stopped; verdicts are not sent on chain");
+        }
     }
 
     async fn connect(&mut self) -> Option<Swarm> {
@@ -218,6 +311,7 @@ impl Controller {
     }
 
     fn docker_failed(&mut self, error: &DockerError) {
+        self.metrics.docker_errors.inc();
         let wait = self.docker.failed(error);
         self.docker_retry = Some(Instant::now() + wait);
         self.health.update(|s| s.docker_reachable = false);
@@ -243,16 +337,35 @@ impl Controller {
             result: result.into(),
             detail,
         };
+        self.metrics.step(result.is_ok());
         let recorded = match result {
             Ok(()) => {
                 tracing::info!(service = %name, revision, action, took_ms, "{detail}");
                 self.retries.remove(&name);
+                self.last.insert(name.clone(), (format!("{action} ok"), None));
+                if let Some(changed) = self.changed_at.remove(&name) {
+                    self.metrics.event_to_apply.observe(changed.elapsed().as_secs_f64());
+                }
+                match step {
+                    Step::Update { reason: UpdateReason::Drift { .. }, .. } => {
+                        self.metrics.drift_corrections.inc();
+                    }
+                    _ => self.rollouts.applied(&name),
+                }
                 if let (Some(revision), Some(id)) = (revision, applied_id(step)) {
                     self.note(self.store.mark_applied(id, revision, now_ms()));
                 }
                 self.store.record(&entry("ok", detail))
             }
             Err(e) => {
+                self.metrics.docker_errors.inc();
+                self.last.insert(name.clone(), (format!("{action} error"), Some(e.to_string())));
+                if !e.is_transient()
+                    && applied_id(step).is_some()
+                    && let Some((desired, outcome)) = self.rollouts.failed_to_apply(&name, &e.to_string())
+                {
+                    self.report(&desired, outcome);
+                }
                 let failures = self.retries.get(&name).map_or(1, |r| r.failures + 1);
                 let wait = backoff(failures, self.settings.backoff_cap).max(Duration::from_secs(1));
                 self.retries.insert(name.clone(), Retry { failures, at: Instant::now() + wait });

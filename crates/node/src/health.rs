@@ -1,6 +1,6 @@
 //! What the node knows about itself, shared by its tasks, and the HTTP endpoints that show it:
-//! `/healthz` (the process serves: restart it if not) and `/readyz` (it has a verified desired
-//! state and reaches Docker: it is enforcing).
+//! `/healthz` (the process serves: restart it if not), `/readyz` (it has a verified desired
+//! state and reaches Docker: it is enforcing), `/status` (every managed service) and `/metrics`.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -8,9 +8,12 @@ use std::sync::{Arc, Mutex};
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Json};
 use axum::routing::get;
 use serde::Serialize;
+
+use crate::metrics::Metrics;
 
 /// The node's status as the endpoints report it.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -29,27 +32,65 @@ pub struct Status {
     pub last_reconcile_ms: Option<u64>,
 }
 
+/// One managed service as `/status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServiceStatus {
+    /// `namespace/name`.
+    pub service: String,
+    /// The Swarm service name.
+    pub swarm_name: String,
+    /// The registry's active revision for this node (none: to be removed).
+    pub desired_revision: Option<u32>,
+    /// The revision the Swarm service carries (none: not created).
+    pub observed_revision: Option<u32>,
+    /// `Synced` or `OutOfSync` (Argo CD's words).
+    pub sync: &'static str,
+    /// `Healthy`, `Progressing`, `Degraded` or `Missing`.
+    pub health: &'static str,
+    /// The last action taken and its result.
+    pub last_action: Option<String>,
+    /// Why the service is not as desired, when known.
+    pub last_error: Option<String>,
+}
+
 /// The shared status.
 #[derive(Debug, Default)]
-pub struct Health(Mutex<Status>);
+pub struct Health {
+    status: Mutex<Status>,
+    services: Mutex<Vec<ServiceStatus>>,
+}
 
 impl Health {
     /// Changes the status.
     pub fn update(&self, change: impl FnOnce(&mut Status)) {
-        change(&mut self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        change(&mut self.status.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
     }
 
     /// A copy of the status.
     pub fn status(&self) -> Status {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.status.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Replaces the per-service status.
+    pub fn set_services(&self, services: Vec<ServiceStatus>) {
+        *self.services.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = services;
+    }
+
+    fn services(&self) -> Vec<ServiceStatus> {
+        self.services.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 }
 
 /// Serves the endpoints on `listen` until the process ends.
-pub async fn serve(listen: SocketAddr, health: Arc<Health>) -> std::io::Result<()> {
-    let app = Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).with_state(health);
+pub async fn serve(listen: SocketAddr, health: Arc<Health>, metrics: Arc<Metrics>) -> std::io::Result<()> {
+    let app = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/status", get(status))
+        .with_state(health)
+        .merge(Router::new().route("/metrics", get(export)).with_state(metrics));
     let listener = tokio::net::TcpListener::bind(listen).await?;
-    tracing::info!(%listen, "health endpoints: /healthz /readyz");
+    tracing::info!(%listen, "endpoints: /healthz /readyz /status /metrics");
     axum::serve(listener, app).await
 }
 
@@ -62,4 +103,12 @@ async fn readyz(State(health): State<Arc<Health>>) -> impl IntoResponse {
     let code =
         if status.state_loaded && status.docker_reachable { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (code, Json(status))
+}
+
+async fn status(State(health): State<Arc<Health>>) -> impl IntoResponse {
+    Json(serde_json::json!({ "node": health.status(), "services": health.services() }))
+}
+
+async fn export(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
+    ([(CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], metrics.encode())
 }

@@ -1,7 +1,8 @@
 //! `ledgerops-node`, the watcher on every edge node. It follows the registry's log ([`sync`]),
 //! keeps what it verified in a local store ([`store`]), and makes the local Docker Swarm match the
-//! desired state of its site ([`controller`]), reporting on `/healthz` and `/readyz`
-//! ([`health`]). Each part keeps working while another's dependency is down: without RPC the
+//! desired state of its site ([`controller`]), judges each rollout ([`rollouts`]) and reports the
+//! verdict on chain ([`reporter`]), and shows itself on `/healthz`, `/readyz`, `/status`
+//! ([`health`]) and `/metrics` ([`metrics`]). Each part keeps working while another's dependency is down: without RPC the
 //! last verified state is still enforced; without Docker the chain is still followed.
 
 pub mod config;
@@ -9,7 +10,11 @@ pub mod controller;
 pub mod dev;
 pub mod health;
 pub mod journal;
+pub mod metrics;
 pub mod outage;
+pub mod reporter;
+pub mod rollouts;
+pub mod status;
 pub mod store;
 pub mod sync;
 pub mod telemetry;
@@ -18,11 +23,12 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use alloy::signers::local::PrivateKeySigner;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use crate::config::Config;
 use crate::controller::{Controller, Settings};
 use crate::health::Health;
+use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 use crate::sync::{Source, SyncError};
 
@@ -69,6 +75,7 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
         );
     }
     let health = Arc::new(Health::default());
+    let metrics = Arc::new(Metrics::default());
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
 
     let source = Source {
@@ -78,7 +85,23 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
         confirmations: config.confirmations,
         poll_interval: config.poll_interval,
     };
-    let mut sync = tokio::spawn(sync::run(source, Arc::clone(&store), restored, states_tx, Arc::clone(&health)));
+    let mut sync = tokio::spawn(sync::run(
+        source,
+        Arc::clone(&store),
+        restored,
+        states_tx,
+        Arc::clone(&health),
+        Arc::clone(&metrics),
+    ));
+    let reports = config.signer.clone().map(|signer| {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let sender = reporter::Sender { rpc_url: config.rpc_url.clone(), registry, signer };
+        tokio::spawn(reporter::run(sender, Arc::clone(&store), Arc::clone(&metrics), rx));
+        tx
+    });
+    if reports.is_none() {
+        tracing::warn!("no node key: converged and failed revisions are not reported on chain");
+    }
     let settings = Settings {
         docker_socket: config.docker_socket.clone(),
         sites: config.sites.iter().filter_map(|s| ledgerops_spec::site_id(s).ok()).collect::<BTreeSet<_>>(),
@@ -86,9 +109,9 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
         resync: config.resync,
         backoff_cap: config.backoff_cap,
     };
-    let mut controller =
-        tokio::spawn(Controller::new(settings, Arc::clone(&store), Arc::clone(&health)).run(states_rx, shutdown_rx));
-    let mut http = tokio::spawn(health::serve(config.listen, health));
+    let controller = Controller::new(settings, Arc::clone(&store), Arc::clone(&health), Arc::clone(&metrics), reports);
+    let mut controller = tokio::spawn(controller.run(states_rx, shutdown_rx));
+    let mut http = tokio::spawn(health::serve(config.listen, health, metrics));
 
     let outcome = tokio::select! {
         () = terminated() => {

@@ -13,6 +13,7 @@
 //! - `blocks`: the hashes of recent cursors, to find where a reorg forked.
 //! - `applied`: the (service, revision) pairs the node applied once (not re-applied after Swarm
 //!   rolls one back by itself).
+//! - `reports`: the (service, revision, activation) outcomes confirmed on chain (attestation or vote).
 //! - `journal`: every action taken, for operators.
 
 use std::path::Path;
@@ -35,6 +36,8 @@ CREATE TABLE IF NOT EXISTS logs (block INTEGER NOT NULL, idx INTEGER NOT NULL, r
 CREATE TABLE IF NOT EXISTS blocks (number INTEGER PRIMARY KEY, hash TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS applied (service TEXT NOT NULL, revision INTEGER NOT NULL, at INTEGER NOT NULL,
   PRIMARY KEY (service, revision));
+CREATE TABLE IF NOT EXISTS reports (service TEXT NOT NULL, revision INTEGER NOT NULL, activation INTEGER NOT NULL,
+  at INTEGER NOT NULL, PRIMARY KEY (service, revision, activation));
 CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL,
   service TEXT NOT NULL, revision INTEGER, action TEXT NOT NULL, result TEXT NOT NULL, detail TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS journal_service ON journal (service, id);
@@ -270,6 +273,30 @@ impl Store {
         conn.execute(
             "INSERT OR IGNORE INTO applied (service, revision, at) VALUES (?1, ?2, ?3)",
             params![service.to_string(), revision, to_i64(at)],
+        )
+        .map(drop)
+        .map_err(|e| self.sql(e))
+    }
+
+    /// Whether this activation of `revision` was reported on chain.
+    pub fn reported(&self, service: B256, revision: u32, activation: u64) -> Result<bool> {
+        let conn = self.conn();
+        conn.query_row(
+            "SELECT 1 FROM reports WHERE service = ?1 AND revision = ?2 AND activation = ?3",
+            params![service.to_string(), revision, to_i64(activation)],
+            |_| Ok(()),
+        )
+        .optional()
+        .map(|found| found.is_some())
+        .map_err(|e| self.sql(e))
+    }
+
+    /// Records a report confirmed on chain.
+    pub fn mark_reported(&self, service: B256, revision: u32, activation: u64, at: u64) -> Result<()> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT OR IGNORE INTO reports (service, revision, activation, at) VALUES (?1, ?2, ?3, ?4)",
+            params![service.to_string(), revision, to_i64(activation), to_i64(at)],
         )
         .map(drop)
         .map_err(|e| self.sql(e))

@@ -16,6 +16,7 @@ use ledgerops_reconcile::{FoldError, RegistryState};
 use tokio::sync::watch;
 
 use crate::health::Health;
+use crate::metrics::Metrics;
 use crate::outage::Outage;
 use crate::store::{Entry, Store, StoreError};
 
@@ -130,6 +131,7 @@ pub async fn run(
     restored: Option<Folded>,
     states: watch::Sender<Option<Arc<RegistryState>>>,
     health: Arc<Health>,
+    metrics: Arc<Metrics>,
 ) -> Result<(), SyncError> {
     let mut rpc = Outage::new("RPC", RPC_RETRY_CAP);
     let (follower, mut cursor) = loop {
@@ -147,12 +149,14 @@ pub async fn run(
     let mut unpublished = false;
     loop {
         match step(&follower, &store, &mut folded, &mut cursor).await {
-            Ok(Stepped::Rewound) => {
+            Ok((Stepped::Rewound, _)) => {
                 unpublished = true;
                 continue;
             }
-            Ok(stepped) => {
+            Ok((stepped, head)) => {
                 rpc.recovered();
+                metrics.chain_head.set(i64::try_from(head).unwrap_or(i64::MAX));
+                metrics.chain_lag.set(i64::try_from(head.saturating_sub(cursor.block)).unwrap_or(i64::MAX));
                 health.update(|s| {
                     s.chain_block = Some(cursor.block);
                     s.rpc_reachable = true;
@@ -165,6 +169,9 @@ pub async fn run(
             }
             Err(e) if e.is_fatal() => return Err(e),
             Err(e) => {
+                if matches!(e, SyncError::Chain(_)) {
+                    metrics.rpc_errors.inc();
+                }
                 if matches!(e, SyncError::Chain(ChainError::Unreachable { .. })) {
                     health.update(|s| s.rpc_reachable = false);
                 } else {
@@ -207,9 +214,10 @@ async fn step(
     store: &Store,
     folded: &mut Folded,
     cursor: &mut Cursor,
-) -> Result<Stepped, SyncError> {
-    match follower.next(*cursor).await? {
-        Next::Idle => Ok(Stepped::Quiet),
+) -> Result<(Stepped, u64), SyncError> {
+    let (next, head) = follower.next(*cursor).await?;
+    let stepped = match next {
+        Next::Idle => Stepped::Quiet,
         Next::Advanced { logs, to } => {
             let mut next = folded.clone();
             next.fold(&logs)?;
@@ -223,7 +231,7 @@ async fn step(
             }
             *folded = next;
             *cursor = to;
-            Ok(if logs.is_empty() { Stepped::Quiet } else { Stepped::Changed })
+            if logs.is_empty() { Stepped::Quiet } else { Stepped::Changed }
         }
         Next::Reorged => {
             let fork = follower.fork_point(&store.recent()?).await?;
@@ -237,9 +245,10 @@ async fn step(
             let detail = format!("the chain reorganised under block {}; re-reading from there", cursor.block + 1);
             tracing::warn!("{detail}");
             store.record(&Entry::chain("reorg", detail))?;
-            Ok(Stepped::Rewound)
+            Stepped::Rewound
         }
-    }
+    };
+    Ok((stepped, head))
 }
 
 /// Waits for the next block: a new head on a WebSocket, else one polling period.

@@ -17,6 +17,8 @@ pub struct Desired {
     pub swarm_name: String,
     /// The active revision.
     pub revision: u32,
+    /// When it became active (the registry's audit seq): reports are per activation.
+    pub activation: u64,
     /// Its on-chain commitment, recomputed from the spec the event carried.
     pub spec_hash: B256,
     /// What to run; an error when the spec on chain breaks the rules (a hostile or buggy
@@ -36,6 +38,7 @@ pub fn desired_for(state: &RegistryState, sites: &BTreeSet<B256>) -> Vec<Desired
                 id: *id,
                 swarm_name: swarm_name(&record.namespace, &record.name),
                 revision: record.active,
+                activation: record.activated,
                 spec_hash: spec_hash(spec),
                 workload: Spec::from_onchain(spec)
                     .and_then(|s| Workload::from_spec(&s))
@@ -67,8 +70,13 @@ mod tests {
             sites: sites.iter().map(keccak256).collect(),
             body: Bytes::from(body.as_bytes().to_vec()),
         };
-        let record =
-            ServiceRecord { namespace: "shop".into(), name: name.into(), revisions: [(1, spec)].into(), active: 1 };
+        let record = ServiceRecord {
+            namespace: "shop".into(),
+            name: name.into(),
+            revisions: [(1, spec)].into(),
+            active: 1,
+            activated: 1,
+        };
         (keccak256(format!("shop/{name}")), record)
     }
 

@@ -4,12 +4,14 @@
 //! ([`workload`]). The chain and Swarm adapters feed it; it is tested on its own.
 
 pub mod desired;
+pub mod health;
 pub mod observed;
 pub mod plan;
 pub mod registry;
 pub mod workload;
 
 pub use desired::{Desired, desired_for, swarm_name};
+pub use health::{Rollout, Verdict, judge};
 pub use observed::{Observed, Ownership, UpdateState};
 pub use plan::{Held, Plan, Step, UpdateReason, plan};
 pub use registry::{FoldError, RegistryState, ServiceRecord};

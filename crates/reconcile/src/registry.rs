@@ -19,12 +19,20 @@ pub struct ServiceRecord {
     pub revisions: BTreeMap<u32, ServiceSpec>,
     /// The active revision; 0 when the service is removed.
     pub active: u32,
+    /// The audit seq of the event that made `active` active: a revision activated again (after a
+    /// rollback) is a new activation, which nodes report on again.
+    pub activated: u64,
 }
 
 impl ServiceRecord {
     /// The active revision's spec, unless the service is removed.
     pub fn active_spec(&self) -> Option<&ServiceSpec> {
         self.revisions.get(&self.active)
+    }
+
+    fn activate(&mut self, revision: u32, seq: Option<u64>) {
+        self.active = revision;
+        self.activated = seq.unwrap_or_default();
     }
 }
 
@@ -55,7 +63,8 @@ pub struct RegistryState {
 impl RegistryState {
     /// Folds one event in. Returns the service it changed, if any, so the controller can mark it.
     pub fn apply(&mut self, event: &Ev) -> Result<Option<B256>, FoldError> {
-        if let Some(seq) = seq_of(event) {
+        let seq = seq_of(event);
+        if let Some(seq) = seq {
             if seq != self.seq + 1 {
                 return Err(FoldError::Gap { expected: self.seq + 1, got: seq });
             }
@@ -78,15 +87,15 @@ impl RegistryState {
             }
             Ev::RevisionPublished(e) => self.services.get_mut(&e.serviceId).map(|s| {
                 s.revisions.insert(e.revision, e.spec.clone());
-                s.active = e.revision;
+                s.activate(e.revision, seq);
                 e.serviceId
             }),
             Ev::RolledBack(e) => self.services.get_mut(&e.serviceId).map(|s| {
-                s.active = e.toRevision;
+                s.activate(e.toRevision, seq);
                 e.serviceId
             }),
             Ev::ServiceRemoved(e) => self.services.get_mut(&e.serviceId).map(|s| {
-                s.active = 0;
+                s.activate(0, seq);
                 e.serviceId
             }),
             _ => None,

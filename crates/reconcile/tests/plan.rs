@@ -14,6 +14,7 @@ fn desired(name: &str, revision: u32, w: Workload) -> Desired {
         id: keccak256(name),
         swarm_name: name.replace('/', "_"),
         revision,
+        activation: u64::from(revision),
         spec_hash: keccak256(format!("{name}@{revision}")),
         workload: Ok(w),
     }

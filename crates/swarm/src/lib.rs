@@ -2,6 +2,7 @@
 //! node manages and carries out the plan's steps. Everything it reads goes through
 //! [`translate::workload_of`], so the pure core compares like with like.
 
+mod rollout;
 pub mod translate;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};

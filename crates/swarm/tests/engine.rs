@@ -22,6 +22,7 @@ fn desired(name: &str, revision: u32, workload: Workload) -> Desired {
         id: id_of(name).parse().expect("id"),
         swarm_name: name.into(),
         revision,
+        activation: u64::from(revision),
         spec_hash: id_of(&format!("{name}@{revision}")).parse().expect("hash"),
         workload: Ok(workload),
     }

@@ -1,0 +1,168 @@
+//! The node's writes to the chain: an attestation when a revision converged here, a rollback
+//! vote (which the registry also records as a failed attestation) when it failed. They run in
+//! their own task, one at a time (one signer, so no nonce races), retried with backoff; a send
+//! that cannot succeed is logged and dropped. Reconciliation never waits for them.
+//!
+//! Each report is sent once per (service, revision, activation): the store remembers what was
+//! confirmed, and the registry itself refuses a repeat (`AlreadyAttested`, `AlreadyVoted`), which
+//! is taken as success, so a node killed between sending and recording does not report twice.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::primitives::{Address, B256};
+use alloy::signers::local::PrivateKeySigner;
+use ledgerops_chain::{ChainError, Client};
+use tokio::sync::mpsc;
+
+use crate::metrics::Metrics;
+use crate::outage::{Outage, backoff};
+use crate::store::{Store, now_ms};
+
+/// The registry's `AttestationStatus` values (the bindings carry the enum as its `uint8`).
+const CONVERGED: u8 = 1;
+const FAILED: u8 = 2;
+
+/// The registry's limit on a reason's length.
+const MAX_REASON_BYTES: usize = 256;
+/// Tries of one report before it is dropped (about 10 minutes with the backoff).
+const ATTEMPTS: u32 = 25;
+
+/// What to report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The revision runs here as desired.
+    Converged,
+    /// It failed here: vote to roll it back.
+    Failed(String),
+}
+
+/// One report.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The Swarm service name, for logs.
+    pub name: String,
+    /// The registry's service id.
+    pub service: B256,
+    /// The revision.
+    pub revision: u32,
+    /// Its activation (audit seq), the store's key with the two above.
+    pub activation: u64,
+    /// The revision's placement sites (the vote re-states the commitment).
+    pub sites: Vec<B256>,
+    /// The rest of its commitment.
+    pub workload_hash: B256,
+    /// What happened.
+    pub outcome: Outcome,
+}
+
+/// Where to send.
+#[derive(Debug, Clone)]
+pub struct Sender {
+    /// The RPC endpoint.
+    pub rpc_url: String,
+    /// The registry.
+    pub registry: Address,
+    /// The node's key.
+    pub signer: PrivateKeySigner,
+}
+
+/// Sends reports until the channel closes.
+pub async fn run(
+    sender: Sender,
+    store: Arc<Store>,
+    metrics: Arc<Metrics>,
+    mut reports: mpsc::UnboundedReceiver<Report>,
+) {
+    let mut client: Option<Client> = None;
+    let mut rpc = Outage::new("RPC (for reports)", Duration::from_secs(30));
+    while let Some(report) = reports.recv().await {
+        for attempt in 1..=ATTEMPTS {
+            match send(&sender, &mut client, &report).await {
+                Ok(what) => {
+                    rpc.recovered();
+                    tracing::info!(service = %report.name, revision = report.revision, "{what}");
+                    metrics.reported(&report.outcome);
+                    let stored = store.mark_reported(report.service, report.revision, report.activation, now_ms());
+                    if let Err(e) = stored {
+                        tracing::error!(error = %e, "cannot write the node's store");
+                    }
+                    break;
+                }
+                Err(e) if e.is_transient() && attempt < ATTEMPTS => {
+                    metrics.rpc_errors.inc();
+                    client = None;
+                    tokio::time::sleep(rpc.failed(&e).max(backoff(attempt, Duration::from_secs(30)))).await;
+                }
+                Err(e) => {
+                    tracing::warn!(service = %report.name, revision = report.revision, error = %e, "report dropped");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Sends one report; says what was done.
+async fn send(sender: &Sender, client: &mut Option<Client>, report: &Report) -> Result<String, ChainError> {
+    if client.is_none() {
+        *client = Some(Client::connect(&sender.rpc_url, sender.registry, Some(sender.signer.clone())).await?);
+    }
+    let client = client.as_ref().ok_or(ChainError::NoSigner)?;
+    let registry = &client.registry;
+    let site = client.view(registry.nodeSite(sender.signer.address())).await?;
+    let sent = match &report.outcome {
+        Outcome::Converged => {
+            let call = registry.attest(report.service, report.revision, site, CONVERGED, String::new());
+            client.send(call).await.map(|_| "attested converged".to_owned())
+        }
+        Outcome::Failed(reason) => {
+            let reason = truncate(reason);
+            let vote = registry.voteRollback(
+                report.service,
+                report.revision,
+                site,
+                report.sites.clone(),
+                report.workload_hash,
+                reason.clone(),
+            );
+            match client.send(vote).await {
+                Err(ChainError::Reverted(r)) if r.error.starts_with("NothingToRollBackTo") => {
+                    let call = registry.attest(report.service, report.revision, site, FAILED, reason);
+                    client.send(call).await.map(|_| "attested failed (no earlier revision to roll back to)".to_owned())
+                }
+                other => other.map(|_| format!("voted to roll back: {reason}")),
+            }
+        }
+    };
+    match sent {
+        Err(ChainError::Reverted(r))
+            if r.error.starts_with("AlreadyAttested") || r.error.starts_with("AlreadyVoted") =>
+        {
+            Ok("already reported on chain".into())
+        }
+        other => other,
+    }
+}
+
+/// At most [`MAX_REASON_BYTES`], cut at a character boundary.
+fn truncate(reason: &str) -> String {
+    let mut end = reason.len().min(MAX_REASON_BYTES);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    reason[..end].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_are_cut_to_the_registry_limit_on_a_character_boundary() {
+        let long = "é".repeat(200);
+        let cut = truncate(&long);
+        assert!(cut.len() <= MAX_REASON_BYTES && cut.chars().all(|c| c == 'é'));
+        assert_eq!(truncate("short"), "short");
+    }
+}

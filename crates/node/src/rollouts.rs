@@ -1,0 +1,110 @@
+//! Which activations of which revisions the node still has to judge, and what it found.
+//!
+//! An activation is watched from the moment it becomes desired until Swarm shows it converged
+//! (for its monitor window) or failed; the outcome is reported on chain once. A revision the node
+//! has not applied yet is not judged: an old revision label then only means "not yet".
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use ledgerops_reconcile::{Desired, Observed, Verdict, judge};
+use ledgerops_swarm::Swarm;
+use tokio::time::Instant;
+
+use crate::reporter::Outcome;
+use crate::store::Store;
+
+/// Swarm's default update monitor, used when the spec sets none.
+const DEFAULT_MONITOR: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone)]
+struct Watch {
+    desired: Desired,
+    since: Instant,
+    monitor: Duration,
+}
+
+/// The watches, and each service's last known health.
+#[derive(Debug, Default)]
+pub struct Rollouts {
+    watches: BTreeMap<String, Watch>,
+    health: BTreeMap<String, &'static str>,
+}
+
+impl Rollouts {
+    /// Watches every desired activation not reported yet; forgets the others.
+    pub fn track(&mut self, desired: &[Desired], store: &Store) {
+        let mut watches = BTreeMap::new();
+        for d in desired {
+            let Ok(workload) = &d.workload else { continue };
+            let same = |w: &&Watch| (w.desired.revision, w.desired.activation) == (d.revision, d.activation);
+            if let Some(kept) = self.watches.get(&d.swarm_name).filter(same) {
+                watches.insert(d.swarm_name.clone(), kept.clone());
+            } else if !store.reported(d.id, d.revision, d.activation).unwrap_or(false) {
+                let monitor = workload.update.monitor.unwrap_or(DEFAULT_MONITOR);
+                let watch = Watch { desired: d.clone(), since: Instant::now(), monitor };
+                watches.insert(d.swarm_name.clone(), watch);
+                self.health.insert(d.swarm_name.clone(), "Progressing");
+            }
+        }
+        self.watches = watches;
+    }
+
+    /// The node just applied `name`: its monitor window starts now.
+    pub fn applied(&mut self, name: &str) {
+        if let Some(watch) = self.watches.get_mut(name) {
+            watch.since = Instant::now();
+        }
+    }
+
+    /// Applying `name` failed in a way retrying will not fix soon (a missing secret, a refusal).
+    pub fn failed_to_apply(&mut self, name: &str, reason: &str) -> Option<(Desired, Outcome)> {
+        let watch = self.watches.remove(name)?;
+        self.health.insert(name.to_owned(), "Degraded");
+        Some((watch.desired, Outcome::Failed(reason.to_owned())))
+    }
+
+    /// True while some activation waits for a verdict.
+    pub fn pending(&self) -> bool {
+        !self.watches.is_empty()
+    }
+
+    /// Judges every watched activation that was applied; returns the verdicts reached.
+    pub async fn check(
+        &mut self,
+        swarm: &Swarm,
+        observed: &[Observed],
+        applied: impl Fn(&Desired) -> bool,
+    ) -> Vec<(Desired, Outcome)> {
+        let mut reached = Vec::new();
+        for (name, watch) in &self.watches {
+            let d = &watch.desired;
+            let Some(o) = observed.iter().find(|o| o.owner.is_some_and(|owner| owner.service == d.id)) else {
+                continue;
+            };
+            let labelled = o.owner.is_some_and(|owner| owner.revision == d.revision);
+            if !labelled && !applied(d) {
+                continue;
+            }
+            let Ok(rollout) = swarm.rollout(&o.swarm_id).await else { continue };
+            match judge(&rollout, d.revision, watch.since.elapsed(), watch.monitor) {
+                Verdict::Pending => {}
+                Verdict::Converged => reached.push((name.clone(), Outcome::Converged)),
+                Verdict::Failed(reason) => reached.push((name.clone(), Outcome::Failed(reason))),
+            }
+        }
+        reached
+            .into_iter()
+            .filter_map(|(name, outcome)| {
+                let health = if outcome == Outcome::Converged { "Healthy" } else { "Degraded" };
+                self.health.insert(name.clone(), health);
+                self.watches.remove(&name).map(|w| (w.desired, outcome))
+            })
+            .collect()
+    }
+
+    /// The last known health of `name`, if judged or watched.
+    pub fn health(&self, name: &str) -> Option<&'static str> {
+        self.health.get(name).copied()
+    }
+}

@@ -1,0 +1,95 @@
+//! Each managed service's status, as `/status` and `ledgerops_service_info` show it, built at
+//! the end of every reconcile pass from what the pass saw.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ledgerops_reconcile::{Desired, Observed, Plan, RegistryState, Step};
+
+use crate::health::ServiceStatus;
+use crate::metrics::{Metrics, ServiceLabels};
+use crate::rollouts::Rollouts;
+
+/// What the pass saw, and what the controller remembers.
+pub struct Seen<'a> {
+    /// The registry state.
+    pub state: &'a RegistryState,
+    /// This node's desired services.
+    pub desired: &'a [Desired],
+    /// The managed Swarm services.
+    pub observed: &'a [Observed],
+    /// The pass's plan.
+    pub plan: &'a Plan,
+    /// Verdicts and watches.
+    pub rollouts: &'a Rollouts,
+    /// The last action and error of each service.
+    pub last: &'a BTreeMap<String, (String, Option<String>)>,
+}
+
+/// The status of every desired or managed service, by Swarm name; sets `service_info` to match.
+pub fn statuses(seen: &Seen<'_>, metrics: &Metrics) -> Vec<ServiceStatus> {
+    let out_of_sync: BTreeSet<&str> = seen
+        .plan
+        .steps
+        .iter()
+        .map(|s| match s {
+            Step::Create { desired, .. } | Step::Update { desired, .. } => desired.swarm_name.as_str(),
+            Step::Remove { swarm_name, .. } => swarm_name.as_str(),
+        })
+        .collect();
+    let held: BTreeMap<&str, &str> =
+        seen.plan.held.iter().map(|h| (h.swarm_name.as_str(), h.reason.as_str())).collect();
+    let mut out = Vec::new();
+    for d in seen.desired {
+        let o = seen.observed.iter().find(|o| o.owner.is_some_and(|owner| owner.service == d.id));
+        let record = seen.state.services.get(&d.id);
+        let service = record.map_or_else(|| d.swarm_name.clone(), |r| format!("{}/{}", r.namespace, r.name));
+        let synced = !out_of_sync.contains(d.swarm_name.as_str()) && !held.contains_key(d.swarm_name.as_str());
+        let health = match (held.get(d.swarm_name.as_str()), o) {
+            (Some(_), _) => "Degraded",
+            (None, None) => "Missing",
+            (None, Some(_)) => {
+                seen.rollouts.health(&d.swarm_name).unwrap_or(if synced { "Healthy" } else { "Progressing" })
+            }
+        };
+        let last = seen.last.get(&d.swarm_name);
+        out.push(ServiceStatus {
+            service,
+            swarm_name: d.swarm_name.clone(),
+            desired_revision: Some(d.revision),
+            observed_revision: o.and_then(|o| o.owner).map(|owner| owner.revision),
+            sync: if synced { "Synced" } else { "OutOfSync" },
+            health,
+            last_action: last.map(|(action, _)| action.clone()),
+            last_error: held
+                .get(d.swarm_name.as_str())
+                .map(|r| (*r).to_owned())
+                .or_else(|| last.and_then(|(_, e)| e.clone())),
+        });
+    }
+    for o in seen.observed.iter().filter(|o| !seen.desired.iter().any(|d| d.swarm_name == o.swarm_name)) {
+        let last = seen.last.get(&o.swarm_name);
+        out.push(ServiceStatus {
+            service: o.swarm_name.replacen('_', "/", 1),
+            swarm_name: o.swarm_name.clone(),
+            desired_revision: None,
+            observed_revision: o.owner.map(|owner| owner.revision),
+            sync: "OutOfSync",
+            health: "Healthy",
+            last_action: last.map(|(action, _)| action.clone()),
+            last_error: last.and_then(|(_, e)| e.clone()),
+        });
+    }
+    metrics.service_info.clear();
+    for s in &out {
+        let (namespace, name) = s.service.split_once('/').unwrap_or(("", &s.service));
+        let labels = ServiceLabels {
+            namespace: namespace.to_owned(),
+            service: name.to_owned(),
+            revision: s.desired_revision.map_or_else(String::new, |r| r.to_string()),
+            sync_status: s.sync.to_owned(),
+            health_status: s.health.to_owned(),
+        };
+        metrics.service_info.get_or_create(&labels).set(1);
+    }
+    out
+}
