@@ -4,9 +4,10 @@
 //! (for its monitor window) or failed; the outcome is reported on chain once. A revision the node
 //! has not applied yet is not judged: an old revision label then only means "not yet".
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use alloy::primitives::B256;
 use ledgerops_reconcile::{Desired, Observed, Verdict, judge};
 use ledgerops_swarm::Swarm;
 use tokio::time::Instant;
@@ -29,6 +30,9 @@ struct Watch {
 pub struct Rollouts {
     watches: BTreeMap<String, Watch>,
     health: BTreeMap<String, &'static str>,
+    /// Verdicts reached by this process: the store only learns of them once the report is
+    /// confirmed, and a new registry state may come before that.
+    judged: BTreeSet<(B256, u32, u64)>,
 }
 
 impl Rollouts {
@@ -40,7 +44,9 @@ impl Rollouts {
             let same = |w: &&Watch| (w.desired.revision, w.desired.activation) == (d.revision, d.activation);
             if let Some(kept) = self.watches.get(&d.swarm_name).filter(same) {
                 watches.insert(d.swarm_name.clone(), kept.clone());
-            } else if !store.reported(d.id, d.revision, d.activation).unwrap_or(false) {
+            } else if !self.judged.contains(&(d.id, d.revision, d.activation))
+                && !store.reported(d.id, d.revision, d.activation).unwrap_or(false)
+            {
                 let monitor = workload.update.monitor.unwrap_or(DEFAULT_MONITOR);
                 let watch = Watch { desired: d.clone(), since: Instant::now(), monitor };
                 watches.insert(d.swarm_name.clone(), watch);
@@ -61,6 +67,7 @@ impl Rollouts {
     pub fn failed_to_apply(&mut self, name: &str, reason: &str) -> Option<(Desired, Outcome)> {
         let watch = self.watches.remove(name)?;
         self.health.insert(name.to_owned(), "Degraded");
+        self.judged.insert((watch.desired.id, watch.desired.revision, watch.desired.activation));
         Some((watch.desired, Outcome::Failed(reason.to_owned())))
     }
 
@@ -98,7 +105,9 @@ impl Rollouts {
             .filter_map(|(name, outcome)| {
                 let health = if outcome == Outcome::Converged { "Healthy" } else { "Degraded" };
                 self.health.insert(name.clone(), health);
-                self.watches.remove(&name).map(|w| (w.desired, outcome))
+                let watch = self.watches.remove(&name)?;
+                self.judged.insert((watch.desired.id, watch.desired.revision, watch.desired.activation));
+                Some((watch.desired, outcome))
             })
             .collect()
     }

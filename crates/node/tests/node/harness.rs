@@ -91,11 +91,16 @@ impl Node {
 
     /// The same, with more flags.
     pub fn start_with(chain: &Chain, rpc_url: &str, data_dir: &Path, extra: &[&str]) -> Self {
+        Self::start_as(chain, NODE, rpc_url, data_dir, extra)
+    }
+
+    /// As anvil's account `account`.
+    pub fn start_as(chain: &Chain, account: usize, rpc_url: &str, data_dir: &Path, extra: &[&str]) -> Self {
         let port = free_port();
         let log = data_dir.join("node.log");
         std::fs::create_dir_all(data_dir).expect("data dir");
         let out = File::options().create(true).append(true).open(&log).expect("log file");
-        let key = alloy::hex::encode_prefixed(chain.anvil.keys()[NODE].to_bytes());
+        let key = alloy::hex::encode_prefixed(chain.anvil.keys()[account].to_bytes());
         let child = Command::new(env!("CARGO_BIN_EXE_ledgerops-node"))
             .args(["--rpc-url", rpc_url, "--registry", &chain.registry.address().to_string()])
             .args(["--resync", "1s", "--poll-interval", "100ms", "--backoff-cap", "2s"])
@@ -148,15 +153,21 @@ impl Node {
         self.journal().into_iter().filter(|e| e["service"] == service && e["action"] == action).collect()
     }
 
-    /// GET `path` on the health endpoint: (status code, body).
+    /// GET `path` on the node's endpoint: (status code, JSON body).
     pub fn get(&self, path: &str) -> (u16, Value) {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("the health endpoint answers");
+        let (code, body) = self.get_text(path);
+        (code, serde_json::from_str(&body).unwrap_or(Value::Null))
+    }
+
+    /// GET `path` on the node's endpoint: (status code, body).
+    pub fn get_text(&self, path: &str) -> (u16, String) {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("the node's endpoint answers");
         write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").expect("request");
         let mut response = String::new();
         stream.read_to_string(&mut response).expect("response");
         let code = response.split_whitespace().nth(1).and_then(|c| c.parse().ok()).expect("a status line");
-        let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
-        (code, serde_json::from_str(body).unwrap_or(Value::Null))
+        let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+        (code, body)
     }
 
     /// Waits until `check` returns something, failing with `what` and the node's log.
@@ -185,15 +196,49 @@ pub fn free_port() -> u16 {
 
 /// Runs `docker args...`; returns stdout on success.
 pub fn docker(args: &[&str]) -> Option<String> {
-    let out = Command::new("docker").args(args).stderr(Stdio::null()).output().expect("the docker CLI runs");
+    docker_on(None, args)
+}
+
+/// Runs `docker args...` against the engine at unix socket `socket` (the main one when `None`).
+pub fn docker_on(socket: Option<&str>, args: &[&str]) -> Option<String> {
+    let mut command = Command::new("docker");
+    if let Some(socket) = socket {
+        command.args(["-H", &format!("unix://{socket}")]);
+    }
+    let out = command.args(args).stderr(Stdio::null()).output().expect("the docker CLI runs");
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// `docker service inspect NAME`, when the service exists.
 pub fn service(name: &str) -> Option<Value> {
-    let text = docker(&["service", "inspect", name])?;
+    service_on(None, name)
+}
+
+/// The same on the engine at `socket`.
+pub fn service_on(socket: Option<&str>, name: &str) -> Option<Value> {
+    let text = docker_on(socket, &["service", "inspect", name])?;
     let all: Value = serde_json::from_str(&text).ok()?;
     all.get(0).cloned()
+}
+
+/// The sockets of the extra engines `scripts/engines` started (edge sites besides the main engine).
+pub fn engines() -> Vec<String> {
+    let path = ledgerops_e2e::repo_root().join(".ledgerops/engines.env");
+    let text = std::fs::read_to_string(&path).expect(".ledgerops/engines.env: run scripts/engines first");
+    text.lines().filter_map(|l| l.split_once('=').map(|(_, sock)| sock.to_owned())).collect()
+}
+
+/// The `ledgerops` CLI, built when missing (cargo builds it with the workspace's tests).
+pub fn cli() -> PathBuf {
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| ledgerops_e2e::repo_root().join("target"), PathBuf::from);
+    let path = target.join("debug/ledgerops");
+    if !path.exists() {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let built = Command::new(cargo).args(["build", "-q", "-p", "ledgerops-cli"]).status().expect("cargo runs");
+        assert!(built.success(), "building the ledgerops CLI failed");
+    }
+    path
 }
 
 /// Replicas, image, env and ownership labels of an inspected service, as an operator reads them.
@@ -214,12 +259,17 @@ pub fn label(service: &Value, key: &str) -> Option<String> {
 
 /// Removes every service whose name starts with `prefix` (leftovers of an earlier run).
 pub fn clean(prefix: &str) {
-    let names = docker(&["service", "ls", "--format", "{{.Name}}"]).unwrap_or_default();
+    clean_on(None, prefix);
+}
+
+/// The same on the engine at `socket`.
+pub fn clean_on(socket: Option<&str>, prefix: &str) {
+    let names = docker_on(socket, &["service", "ls", "--format", "{{.Name}}"]).unwrap_or_default();
     let doomed: Vec<&str> = names.lines().filter(|n| n.starts_with(prefix)).collect();
     if !doomed.is_empty() {
         let mut args = vec!["service", "rm"];
         args.extend(doomed);
-        docker(&args);
+        docker_on(socket, &args);
     }
 }
 

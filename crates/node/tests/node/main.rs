@@ -2,6 +2,8 @@
 //! that `scripts/test` starts. One binary, tests run one at a time (they share the Swarm).
 
 mod config;
+mod deploy;
+mod fleet;
 #[allow(unreachable_pub)] // shared by the test modules
 mod harness;
 mod lifecycle;
