@@ -1,0 +1,12 @@
+//! The registry run locally: its code and storage proved against a block's state root
+//! ([`proof`]), kept as a [`Mirror`], and its functions executed over it in revm. Nodes evaluate
+//! their desired state with it instead of trusting RPC answers; `ledgerops plan` simulates
+//! transactions with it before sending anything.
+
+mod exec;
+pub mod mirror;
+pub mod proof;
+
+pub use exec::{Executed, Failure, SPEC};
+pub use mirror::{AccountHead, Advanced, BlockRef, Mirror, MirrorError, Recheck};
+pub use proof::{ProofError, ProvedAccount, verify};

@@ -1,0 +1,304 @@
+//! A local copy of the registry at one block: its code and the storage slots its views read, each
+//! proved against the block's state root. The registry's own functions run over it in revm, so a
+//! node evaluates the desired state from proved data, and keeps doing so without an RPC.
+
+use std::collections::BTreeMap;
+
+use alloy::eips::BlockNumberOrTag;
+use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy::providers::Provider;
+use revm::bytecode::Bytecode;
+use serde::{Deserialize, Serialize};
+
+use crate::exec::{Executed, Stop, execute};
+use crate::proof::{ProofError, verify};
+
+/// Slots asked for in one `eth_getProof` (anvil and geth answer a few hundred quickly).
+const PROOF_CHUNK: usize = 256;
+
+/// What can go wrong building, advancing or querying a mirror.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MirrorError {
+    /// The RPC failed or refused.
+    #[error("RPC error: {0}")]
+    Rpc(String),
+    /// The RPC does not know the block.
+    #[error("the RPC has no block {0}")]
+    NoBlock(u64),
+    /// The RPC's answer does not verify: it is refused, never stored.
+    #[error("unverifiable answer from the RPC: {0}")]
+    Proof(#[from] ProofError),
+    /// Offline, a function needs a slot the mirror has not proved.
+    #[error("slot {0} is not in the local mirror (needs the RPC to prove it)")]
+    Missing(B256),
+    /// The function reverted; the output is the revert data.
+    #[error("the call reverted ({} bytes of revert data)", .0.len())]
+    Reverted(Bytes),
+    /// The EVM stopped the call (out of gas, invalid opcode).
+    #[error("the call halted: {0}")]
+    Halted(String),
+    /// The answer does not decode as the function's return type.
+    #[error("cannot decode the answer: {0}")]
+    Decode(String),
+}
+
+fn rpc(error: impl std::fmt::Display) -> MirrorError {
+    MirrorError::Rpc(error.to_string())
+}
+
+/// The block a mirror is proved at: what revm needs of it, and the root the proofs hold against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockRef {
+    /// Its number.
+    pub number: u64,
+    /// Its hash.
+    pub hash: B256,
+    /// The state root every proof was checked against.
+    pub state_root: B256,
+    /// Its timestamp (seconds).
+    pub timestamp: u64,
+    /// Its gas limit.
+    pub gas_limit: u64,
+    /// Its base fee.
+    pub base_fee: u64,
+}
+
+impl BlockRef {
+    /// The header of block `number`, as the RPC serves it.
+    pub async fn fetch(provider: &impl Provider, number: u64) -> Result<Self, MirrorError> {
+        let block = provider
+            .get_block_by_number(BlockNumberOrTag::Number(number))
+            .await
+            .map_err(rpc)?
+            .ok_or(MirrorError::NoBlock(number))?;
+        let h = &block.header;
+        Ok(Self {
+            number: h.number,
+            hash: h.hash,
+            state_root: h.state_root,
+            timestamp: h.timestamp,
+            gas_limit: h.gas_limit,
+            base_fee: h.base_fee_per_gas.unwrap_or_default(),
+        })
+    }
+}
+
+/// The registry account as proved: everything but its storage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountHead {
+    /// The chain it lives on (revm's CHAINID).
+    pub chain_id: u64,
+    /// The registry's address.
+    pub address: Address,
+    /// The block it is proved at.
+    pub block: BlockRef,
+    /// The account's nonce.
+    pub nonce: u64,
+    /// Its balance.
+    pub balance: U256,
+    /// Root of its storage trie at `block`.
+    pub storage_root: B256,
+    /// Its runtime code (hashes to the proved code hash).
+    pub code: Bytes,
+}
+
+/// The registry's code and proved storage at one block.
+#[derive(Debug, Clone)]
+pub struct Mirror {
+    head: AccountHead,
+    /// The code, analysed once for every call.
+    bytecode: Bytecode,
+    slots: BTreeMap<B256, U256>,
+}
+
+/// Which held slots to prove again when the mirror moves to a new block.
+#[derive(Debug, Clone)]
+pub enum Recheck {
+    /// Every slot held: finds whatever changed, at the cost of one proof per slot.
+    All,
+    /// These slots only (the ones the new events touched); the others keep their proved value.
+    Slots(Vec<B256>),
+}
+
+/// How far [`Mirror::advance`] went.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Advanced {
+    /// Slots whose value changed, with the new value (what a store persists).
+    pub changed: Vec<(B256, U256)>,
+    /// Slots proved again.
+    pub proved: usize,
+}
+
+impl Mirror {
+    /// The registry at `address` as of block `number`: account and code proved, no storage yet.
+    pub async fn at(provider: &impl Provider, address: Address, number: u64) -> Result<Self, MirrorError> {
+        let chain_id = provider.get_chain_id().await.map_err(rpc)?;
+        let block = BlockRef::fetch(provider, number).await?;
+        let proof = provider.get_proof(address, Vec::new()).number(number).await.map_err(rpc)?;
+        let account = verify(block.state_root, address, &proof)?;
+        let code = provider.get_code_at(address).number(number).await.map_err(rpc)?;
+        let got = keccak256(&code);
+        if got != account.code_hash {
+            return Err(ProofError::Code { address, got, proved: account.code_hash }.into());
+        }
+        let head = AccountHead {
+            chain_id,
+            address,
+            block,
+            nonce: account.nonce,
+            balance: account.balance,
+            storage_root: account.storage_root,
+            code,
+        };
+        Ok(Self::from_parts(head, []))
+    }
+
+    /// A mirror from parts kept earlier (a node's store): trusted as it was verified when kept.
+    pub fn from_parts(head: AccountHead, slots: impl IntoIterator<Item = (B256, U256)>) -> Self {
+        let bytecode = Bytecode::new_raw(head.code.clone());
+        Self { head, bytecode, slots: slots.into_iter().collect() }
+    }
+
+    /// The code as revm runs it.
+    pub(crate) fn bytecode(&self) -> &Bytecode {
+        &self.bytecode
+    }
+
+    /// The account, code and block.
+    pub fn head(&self) -> &AccountHead {
+        &self.head
+    }
+
+    /// The block the mirror is proved at.
+    pub fn block(&self) -> &BlockRef {
+        &self.head.block
+    }
+
+    /// The proved slots.
+    pub fn slots(&self) -> &BTreeMap<B256, U256> {
+        &self.slots
+    }
+
+    /// Proves `slots` at the mirror's block and keeps them.
+    pub async fn prove(&mut self, provider: &impl Provider, slots: &[B256]) -> Result<(), MirrorError> {
+        let number = self.head.block.number;
+        for chunk in slots.chunks(PROOF_CHUNK) {
+            let proof = provider.get_proof(self.head.address, chunk.to_vec()).number(number).await.map_err(rpc)?;
+            let account = verify(self.head.block.state_root, self.head.address, &proof)?;
+            if account.storage_root != self.head.storage_root {
+                return Err(MirrorError::Rpc(format!("block {number} changed under the mirror")));
+            }
+            self.slots.extend(account.storage);
+        }
+        Ok(())
+    }
+
+    /// Moves the mirror to block `number`: the account is proved again there, and so are the
+    /// slots `recheck` names, unless the storage root did not change (then no slot did).
+    pub async fn advance(
+        &mut self,
+        provider: &impl Provider,
+        number: u64,
+        recheck: Recheck,
+    ) -> Result<Advanced, MirrorError> {
+        let block = BlockRef::fetch(provider, number).await?;
+        let proof = provider.get_proof(self.head.address, Vec::new()).number(number).await.map_err(rpc)?;
+        let account = verify(block.state_root, self.head.address, &proof)?;
+        if account.code_hash != keccak256(&self.head.code) {
+            return Err(MirrorError::Rpc(format!("the registry's code changed at block {number}")));
+        }
+        let unchanged = account.storage_root == self.head.storage_root;
+        let mut next = Self {
+            head: AccountHead {
+                block,
+                nonce: account.nonce,
+                balance: account.balance,
+                storage_root: account.storage_root,
+                ..self.head.clone()
+            },
+            bytecode: self.bytecode.clone(),
+            slots: self.slots.clone(),
+        };
+        let mut advanced = Advanced::default();
+        if !unchanged {
+            let slots: Vec<B256> = match recheck {
+                Recheck::All => self.slots.keys().copied().collect(),
+                Recheck::Slots(slots) => slots,
+            };
+            next.prove(provider, &slots).await?;
+            advanced.proved = slots.len();
+            advanced.changed = slots
+                .iter()
+                .filter_map(|slot| {
+                    let value = next.slots.get(slot).copied().unwrap_or_default();
+                    (self.slots.get(slot) != Some(&value)).then_some((*slot, value))
+                })
+                .collect();
+        }
+        *self = next;
+        Ok(advanced)
+    }
+
+    /// Runs `calldata` from `caller` over the mirror, proving each slot it needs that the mirror
+    /// does not hold yet (a fork of the chain at the mirror's block, with every read verified).
+    pub async fn execute(
+        &mut self,
+        provider: &impl Provider,
+        caller: Address,
+        calldata: Bytes,
+    ) -> Result<Executed, MirrorError> {
+        let mut last_missing = None;
+        loop {
+            match execute(self, caller, calldata.clone()) {
+                Err(Stop::Missing(slot)) if last_missing != Some(slot) => {
+                    self.prove(provider, &[slot]).await?;
+                    last_missing = Some(slot);
+                }
+                Err(Stop::Missing(slot)) => return Err(MirrorError::Missing(slot)),
+                Err(Stop::Evm(reason)) => return Err(MirrorError::Halted(reason)),
+                Ok(executed) => return Ok(executed),
+            }
+        }
+    }
+
+    /// Runs `calldata` over what the mirror holds, without an RPC.
+    pub fn execute_offline(&self, caller: Address, calldata: Bytes) -> Result<Executed, MirrorError> {
+        execute(self, caller, calldata).map_err(|stop| match stop {
+            Stop::Missing(slot) => MirrorError::Missing(slot),
+            Stop::Evm(reason) => MirrorError::Halted(reason),
+        })
+    }
+
+    /// Calls a view of the registry in revm, proving missing slots through `provider`.
+    pub async fn view<C: alloy::sol_types::SolCall>(
+        &mut self,
+        provider: &impl Provider,
+        call: &C,
+    ) -> Result<C::Return, MirrorError> {
+        let executed = self.execute(provider, Address::ZERO, call.abi_encode().into()).await?;
+        decode::<C>(executed)
+    }
+
+    /// Calls a view of the registry in revm over what the mirror holds.
+    pub fn view_offline<C: alloy::sol_types::SolCall>(&self, call: &C) -> Result<C::Return, MirrorError> {
+        decode::<C>(self.execute_offline(Address::ZERO, call.abi_encode().into())?)
+    }
+
+    /// Every slot a view reads, proving the missing ones: what a node re-checks when the service
+    /// the view is about changes.
+    pub async fn slots_read<C: alloy::sol_types::SolCall>(
+        &mut self,
+        provider: &impl Provider,
+        call: &C,
+    ) -> Result<Vec<B256>, MirrorError> {
+        Ok(self.execute(provider, Address::ZERO, call.abi_encode().into()).await?.read)
+    }
+}
+
+fn decode<C: alloy::sol_types::SolCall>(executed: Executed) -> Result<C::Return, MirrorError> {
+    let output = executed.success().map_err(|e| match e {
+        crate::exec::Failure::Reverted(data) => MirrorError::Reverted(data),
+        crate::exec::Failure::Halted(reason) => MirrorError::Halted(reason),
+    })?;
+    C::abi_decode_returns(output).map_err(|e| MirrorError::Decode(e.to_string()))
+}
