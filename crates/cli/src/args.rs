@@ -69,6 +69,9 @@ pub(crate) enum Command {
     Apply(ApplyArgs),
     /// Show what `deploy` or `apply -f` would change, sending nothing (exit 0: none, 1: changes, 2: error).
     Diff(DiffArgs),
+    /// Simulate deploy, apply, rollback or remove in a local EVM over the chain's latest state:
+    /// result or revert, gas, events, changes. Sends nothing (exit 0: none, 1: changes, 2: error or revert).
+    Plan(PlanArgs),
     /// Make an earlier revision active again (default: the one before the active one).
     Rollback {
         /// namespace/service
@@ -356,6 +359,48 @@ pub(crate) struct DiffArgs {
     pub(crate) sites: Vec<String>,
     #[command(flatten)]
     pub(crate) spec: SpecFlags,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct PlanArgs {
+    #[command(subcommand)]
+    pub(crate) action: PlanAction,
+    /// Simulate as this account (default: the signer's address).
+    #[arg(long, global = true, value_name = "ADDRESS")]
+    pub(crate) from: Option<Address>,
+}
+
+/// The change `plan` simulates: the same arguments as the command it stands for.
+#[derive(Debug, Clone, Subcommand)]
+pub(crate) enum PlanAction {
+    /// What `deploy` would do.
+    Deploy {
+        /// namespace/service
+        service: ServiceRef,
+        /// Image pinned by digest: repo@sha256:<64 hex>.
+        #[arg(long)]
+        image: String,
+        /// Sites to run on (repeat); none means every site.
+        #[arg(long = "site")]
+        sites: Vec<String>,
+        #[command(flatten)]
+        spec: SpecFlags,
+    },
+    /// What `apply -f` would do: one transaction per changed service, in order.
+    Apply(FileArgs),
+    /// What `rollback` would do.
+    Rollback {
+        /// namespace/service
+        service: ServiceRef,
+        /// The revision to return to (default: the one before the active one).
+        #[arg(long)]
+        to: Option<u32>,
+    },
+    /// What `remove` would do.
+    Remove {
+        /// namespace/service
+        service: ServiceRef,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

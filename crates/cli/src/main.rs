@@ -20,6 +20,7 @@ async fn main() -> ExitCode {
     match commands::run(cli).await {
         Ok(commands::Outcome::Done) => ExitCode::SUCCESS,
         Ok(commands::Outcome::Changes) => ExitCode::from(exit::CHANGES),
+        Ok(commands::Outcome::WouldRevert) => ExitCode::from(exit::USAGE),
         Err(e) => {
             if json {
                 println!("{}", e.to_json());

@@ -21,8 +21,10 @@ pub(crate) enum Action {
     Update,
     /// The active revision already has this spec.
     Unchanged,
-    /// `--prune`: the file no longer has it.
+    /// `--prune`: the file no longer has it; or `remove`.
     Remove,
+    /// An earlier revision made active again.
+    Rollback,
     /// The file no longer has it, and without `--prune` it stays.
     Keep,
 }
@@ -35,13 +37,14 @@ impl Action {
             Self::Update => "update",
             Self::Unchanged => "unchanged",
             Self::Remove => "remove",
+            Self::Rollback => "rollback",
             Self::Keep => "keep",
         }
     }
 
     /// True when a transaction is needed.
     pub(crate) fn changes_chain(self) -> bool {
-        matches!(self, Self::Create | Self::Update | Self::Remove)
+        matches!(self, Self::Create | Self::Update | Self::Remove | Self::Rollback)
     }
 }
 
@@ -62,6 +65,8 @@ pub(crate) struct ServicePlan {
     pub(crate) active: u32,
     /// The spec to publish, in the form `publish` takes (none for removals and kept services).
     pub(crate) onchain: Option<ServiceSpec>,
+    /// For a rollback: the revision made active again.
+    pub(crate) rollback_to: Option<u32>,
     pub(crate) changes: Vec<FieldChange>,
 }
 
@@ -84,7 +89,7 @@ pub(crate) fn plan_service(
         Some(s) if spec_hash(s) == proposed_hash && !force => Action::Unchanged,
         Some(_) => Action::Update,
     };
-    Ok(ServicePlan { service, action, active, onchain: Some(onchain), changes })
+    Ok(ServicePlan { service, action, active, onchain: Some(onchain), rollback_to: None, changes })
 }
 
 /// Plans a whole file for `namespace`: each of its services, and the namespace's other live
@@ -110,10 +115,31 @@ pub(crate) fn plan_namespace(
             action: if prune { Action::Remove } else { Action::Keep },
             active: gone.active,
             onchain: None,
+            rollback_to: None,
             changes: Vec::new(),
         });
     }
     Ok(plans)
+}
+
+/// Plans making revision `to` of `service` active again: the fields it changes back.
+pub(crate) fn plan_rollback(ledger: &Ledger, service: ServiceRef, to: u32) -> ServicePlan {
+    let current = ledger.service(&service);
+    let before = current.and_then(|s| s.active_spec()).map(|s| flatten_onchain(s, ledger)).unwrap_or_default();
+    let target = current.and_then(|s| s.revisions.get((to as usize).checked_sub(1)?));
+    let active = current.map_or(0, |s| s.active);
+    // An unknown revision changes nothing: the simulation shows the registry's refusal.
+    let changes = target.map(|s| field_changes(&before, &flatten_onchain(s, ledger))).unwrap_or_default();
+    ServicePlan { service, action: Action::Rollback, active, onchain: None, rollback_to: Some(to), changes }
+}
+
+/// Plans removing `service`: every field of its active spec goes.
+pub(crate) fn plan_remove(ledger: &Ledger, service: ServiceRef) -> ServicePlan {
+    let current = ledger.service(&service);
+    let before = current.and_then(|s| s.active_spec()).map(|s| flatten_onchain(s, ledger)).unwrap_or_default();
+    let active = current.map_or(0, |s| s.active);
+    let changes = field_changes(&before, &BTreeMap::new());
+    ServicePlan { service, action: Action::Remove, active, onchain: None, rollback_to: None, changes }
 }
 
 impl ServicePlan {
@@ -132,6 +158,12 @@ impl ServicePlan {
         let mut text = match self.action {
             Action::Keep => format!("{}: not in the file, kept (--prune removes it)\n", self.service),
             Action::Remove => format!("{}: remove (revision {} is active)\n", self.service, self.active),
+            Action::Rollback => format!(
+                "{}: rollback from revision {} to {}\n",
+                self.service,
+                self.active,
+                self.rollback_to.unwrap_or_default()
+            ),
             action => format!("{}: {}\n", self.service, action.as_str()),
         };
         for c in &self.changes {

@@ -36,6 +36,8 @@ pub struct Executed {
     pub result: ExecutionResult,
     /// The registry's slots it read, in order.
     pub read: Vec<B256>,
+    /// The registry's slots it would change, with their new values.
+    pub writes: Vec<(B256, U256)>,
 }
 
 /// A call that did not succeed.
@@ -145,10 +147,20 @@ pub(crate) fn execute(mirror: &Mirror, caller: Address, calldata: Bytes) -> Resu
         .gas_price(0)
         .chain_id(Some(chain_id))
         .build_fill();
-    let outcome = evm.transact_one(tx);
+    let outcome = evm.transact(tx);
     let read = std::mem::take(&mut evm.ctx.journaled_state.database.read);
     match outcome {
-        Ok(result) => Ok(Executed { result, read }),
+        Ok(done) => {
+            let writes = done
+                .state
+                .get(&head.address)
+                .map(|account| {
+                    let changed = account.storage.iter().filter(|(_, slot)| slot.is_changed());
+                    changed.map(|(index, slot)| (B256::from(*index), slot.present_value)).collect()
+                })
+                .unwrap_or_default();
+            Ok(Executed { result: done.result, read, writes })
+        }
         Err(EVMError::Database(NotProved(slot))) => Err(Stop::Missing(slot)),
         Err(other) => Err(Stop::Evm(other.to_string())),
     }

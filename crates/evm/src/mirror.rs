@@ -261,6 +261,12 @@ impl Mirror {
         }
     }
 
+    /// Keeps what a simulated transaction wrote, so the next one runs after it. The mirror then
+    /// holds a state no block has: for simulations (`ledgerops plan`) on a copy, never for a node.
+    pub fn apply_writes(&mut self, executed: &Executed) {
+        self.slots.extend(executed.writes.iter().copied());
+    }
+
     /// Runs `calldata` over what the mirror holds, without an RPC.
     pub fn execute_offline(&self, caller: Address, calldata: Bytes) -> Result<Executed, MirrorError> {
         execute(self, caller, calldata).map_err(|stop| match stop {

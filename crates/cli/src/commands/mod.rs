@@ -6,6 +6,7 @@ mod audit;
 mod deploy;
 mod diff;
 mod show;
+mod simulate;
 mod wait;
 
 use alloy::primitives::Address;
@@ -22,8 +23,10 @@ use crate::output::Output;
 pub(crate) enum Outcome {
     /// Success (exit 0).
     Done,
-    /// `diff` found changes (exit 1).
+    /// `diff` or `plan` found changes (exit 1).
     Changes,
+    /// `plan`: a simulated transaction would revert (exit 2, with the plan printed).
+    WouldRevert,
 }
 
 /// What every command gets: merged settings and where to print.
@@ -72,6 +75,11 @@ pub(crate) async fn run(cli: Cli) -> Result<Outcome, CliError> {
         Command::Apply(a) => apply::apply(&ctx, a).await,
         Command::Diff(a) => diff::diff(&ctx, a).await.map_err(|e| match e {
             // diff's contract with CI: 0 no change, 1 changes, 2 any error.
+            CliError::Usage(_) | CliError::Spec(_) => e,
+            other => CliError::Usage(other.to_string()),
+        }),
+        Command::Plan(a) => simulate::plan(&ctx, a).await.map_err(|e| match e {
+            // plan's contract with CI, as diff's: 0 no change, 1 changes, 2 any error.
             CliError::Usage(_) | CliError::Spec(_) => e,
             other => CliError::Usage(other.to_string()),
         }),
