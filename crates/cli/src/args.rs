@@ -384,7 +384,7 @@ pub(crate) enum PlanAction {
         #[arg(long = "site")]
         sites: Vec<String>,
         #[command(flatten)]
-        spec: SpecFlags,
+        spec: Box<SpecFlags>,
     },
     /// What `apply -f` would do: one transaction per changed service, in order.
     Apply(FileArgs),
