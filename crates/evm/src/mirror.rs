@@ -109,6 +109,8 @@ pub struct Mirror {
     /// The code, analysed once for every call.
     bytecode: Bytecode,
     slots: BTreeMap<B256, U256>,
+    /// Slots proved with a new value since [`Mirror::take_changed`] last ran.
+    changed: Vec<B256>,
 }
 
 /// Which held slots to prove again when the mirror moves to a new block.
@@ -156,7 +158,7 @@ impl Mirror {
     /// A mirror from parts kept earlier (a node's store): trusted as it was verified when kept.
     pub fn from_parts(head: AccountHead, slots: impl IntoIterator<Item = (B256, U256)>) -> Self {
         let bytecode = Bytecode::new_raw(head.code.clone());
-        Self { head, bytecode, slots: slots.into_iter().collect() }
+        Self { head, bytecode, slots: slots.into_iter().collect(), changed: Vec::new() }
     }
 
     /// The code as revm runs it.
@@ -179,6 +181,15 @@ impl Mirror {
         &self.slots
     }
 
+    /// The slots proved with a new value (or for the first time) since the last call: what a
+    /// store writes to stay in step, without rewriting the slots that did not change.
+    pub fn take_changed(&mut self) -> Vec<(B256, U256)> {
+        let mut slots = std::mem::take(&mut self.changed);
+        slots.sort_unstable();
+        slots.dedup();
+        slots.into_iter().map(|slot| (slot, self.slots.get(&slot).copied().unwrap_or_default())).collect()
+    }
+
     /// Proves `slots` at the mirror's block and keeps them.
     pub async fn prove(&mut self, provider: &impl Provider, slots: &[B256]) -> Result<(), MirrorError> {
         let number = self.head.block.number;
@@ -188,7 +199,11 @@ impl Mirror {
             if account.storage_root != self.head.storage_root {
                 return Err(MirrorError::Rpc(format!("block {number} changed under the mirror")));
             }
-            self.slots.extend(account.storage);
+            for (slot, value) in account.storage {
+                if self.slots.insert(slot, value) != Some(value) {
+                    self.changed.push(slot);
+                }
+            }
         }
         Ok(())
     }
@@ -218,6 +233,7 @@ impl Mirror {
             },
             bytecode: self.bytecode.clone(),
             slots: self.slots.clone(),
+            changed: self.changed.clone(),
         };
         let mut advanced = Advanced::default();
         if !unchanged {
@@ -290,14 +306,16 @@ impl Mirror {
         decode::<C>(self.execute_offline(Address::ZERO, call.abi_encode().into())?)
     }
 
-    /// Every slot a view reads, proving the missing ones: what a node re-checks when the service
-    /// the view is about changes.
-    pub async fn slots_read<C: alloy::sol_types::SolCall>(
+    /// A view and every slot it read (proving the missing ones): what a node proves again when
+    /// the thing the view is about changes.
+    pub async fn view_traced<C: alloy::sol_types::SolCall>(
         &mut self,
         provider: &impl Provider,
         call: &C,
-    ) -> Result<Vec<B256>, MirrorError> {
-        Ok(self.execute(provider, Address::ZERO, call.abi_encode().into()).await?.read)
+    ) -> Result<(C::Return, Vec<B256>), MirrorError> {
+        let executed = self.execute(provider, Address::ZERO, call.abi_encode().into()).await?;
+        let read = executed.read.clone();
+        Ok((decode::<C>(executed)?, read))
     }
 }
 

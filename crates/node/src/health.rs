@@ -30,6 +30,9 @@ pub struct Status {
     pub services: usize,
     /// Unix time (ms) of the last completed reconcile.
     pub last_reconcile_ms: Option<u64>,
+    /// Services held at their last verified state because the logs read disagree with the
+    /// registry's proved state: `namespace/name` and the evidence.
+    pub held: std::collections::BTreeMap<String, String>,
 }
 
 /// One managed service as `/status` shows it.

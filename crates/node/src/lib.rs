@@ -18,6 +18,7 @@ pub mod status;
 pub mod store;
 pub mod sync;
 pub mod telemetry;
+pub mod verify;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

@@ -66,6 +66,10 @@ pub struct Metrics {
     pub rpc_errors: Counter,
     /// Failed Docker requests.
     pub docker_errors: Counter,
+    /// Services held because their events disagree with the registry's proved state.
+    pub held_services: Gauge,
+    /// Times the logs read disagreed with the registry's proved state.
+    pub verify_mismatches: Counter,
 }
 
 impl Default for Metrics {
@@ -84,6 +88,8 @@ impl Default for Metrics {
             rollback_votes: Counter::default(),
             rpc_errors: Counter::default(),
             docker_errors: Counter::default(),
+            held_services: Gauge::default(),
+            verify_mismatches: Counter::default(),
         };
         metrics.register()
     }
@@ -107,6 +113,16 @@ impl Metrics {
         r.register("rollback_votes", "Rollback votes confirmed on chain", self.rollback_votes.clone());
         r.register("rpc_errors", "Failed RPC requests", self.rpc_errors.clone());
         r.register("docker_errors", "Failed Docker requests", self.docker_errors.clone());
+        r.register(
+            "held_services",
+            "Services held at their last verified state: the logs read disagree with the registry's proved state",
+            self.held_services.clone(),
+        );
+        r.register(
+            "verify_mismatches",
+            "Times the logs read disagreed with the registry's proved state",
+            self.verify_mismatches.clone(),
+        );
         self
     }
 

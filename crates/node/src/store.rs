@@ -10,6 +10,9 @@
 //! - `logs`: every registry log read up to the cursor, checked against the audit chain and the
 //!   registry's own audit head before it is written. The desired state is folded from them at
 //!   start, so a node without RPC still knows it.
+//! - `mirror`: the registry's storage slots the node proved (`eth_getProof`) at the cursor's block,
+//!   with the account and code in `meta`: the node checks its state against them without an RPC.
+//!   Only slots whose value changed are written.
 //! - `blocks`: the hashes of recent cursors, to find where a reorg forked.
 //! - `applied`: the (service, revision) pairs the node applied once (not re-applied after Swarm
 //!   rolls one back by itself).
@@ -19,10 +22,11 @@
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
-use alloy::primitives::{Address, B256};
+use alloy::primitives::{Address, B256, U256};
 use alloy::rpc::types::Log;
 use ledgerops_chain::Cursor;
 use ledgerops_chain::events::RegistryLog;
+use ledgerops_evm::{AccountHead, Mirror};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::Serialize;
 
@@ -38,6 +42,7 @@ CREATE TABLE IF NOT EXISTS applied (service TEXT NOT NULL, revision INTEGER NOT 
   PRIMARY KEY (service, revision));
 CREATE TABLE IF NOT EXISTS reports (service TEXT NOT NULL, revision INTEGER NOT NULL, activation INTEGER NOT NULL,
   at INTEGER NOT NULL, PRIMARY KEY (service, revision, activation));
+CREATE TABLE IF NOT EXISTS mirror (slot TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL,
   service TEXT NOT NULL, revision INTEGER, action TEXT NOT NULL, result TEXT NOT NULL, detail TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS journal_service ON journal (service, id);
@@ -251,6 +256,49 @@ impl Store {
                     .map_err(|e| self.sql(e))?;
             }
         }
+        tx.commit().map_err(|e| self.sql(e))
+    }
+
+    /// The registry's mirror as kept at the cursor's block; `None` when none was kept or it is
+    /// from another block (a crash between the two writes): it is then proved afresh.
+    pub fn mirror(&self) -> Result<Option<Mirror>> {
+        let (Some(head), Some(cursor)) = (self.meta("mirror_head")?, self.cursor()?) else { return Ok(None) };
+        let head: AccountHead =
+            serde_json::from_str(&head).map_err(|e| self.damaged(format!("the kept mirror: {e}")))?;
+        if head.block.number != cursor.block || head.block.hash != cursor.hash {
+            return Ok(None);
+        }
+        let conn = self.conn();
+        let mut statement = conn.prepare("SELECT slot, value FROM mirror").map_err(|e| self.sql(e))?;
+        let rows = statement
+            .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))
+            .map_err(|e| self.sql(e))?;
+        let slots = rows
+            .map(|row| {
+                let (slot, value) = row.map_err(|e| self.sql(e))?;
+                Ok((self.parse(&slot, "mirror.slot")?, self.parse(&value, "mirror.value")?))
+            })
+            .collect::<Result<Vec<(B256, U256)>>>()?;
+        Ok(Some(Mirror::from_parts(head, slots)))
+    }
+
+    /// Keeps the mirror's account and block, and the slots that changed since the last call
+    /// (`replace`: the mirror was built afresh, and the slots given are all it holds).
+    pub fn save_mirror(&self, head: &AccountHead, changed: &[(B256, U256)], replace: bool) -> Result<()> {
+        let conn = self.conn();
+        let tx = conn.unchecked_transaction().map_err(|e| self.sql(e))?;
+        if replace {
+            tx.execute("DELETE FROM mirror", []).map_err(|e| self.sql(e))?;
+        }
+        for (slot, value) in changed {
+            tx.execute(
+                "INSERT OR REPLACE INTO mirror (slot, value) VALUES (?1, ?2)",
+                params![slot.to_string(), value.to_string()],
+            )
+            .map_err(|e| self.sql(e))?;
+        }
+        let head = serde_json::to_string(head).map_err(|e| self.damaged(e.to_string()))?;
+        set_meta(&tx, "mirror_head", &head).map_err(|e| self.sql(e))?;
         tx.commit().map_err(|e| self.sql(e))
     }
 

@@ -1,17 +1,21 @@
 //! The chain side of the node: reads the registry's log from the stored cursor, checks it (the
-//! audit chain over every log, then the registry's own audit head at the new cursor), keeps it,
-//! and publishes the folded registry state to the controller. It never stops the controller: while
-//! the RPC is down the controller keeps enforcing the last state published.
+//! audit chain over every log, then the registry's own audit head and the changed services at the
+//! new cursor, proved and run in revm: [`crate::verify`]), keeps it, and publishes the folded
+//! registry state to the controller. Logs that do not add up hold the services they got wrong at
+//! their last verified state; the others go on. It never stops the controller: while the RPC is
+//! down the controller keeps enforcing the last state published.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use alloy::primitives::Address;
+use alloy::primitives::{Address, B256};
 use alloy::pubsub::Subscription;
 use alloy::rpc::types::{Header, Log};
 use ledgerops_chain::audit::{AuditChain, AuditError, Head};
 use ledgerops_chain::events::{RegistryLog, decode};
 use ledgerops_chain::{ChainError, Client, Cursor, Follower, Next};
+use ledgerops_evm::MirrorError;
 use ledgerops_reconcile::{FoldError, RegistryState};
 use tokio::sync::watch;
 
@@ -19,6 +23,7 @@ use crate::health::Health;
 use crate::metrics::Metrics;
 use crate::outage::Outage;
 use crate::store::{Entry, Store, StoreError};
+use crate::verify::{Scope, Verdict, Verifier};
 
 /// Longest wait between two tries of an unreachable RPC.
 const RPC_RETRY_CAP: Duration = Duration::from_secs(30);
@@ -38,18 +43,9 @@ pub enum SyncError {
     /// A log does not fold into the state.
     #[error(transparent)]
     Fold(#[from] FoldError),
-    /// The logs read end at another audit head than the registry reports at that block.
-    #[error(
-        "after block {block} the logs give audit seq {ours}, the registry says seq {theirs}: a log is missing (re-reading)"
-    )]
-    Incomplete {
-        /// The block.
-        block: u64,
-        /// Seq folded from the logs.
-        ours: u64,
-        /// Seq the registry reports.
-        theirs: u64,
-    },
+    /// The registry's state could not be proved (RPC failure, or an answer that does not verify).
+    #[error("cannot prove the registry's state: {0} (retrying)")]
+    Verify(#[from] MirrorError),
 }
 
 impl SyncError {
@@ -143,18 +139,39 @@ pub async fn run(
     };
     rpc.recovered();
     let client = follower.client();
+    let mut verifier = Verifier::new(source.registry, store.mirror()?);
+    if let Some(restored) = &restored {
+        check_kept(&verifier, &restored.state, &metrics);
+    }
     let mut folded = restored.unwrap_or_else(|| Folded::genesis(client.chain_id, source.registry));
+    let mut held: Option<Held> = None;
     let mut heads = follower.new_heads().await.ok().flatten();
     tracing::info!(rpc = %source.rpc_url, registry = %source.registry, from_block = cursor.block + 1, "following the registry");
     let mut unpublished = false;
     loop {
-        match step(&follower, &store, &mut folded, &mut cursor).await {
+        match step(&follower, &store, &mut verifier, &mut folded, &mut cursor).await {
             Ok((Stepped::Rewound, _)) => {
                 unpublished = true;
                 continue;
             }
+            Ok((Stepped::Held(now), head)) => {
+                rpc.recovered();
+                metrics.chain_head.set(i64::try_from(head).unwrap_or(i64::MAX));
+                metrics.chain_lag.set(i64::try_from(head.saturating_sub(cursor.block)).unwrap_or(i64::MAX));
+                if held.as_ref() != Some(&now) {
+                    report_held(&now, &store, &health, &metrics);
+                    states.send_replace(Some(Arc::new(now.state.clone())));
+                    held = Some(now);
+                }
+            }
             Ok((stepped, head)) => {
                 rpc.recovered();
+                if held.take().is_some() {
+                    tracing::info!(block = cursor.block, "the registry's logs verify again; no service is held");
+                    metrics.held_services.set(0);
+                    health.update(|s| s.held.clear());
+                    unpublished = true;
+                }
                 metrics.chain_head.set(i64::try_from(head).unwrap_or(i64::MAX));
                 metrics.chain_lag.set(i64::try_from(head.saturating_sub(cursor.block)).unwrap_or(i64::MAX));
                 health.update(|s| {
@@ -169,7 +186,7 @@ pub async fn run(
             }
             Err(e) if e.is_fatal() => return Err(e),
             Err(e) => {
-                if matches!(e, SyncError::Chain(_)) {
+                if matches!(e, SyncError::Chain(_) | SyncError::Verify(MirrorError::Rpc(_))) {
                     metrics.rpc_errors.inc();
                 }
                 if matches!(e, SyncError::Chain(ChainError::Unreachable { .. })) {
@@ -196,8 +213,21 @@ async fn connect(source: &Source, store: &Store) -> Result<(Follower, Cursor), S
     Ok((follower, cursor))
 }
 
+/// Logs that do not add up to the registry's proved state, and what the node enforces meanwhile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Held {
+    /// The block the registry's state was proved at.
+    block: u64,
+    /// The audit seq the logs give, and the one the registry has.
+    seqs: (u64, u64),
+    /// Services held at their last verified state, with the evidence, by name.
+    services: BTreeMap<String, String>,
+    /// The logs' state with those services held: every other service was checked.
+    state: RegistryState,
+}
+
 /// What one read after the cursor did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Stepped {
     /// Nothing new.
     Quiet,
@@ -206,26 +236,40 @@ enum Stepped {
     /// A reorg rewound the state to the fork point; the new branch is read next, before the
     /// controller sees anything (it would otherwise undo and redo what both branches share).
     Rewound,
+    /// The logs read do not add up: the cursor stays, the range is read again at the next block.
+    Held(Held),
 }
 
 /// One read after the cursor.
 async fn step(
     follower: &Follower,
     store: &Store,
+    verifier: &mut Verifier,
     folded: &mut Folded,
     cursor: &mut Cursor,
 ) -> Result<(Stepped, u64), SyncError> {
     let (next, head) = follower.next(*cursor).await?;
+    let provider = follower.client().registry.provider();
     let stepped = match next {
         Next::Idle => Stepped::Quiet,
         Next::Advanced { logs, to } => {
+            let touched: Vec<B256> = logs.iter().filter_map(|l| service_of(&l.event)).collect();
             let mut next = folded.clone();
-            next.fold(&logs)?;
-            let theirs = follower.audit_head(to.block).await?;
-            if theirs != next.head() {
-                return Err(SyncError::Incomplete { block: to.block, ours: next.audit.seq(), theirs: theirs.0 });
+            let verdict = match next.fold(&logs) {
+                Ok(()) => Some(verifier.check(provider, to.block, &next.state, Scope::Touched(&touched)).await?),
+                Err(e) => {
+                    tracing::debug!(error = %e, "the logs read do not verify");
+                    None
+                }
+            };
+            if !verdict.is_some_and(|v| v.audit == next.head() && v.mismatches.is_empty()) {
+                return Ok((Stepped::Held(hold(provider, verifier, folded, &logs, to.block).await?), head));
             }
             store.advance(&logs, to)?;
+            let (changed, replace) = verifier.take_changed();
+            if let Some(mirror) = verifier.mirror() {
+                store.save_mirror(mirror.head(), &changed, replace)?;
+            }
             if !logs.is_empty() {
                 tracing::debug!(to = to.block, logs = logs.len(), "read the registry's log");
             }
@@ -249,6 +293,82 @@ async fn step(
         }
     };
     Ok((stepped, head))
+}
+
+/// The service an event changes, if any.
+fn service_of(event: &ledgerops_bindings::DeploymentRegistry::DeploymentRegistryEvents) -> Option<B256> {
+    use ledgerops_bindings::DeploymentRegistry::DeploymentRegistryEvents as Ev;
+    match event {
+        Ev::ServiceCreated(e) => Some(e.serviceId),
+        Ev::RevisionPublished(e) => Some(e.serviceId),
+        Ev::RolledBack(e) => Some(e.serviceId),
+        Ev::ServiceRemoved(e) => Some(e.serviceId),
+        _ => None,
+    }
+}
+
+/// Logs that do not add up: folds them as they are, compares every service with the registry's
+/// proved state, and holds the ones that differ at their last verified record.
+async fn hold(
+    provider: &impl alloy::providers::Provider,
+    verifier: &mut Verifier,
+    verified: &Folded,
+    logs: &[RegistryLog],
+    block: u64,
+) -> Result<Held, SyncError> {
+    let mut state = verified.state.clone();
+    for log in logs {
+        state.apply_unchecked(&log.event);
+    }
+    let Verdict { audit, mismatches, .. } = verifier.check(provider, block, &state, Scope::All).await?;
+    let mut services = BTreeMap::new();
+    for (id, evidence) in mismatches {
+        let name = state.services.get(&id).map_or_else(|| id.to_string(), |r| format!("{}/{}", r.namespace, r.name));
+        match verified.state.services.get(&id) {
+            Some(record) => state.services.insert(id, record.clone()),
+            None => state.services.remove(&id),
+        };
+        services.insert(name, evidence);
+    }
+    Ok(Held { block, seqs: (state.seq, audit.0), services, state })
+}
+
+/// Says what is held and why: a log line and a journal entry per service, a metric, `/status`.
+fn report_held(held: &Held, store: &Store, health: &Health, metrics: &Metrics) {
+    let (ours, theirs) = held.seqs;
+    tracing::warn!(
+        block = held.block,
+        logs_seq = ours,
+        registry_seq = theirs,
+        held = held.services.len(),
+        "the registry's logs as read do not match its proved state; re-reading"
+    );
+    metrics.verify_mismatches.inc();
+    metrics.held_services.set(i64::try_from(held.services.len()).unwrap_or(i64::MAX));
+    for (service, evidence) in &held.services {
+        tracing::warn!(service, evidence, "held at its last verified state");
+        let swarm = service.replacen('/', "_", 1);
+        let entry = Entry { service: swarm, result: "error".into(), ..Entry::chain("unverified", evidence.clone()) };
+        if let Err(e) = store.record(&entry) {
+            tracing::warn!(error = %e, "cannot journal");
+        }
+    }
+    health.update(|s| s.held = held.services.clone());
+}
+
+/// Checks the state kept in the store against the mirror kept with it, without an RPC.
+fn check_kept(verifier: &Verifier, state: &RegistryState, metrics: &Metrics) {
+    let Some(verdict) = verifier.check_offline(state) else { return };
+    if verdict.mismatches.is_empty() && verdict.audit.0 == state.seq {
+        tracing::info!(
+            block = verdict.block,
+            services = state.services.len(),
+            "the kept state matches the kept proofs"
+        );
+    } else {
+        metrics.verify_mismatches.inc();
+        tracing::warn!(block = verdict.block, mismatches = ?verdict.mismatches, "the kept state does not match the kept proofs; re-reading");
+    }
 }
 
 /// Waits for the next block: a new head on a WebSocket, else one polling period.

@@ -103,6 +103,18 @@ impl RegistryState {
     }
 }
 
+impl RegistryState {
+    /// Folds one event in without checking that its seq follows: a best-effort view of logs that
+    /// do not verify (one is missing or altered). Nothing folded this way may be used before it is
+    /// checked against the registry's proved state.
+    pub fn apply_unchecked(&mut self, event: &Ev) -> Option<B256> {
+        if let Some(seq) = seq_of(event) {
+            self.seq = seq.saturating_sub(1);
+        }
+        self.apply(event).ok().flatten()
+    }
+}
+
 /// The audit sequence number an event carries; OpenZeppelin's own role events carry none.
 fn seq_of(event: &Ev) -> Option<u64> {
     Some(match event {

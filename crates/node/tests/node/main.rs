@@ -9,3 +9,4 @@ mod harness;
 mod lifecycle;
 mod recovery;
 mod reorg;
+mod verify;
