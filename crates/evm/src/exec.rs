@@ -7,9 +7,10 @@ use revm::bytecode::Bytecode;
 use revm::context::result::{EVMError, ExecutionResult, Output};
 use revm::context::{Context, TxEnv};
 use revm::database_interface::DBErrorMarker;
+use revm::handler::{MainnetContext, MainnetEvm};
 use revm::primitives::hardfork::SpecId;
 use revm::state::AccountInfo;
-use revm::{Database, ExecuteEvm, MainBuilder, MainContext};
+use revm::{Database, ExecuteEvm, MainBuilder, MainContext, SystemCallEvm};
 
 use crate::mirror::Mirror;
 
@@ -121,47 +122,79 @@ impl Database for MirrorDb<'_> {
     }
 }
 
+/// One EVM over a mirror, reused across calls: building the context costs more than running a
+/// registry view, so a node evaluating many services runs them all through one [`Runner`].
+pub(crate) struct Runner<'a> {
+    evm: MainnetEvm<MainnetContext<MirrorDb<'a>>>,
+    address: Address,
+    chain_id: u64,
+}
+
+impl<'a> Runner<'a> {
+    /// An EVM at the mirror's block, with the mirror as its only state.
+    pub(crate) fn new(mirror: &'a Mirror) -> Self {
+        let head = mirror.head();
+        let (chain_id, block) = (head.chain_id, head.block);
+        let evm = Context::mainnet()
+            .with_db(MirrorDb { mirror, read: Vec::new() })
+            .modify_cfg_chained(|cfg| {
+                cfg.set_spec_and_mainnet_gas_params(SPEC);
+                cfg.chain_id = chain_id;
+                cfg.disable_nonce_check = true;
+            })
+            .modify_block_chained(|b| {
+                b.number = U256::from(block.number);
+                b.timestamp = U256::from(block.timestamp);
+                b.gas_limit = block.gas_limit.max(CALL_GAS);
+                b.basefee = 0;
+            })
+            .build_mainnet();
+        Self { evm, address: head.address, chain_id }
+    }
+
+    /// Runs a view: as a system call (no transaction checks, no fee or nonce handling), which
+    /// halves the cost of a cheap view. Its gas is not a transaction's; [`Runner::run`] gives that.
+    pub(crate) fn view(&mut self, calldata: Bytes) -> Result<ExecutionResult, Stop> {
+        let outcome = self.evm.system_call_with_caller(Address::ZERO, self.address, calldata);
+        self.evm.ctx.journaled_state.database.read.clear();
+        match outcome {
+            Ok(done) => Ok(done.result),
+            Err(EVMError::Database(NotProved(slot))) => Err(Stop::Missing(slot)),
+            Err(other) => Err(Stop::Evm(other.to_string())),
+        }
+    }
+
+    /// Runs one call from `caller` to the registry with `calldata`.
+    pub(crate) fn run(&mut self, caller: Address, calldata: Bytes) -> Result<Executed, Stop> {
+        let tx = TxEnv::builder()
+            .caller(caller)
+            .kind(TxKind::Call(self.address))
+            .data(calldata)
+            .gas_limit(CALL_GAS)
+            .gas_price(0)
+            .chain_id(Some(self.chain_id))
+            .build_fill();
+        let outcome = self.evm.transact(tx);
+        let read = std::mem::take(&mut self.evm.ctx.journaled_state.database.read);
+        match outcome {
+            Ok(done) => {
+                let writes = done
+                    .state
+                    .get(&self.address)
+                    .map(|account| {
+                        let changed = account.storage.iter().filter(|(_, slot)| slot.is_changed());
+                        changed.map(|(index, slot)| (B256::from(*index), slot.present_value)).collect()
+                    })
+                    .unwrap_or_default();
+                Ok(Executed { result: done.result, read, writes })
+            }
+            Err(EVMError::Database(NotProved(slot))) => Err(Stop::Missing(slot)),
+            Err(other) => Err(Stop::Evm(other.to_string())),
+        }
+    }
+}
+
 /// Runs one call from `caller` to the registry with `calldata`, at the mirror's block.
 pub(crate) fn execute(mirror: &Mirror, caller: Address, calldata: Bytes) -> Result<Executed, Stop> {
-    let head = mirror.head();
-    let (chain_id, block) = (head.chain_id, head.block);
-    let mut evm = Context::mainnet()
-        .with_db(MirrorDb { mirror, read: Vec::new() })
-        .modify_cfg_chained(|cfg| {
-            cfg.set_spec_and_mainnet_gas_params(SPEC);
-            cfg.chain_id = chain_id;
-            cfg.disable_nonce_check = true;
-        })
-        .modify_block_chained(|b| {
-            b.number = U256::from(block.number);
-            b.timestamp = U256::from(block.timestamp);
-            b.gas_limit = block.gas_limit.max(CALL_GAS);
-            b.basefee = 0;
-        })
-        .build_mainnet();
-    let tx = TxEnv::builder()
-        .caller(caller)
-        .kind(TxKind::Call(head.address))
-        .data(calldata)
-        .gas_limit(CALL_GAS)
-        .gas_price(0)
-        .chain_id(Some(chain_id))
-        .build_fill();
-    let outcome = evm.transact(tx);
-    let read = std::mem::take(&mut evm.ctx.journaled_state.database.read);
-    match outcome {
-        Ok(done) => {
-            let writes = done
-                .state
-                .get(&head.address)
-                .map(|account| {
-                    let changed = account.storage.iter().filter(|(_, slot)| slot.is_changed());
-                    changed.map(|(index, slot)| (B256::from(*index), slot.present_value)).collect()
-                })
-                .unwrap_or_default();
-            Ok(Executed { result: done.result, read, writes })
-        }
-        Err(EVMError::Database(NotProved(slot))) => Err(Stop::Missing(slot)),
-        Err(other) => Err(Stop::Evm(other.to_string())),
-    }
+    Runner::new(mirror).run(caller, calldata)
 }

@@ -10,7 +10,7 @@ use alloy::providers::Provider;
 use revm::bytecode::Bytecode;
 use serde::{Deserialize, Serialize};
 
-use crate::exec::{Executed, Stop, execute};
+use crate::exec::{Executed, Runner, Stop, execute};
 use crate::proof::{ProofError, verify};
 
 /// Slots asked for in one `eth_getProof` (anvil and geth answer a few hundred quickly).
@@ -277,6 +277,35 @@ impl Mirror {
         }
     }
 
+    /// Proves, in batches, every slot the given calls read that the mirror lacks: one
+    /// `eth_getProof` per few hundred slots instead of one per slot as [`Mirror::view`] would.
+    /// Calls whose reads depend on earlier reads are run again until nothing is missing.
+    pub async fn prove_for(&mut self, provider: &impl Provider, calls: &[Bytes]) -> Result<usize, MirrorError> {
+        let mut proved = 0;
+        let mut last: Vec<B256> = Vec::new();
+        loop {
+            let mut missing: Vec<B256> = calls
+                .iter()
+                .filter_map(|calldata| match execute(self, Address::ZERO, calldata.clone()) {
+                    Err(Stop::Missing(slot)) => Some(slot),
+                    _ => None,
+                })
+                .collect();
+            missing.sort_unstable();
+            missing.dedup();
+            if missing.is_empty() {
+                return Ok(proved);
+            }
+            if missing == last {
+                // The RPC answered without the slots asked for.
+                return Err(MirrorError::Missing(missing[0]));
+            }
+            self.prove(provider, &missing).await?;
+            proved += missing.len();
+            last = missing;
+        }
+    }
+
     /// Keeps what a simulated transaction wrote, so the next one runs after it. The mirror then
     /// holds a state no block has: for simulations (`ledgerops plan`) on a copy, never for a node.
     pub fn apply_writes(&mut self, executed: &Executed) {
@@ -303,7 +332,12 @@ impl Mirror {
 
     /// Calls a view of the registry in revm over what the mirror holds.
     pub fn view_offline<C: alloy::sol_types::SolCall>(&self, call: &C) -> Result<C::Return, MirrorError> {
-        decode::<C>(self.execute_offline(Address::ZERO, call.abi_encode().into())?)
+        self.session().view(call)
+    }
+
+    /// Runs many views over what the mirror holds through one EVM (much cheaper per view).
+    pub fn session(&self) -> Session<'_> {
+        Session { runner: Runner::new(self) }
     }
 
     /// A view and every slot it read (proving the missing ones): what a node proves again when
@@ -316,6 +350,22 @@ impl Mirror {
         let executed = self.execute(provider, Address::ZERO, call.abi_encode().into()).await?;
         let read = executed.read.clone();
         Ok((decode::<C>(executed)?, read))
+    }
+}
+
+/// Views run over a mirror through one EVM, without an RPC.
+pub struct Session<'a> {
+    runner: Runner<'a>,
+}
+
+impl Session<'_> {
+    /// Calls a view of the registry.
+    pub fn view<C: alloy::sol_types::SolCall>(&mut self, call: &C) -> Result<C::Return, MirrorError> {
+        let result = self.runner.view(call.abi_encode().into()).map_err(|stop| match stop {
+            Stop::Missing(slot) => MirrorError::Missing(slot),
+            Stop::Evm(reason) => MirrorError::Halted(reason),
+        })?;
+        decode::<C>(Executed { result, read: Vec::new(), writes: Vec::new() })
     }
 }
 

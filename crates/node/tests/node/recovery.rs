@@ -31,6 +31,8 @@ async fn a_node_killed_mid_way_resumes_from_its_store_without_repeating_itself()
     .await;
     assert_eq!(node.journaled("again_one", "create").len(), 1, "created once: {:?}", node.journal());
     assert!(node.log().contains("enforcing the state kept in the store"), "{}", node.log());
+    // Before any RPC answer, the kept state was checked against the proofs kept with it.
+    assert!(node.log().contains("the kept state matches the kept proofs"), "{}", node.log());
 
     // SIGTERM: a clean stop (exit 0), and the next start reads on from the kept cursor.
     assert_eq!(node.terminate(), Some(0), "{}", node.log());
