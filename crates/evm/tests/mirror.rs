@@ -152,7 +152,8 @@ where
     assert_eq!(mirror.view_offline(&call).expect("now held"), theirs, "{} offline", C::SIGNATURE);
 }
 
-async fn compare_every_view(mirror: &mut Mirror, provider: &DynProvider, node: Address) {
+/// `node` is the registered node, `admin` the admin and deployer.
+async fn compare_every_view(mirror: &mut Mirror, provider: &DynProvider, node: Address, admin: Address) {
     same(mirror, provider, R::auditHeadCall {}).await;
     same(mirror, provider, R::quorumBpsCall {}).await;
     same(mirror, provider, R::nodeCountCall {}).await;
@@ -161,6 +162,23 @@ async fn compare_every_view(mirror: &mut Mirror, provider: &DynProvider, node: A
     same(mirror, provider, R::siteNodeCountCall { site: keccak256("edge") }).await;
     same(mirror, provider, R::namespaceInfoCall { namespace: "prod".into() }).await;
     same(mirror, provider, R::serviceIdCall { namespace: "prod".into(), name: "api".into() }).await;
+    same(mirror, provider, R::namespaceIdCall { namespace: "prod".into() }).await;
+    same(mirror, provider, R::siteIdCall { site: "edge".into() }).await;
+    let deployer = R::deployerRoleCall { nsId: keccak256("prod") };
+    same(mirror, provider, deployer.clone()).await;
+    let role = mirror.view_offline(&deployer).expect("pure");
+    same(mirror, provider, R::hasRoleCall { role, account: admin }).await;
+    same(mirror, provider, R::getRoleMemberCountCall { role }).await;
+    same(mirror, provider, R::getRoleAdminCall { role }).await;
+    let site_role = R::siteRoleCall { site: keccak256("edge") };
+    same(mirror, provider, site_role.clone()).await;
+    let role = mirror.view_offline(&site_role).expect("pure");
+    same(mirror, provider, R::getRoleMemberCountCall { role }).await;
+    same(mirror, provider, R::getRoleMembersCall { role }).await;
+    same(mirror, provider, R::supportsInterfaceCall { interfaceId: [0x01, 0xff, 0xc9, 0xa7].into() }).await;
+    same(mirror, provider, R::MAX_REASON_BYTESCall {}).await;
+    same(mirror, provider, R::HARD_MAX_REPLICASCall {}).await;
+    same(mirror, provider, R::DEFAULT_QUORUM_BPSCall {}).await;
     for name in NAMES {
         let id = service_id(name);
         same(mirror, provider, R::serviceStateCall { sId: id }).await;
@@ -183,12 +201,12 @@ proptest! {
             let provider = chain.registry.provider().clone();
             let address = *chain.registry.address();
             let mut mirror = Mirror::at(&provider, address, latest(&provider).await).await.expect("mirror");
-            compare_every_view(&mut mirror, &provider, chain.account(2)).await;
+            compare_every_view(&mut mirror, &provider, chain.account(2), chain.account(0)).await;
             for op in &ops {
                 run(&chain, op).await;
                 // Every held slot proved again at the new block, then every view compared there.
                 mirror.advance(&provider, latest(&provider).await, Recheck::All).await.expect("advance");
-                compare_every_view(&mut mirror, &provider, chain.account(2)).await;
+                compare_every_view(&mut mirror, &provider, chain.account(2), chain.account(0)).await;
             }
         });
     }
