@@ -13,7 +13,6 @@ use alloy::providers::Provider;
 use alloy::pubsub::Subscription;
 use alloy::rpc::types::Header;
 
-use crate::audit::Head;
 use crate::events::{RegistryLog, fetch_range};
 use crate::{ChainError, Client};
 
@@ -106,13 +105,6 @@ impl Follower {
             }
         }
         Ok(None)
-    }
-
-    /// The registry's audit sequence number and head as of `block`: after folding the logs up to
-    /// that block, a node must have the same, or a log is missing or altered.
-    pub async fn audit_head(&self, block: u64) -> Result<(u64, Head), ChainError> {
-        let head = self.client.view(self.client.registry.auditHead().block(block.into())).await?;
-        Ok((head.seq, head.head))
     }
 
     /// New block headers as they are mined, when the endpoint is a WebSocket; `None` over HTTP
