@@ -44,14 +44,17 @@ pub fn statuses(seen: &Seen<'_>, metrics: &Metrics) -> Vec<ServiceStatus> {
         let record = seen.state.services.get(&d.id);
         let service = record.map_or_else(|| d.swarm_name.clone(), |r| format!("{}/{}", r.namespace, r.name));
         let synced = !out_of_sync.contains(d.swarm_name.as_str()) && !held.contains_key(d.swarm_name.as_str());
+        let last = seen.last.get(&d.swarm_name);
+        let failing = last.is_some_and(|(_, error)| error.is_some());
         let health = match (held.get(d.swarm_name.as_str()), o) {
             (Some(_), _) => "Degraded",
+            // Docker refused to create it (a missing secret, an image it cannot pull).
+            (None, None) if failing => "Degraded",
             (None, None) => "Missing",
             (None, Some(_)) => {
                 seen.rollouts.health(&d.swarm_name).unwrap_or(if synced { "Healthy" } else { "Progressing" })
             }
         };
-        let last = seen.last.get(&d.swarm_name);
         out.push(ServiceStatus {
             service,
             swarm_name: d.swarm_name.clone(),

@@ -6,6 +6,7 @@ mod deploy;
 mod fleet;
 #[allow(unreachable_pub)] // shared by the test modules
 mod harness;
+mod hostile;
 mod lifecycle;
 mod recovery;
 mod reorg;

@@ -1,0 +1,96 @@
+//! Specs published straight to the registry, as a compromised deployer key could, bypassing every
+//! check of the CLI: the node reports each as degraded with the reason, keeps every other service
+//! reconciled, and keeps running.
+
+use alloy::primitives::{Bytes, keccak256};
+use ledgerops_bindings::IDeploymentRegistry::ServiceSpec;
+use ledgerops_e2e::{Chain, test_image};
+use serde_json::{Value, json};
+
+use crate::harness::{self, Node, SITE, SWARM, service};
+
+/// A body as the registry stores it: JSON bytes, here built by hand rather than by the spec crate.
+fn body(value: Value) -> Vec<u8> {
+    serde_json::to_vec(&value).expect("json")
+}
+
+/// Each hostile body, and a word its reason must contain.
+fn hostile() -> Vec<(&'static str, Vec<u8>, &'static str)> {
+    let many_env: serde_json::Map<String, Value> = (0..10_000).map(|i| (format!("V{i}"), json!("x"))).collect();
+    vec![
+        ("not-utf8", vec![0xff, 0xfe, 0x00, 0x80, 0x7b], "body"),
+        ("not-json", b"{\"v\":1,\"env\":".to_vec(), "body"),
+        ("port-zero", body(json!({"v": 1, "ports": [{"target": 0, "protocol": "tcp", "mode": "ingress"}]})), "ports"),
+        ("port-too-big", body(json!({"v": 1, "ports": [{"target": 70000}]})), "body"),
+        (
+            "ports-twice",
+            body(json!({"v": 1, "ports": [
+                {"target": 80, "published": 18080, "protocol": "tcp", "mode": "ingress"},
+                {"target": 81, "published": 18080, "protocol": "tcp", "mode": "ingress"}]})),
+            "published twice",
+        ),
+        ("bad-constraint", body(json!({"v": 1, "constraints": ["node.labels.tier"]})), "constraints"),
+        ("future-format", body(json!({"v": 99})), "format version"),
+        ("nul-in-env", body(json!({"v": 1, "env": {"A": "x\u{0}y"}})), "env.A"),
+        ("unknown-secret", body(json!({"v": 1, "secrets": [{"name": "hostile-no-such-secret"}]})), "secret"),
+        ("env-10000", body(json!({"v": 1, "env": many_env})), ""),
+        ("huge-command", body(json!({"v": 1, "command": ["x".repeat(100_000)]})), ""),
+    ]
+}
+
+fn status_of<'a>(status: &'a Value, service: &str) -> Option<&'a Value> {
+    status["services"].as_array()?.iter().find(|s| s["service"] == service)
+}
+
+#[tokio::test]
+async fn hostile_specs_are_held_with_a_reason_and_every_other_service_runs() {
+    let _swarm = SWARM.lock().await;
+    harness::clean("hostile");
+    let chain = Chain::start().await.expect("anvil and a registry");
+    harness::set_up(&chain, "hostile").await;
+    let limits = chain.registry.setNamespaceLimits("hostile".into(), 100, 128 * 1024);
+    limits.send().await.expect("sent").get_receipt().await.expect("mined");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = Node::start(&chain, &chain.anvil.endpoint(), dir.path());
+
+    let cases = hostile();
+    for (name, bytes, _) in &cases {
+        let spec = ServiceSpec {
+            image: test_image("TESTAPP"),
+            replicas: 1,
+            sites: vec![keccak256(SITE)],
+            body: Bytes::from(bytes.clone()),
+        };
+        harness::publish(&chain, &format!("hostile/{name}"), spec).await;
+    }
+    harness::publish_spec(&chain, "hostile/good", &harness::app(1, "good", None)).await;
+    node.until("the good service runs after all the hostile ones", || service("hostile_good")).await;
+
+    for (name, _, reason) in &cases {
+        let key = format!("hostile/{name}");
+        let entry = node
+            .until(&format!("{key} reported"), || {
+                let (_, status) = node.get("/status");
+                let entry = status_of(&status, &key)?.clone();
+                (entry["health"] != "Missing" || entry["last_error"].is_string()).then_some(entry)
+            })
+            .await;
+        if reason.is_empty() {
+            // Large but within every limit (the body fits the namespace's 128 KiB): created, and
+            // from then on judged like any rollout.
+            assert_eq!(entry["last_action"], "create ok", "{key}: {entry}");
+            continue;
+        }
+        assert_eq!(entry["health"], "Degraded", "{key}: {entry}");
+        let error = entry["last_error"].as_str().unwrap_or_default();
+        assert!(error.contains(reason), "{key}: the reason names {reason:?}: {error}");
+        assert!(service(&format!("hostile_{name}")).is_none(), "{key} was not created");
+    }
+    let (code, _) = node.get("/healthz");
+    assert_eq!(code, 200, "the node is alive:\n{}", node.log());
+    assert!(!node.log().contains("panicked"), "{}", node.log());
+    let rss_kb = node.rss_kb();
+    assert!(rss_kb < 200 * 1024, "the node's memory stays bounded: {rss_kb} kB");
+    drop(node);
+    harness::clean("hostile");
+}
