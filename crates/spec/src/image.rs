@@ -15,6 +15,11 @@ pub fn validate_image(image: &str) -> Result<(), SpecError> {
     if image.len() <= DIGEST_MARKER.len() + DIGEST_HEX_LEN || image.len() > MAX_IMAGE_LEN {
         return Err(not_pinned());
     }
+    // Every allowed character is ASCII; checking first also keeps the split below on a character
+    // boundary (a hostile spec read from the chain may hold any UTF-8).
+    if !image.is_ascii() {
+        return Err(SpecError::BadRepository(image.to_owned()));
+    }
     let (repo, digest) = image.split_at(image.len() - DIGEST_MARKER.len() - DIGEST_HEX_LEN);
     let hex = digest.strip_prefix(DIGEST_MARKER).ok_or_else(not_pinned)?;
     if !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
@@ -41,6 +46,13 @@ mod tests {
     fn accepts_digests_with_or_without_a_registry_port() {
         for repo in ["app", "team/app", "127.0.0.1:5000/ledgerops/testapp", "registry.example.com/a/b_c-d.e"] {
             assert_eq!(validate_image(&format!("{repo}@sha256:{HEX}")), Ok(()), "{repo}");
+        }
+    }
+
+    #[test]
+    fn non_ascii_is_refused_without_a_panic() {
+        for image in [format!("𐀀app@sha256:{HEX}"), format!("app@sha256:{}é", &HEX[1..]), "𐀀".repeat(30)] {
+            assert_eq!(validate_image(&image), Err(SpecError::BadRepository(image.clone())), "{image}");
         }
     }
 
