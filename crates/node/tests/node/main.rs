@@ -3,6 +3,7 @@
 
 mod config;
 mod deploy;
+mod faults;
 mod fleet;
 #[allow(unreachable_pub)] // shared by the test modules
 mod harness;

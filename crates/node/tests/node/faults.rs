@@ -1,0 +1,137 @@
+//! Faults on the bad day: reorgs of depth 1 to 5 (replaced blocks and dropped blocks) across
+//! publishes and rollbacks, and kill -9 of the node at seeded random points of a reconcile. After
+//! each, the Swarm matches the canonical chain, nothing is created twice, and no report is lost.
+
+use std::time::Duration;
+
+use alloy::primitives::keccak256;
+use alloy::providers::Provider;
+use ledgerops_e2e::Chain;
+use ledgerops_reconcile::observed::labels;
+
+use crate::harness::{self, Node, SWARM, label, service};
+
+const SERVICES: [&str; 2] = ["a", "b"];
+
+/// The active revision the canonical chain has for `deep/<name>` (0: none or removed).
+async fn canonical(chain: &Chain, namespace: &str, name: &str) -> u32 {
+    let state = chain.registry.serviceState(keccak256(format!("{namespace}/{name}"))).call().await.expect("eth_call");
+    state.activeRevision
+}
+
+/// Waits until every service's Swarm revision label equals the canonical active revision.
+async fn until_canonical(node: &Node, chain: &Chain, namespace: &str, what: &str) {
+    let mut wanted = Vec::new();
+    for name in SERVICES {
+        wanted.push((format!("{namespace}_{name}"), canonical(chain, namespace, name).await));
+    }
+    node.until(what, || {
+        wanted
+            .iter()
+            .all(|(swarm, revision)| {
+                let running = service(swarm).and_then(|s| label(&s, labels::REVISION));
+                match revision {
+                    0 => running.is_none(),
+                    r => running.as_deref() == Some(r.to_string().as_str()),
+                }
+            })
+            .then_some(())
+    })
+    .await;
+}
+
+/// `depth` changes, one block each: publishes, and rollbacks once there is something to return to.
+/// Sent through a new provider each time: a reorg takes nonces back, which a cached nonce would not.
+async fn changes(chain: &Chain, namespace: &str, depth: u64, round: u64) {
+    let admin = chain.registry_as(0);
+    for i in 0..depth {
+        let name = SERVICES[usize::try_from(i % 2).expect("small")];
+        let id = keccak256(format!("{namespace}/{name}"));
+        let state = admin.serviceState(id).call().await.expect("eth_call");
+        let pending = if (i + round) % 3 == 2 && state.previousRevision != 0 {
+            admin.rollback(namespace.into(), name.into(), state.previousRevision).send().await
+        } else {
+            let replicas = 1 + u32::try_from(i % 2).expect("small");
+            let spec = harness::app(replicas, &format!("r{round}i{i}"), None).to_onchain().expect("valid");
+            admin.publish(namespace.into(), name.into(), spec).send().await
+        };
+        pending.expect("sent").get_receipt().await.expect("mined");
+    }
+}
+
+#[tokio::test]
+async fn reorgs_of_depth_1_to_5_end_on_the_canonical_state() {
+    let _swarm = SWARM.lock().await;
+    harness::clean("deep");
+    let chain = Chain::start().await.expect("anvil and a registry");
+    harness::set_up(&chain, "deep").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = Node::start(&chain, &chain.anvil.endpoint(), dir.path());
+    for name in SERVICES {
+        harness::publish_spec(&chain, &format!("deep/{name}"), &harness::app(1, "base", None)).await;
+    }
+    until_canonical(&node, &chain, "deep", "the base state").await;
+    let provider = chain.registry.provider();
+    for depth in 1..=5u64 {
+        changes(&chain, "deep", depth, depth).await;
+        until_canonical(&node, &chain, "deep", &format!("the changes before the reorg of depth {depth}")).await;
+        if depth % 2 == 1 {
+            // The last `depth` blocks replaced by empty ones.
+            provider.raw_request::<_, ()>("anvil_reorg".into(), (depth, Vec::<()>::new())).await.expect("anvil_reorg");
+        } else {
+            // The last `depth` blocks dropped, then a longer branch mined on top.
+            provider.raw_request::<_, ()>("anvil_rollback".into(), (Some(depth),)).await.expect("anvil_rollback");
+            provider.raw_request::<_, ()>("anvil_mine".into(), (depth + 1, ())).await.expect("anvil_mine");
+        }
+        until_canonical(&node, &chain, "deep", &format!("the canonical state after the reorg of depth {depth}")).await;
+    }
+    assert!(node.journaled("", "reorg").len() >= 5, "each reorg is journaled: {:?}", node.journal());
+    drop(node);
+    harness::clean("deep");
+}
+
+#[tokio::test]
+async fn kill_9_at_seeded_random_points_resumes_converged_and_loses_no_report() {
+    let _swarm = SWARM.lock().await;
+    harness::clean("crash");
+    let chain = Chain::start().await.expect("anvil and a registry");
+    harness::set_up(&chain, "crash").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut node = Node::start(&chain, &chain.anvil.endpoint(), dir.path());
+    for seed in 1..=4u64 {
+        // A reconcile in flight: both services change at once, and the node is killed somewhere
+        // between reading the block and attesting (a pseudo-random delay from the seed).
+        for name in SERVICES {
+            let mode = format!("seed{seed}");
+            harness::publish_spec(&chain, &format!("crash/{name}"), &harness::app(1, &mode, None)).await;
+        }
+        let delay = (seed * 7919) % 400;
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+        node.kill();
+        node = Node::start(&chain, &chain.anvil.endpoint(), dir.path());
+        until_canonical(&node, &chain, "crash", &format!("converged after kill -9 at {delay} ms (seed {seed})")).await;
+    }
+    // However the kills fell, no report is lost: the registry holds this node's attestation of
+    // each service's final revision as converged.
+    for name in SERVICES {
+        let id = keccak256(format!("crash/{name}"));
+        let revision = canonical(&chain, "crash", name).await;
+        let mut attested = None;
+        for _ in 0..300 {
+            let state =
+                chain.registry.nodeServiceState(id, chain.account(harness::NODE)).call().await.expect("eth_call");
+            if (state.revision, state.status) == (revision, 1) {
+                attested = Some(state);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert!(attested.is_some(), "crash/{name} revision {revision} not attested converged:\n{}", node.log());
+    }
+    for name in SERVICES {
+        let creates = node.journaled(&format!("crash_{name}"), "create");
+        assert!(creates.len() <= 1, "crash_{name} created {} times: {:?}", creates.len(), node.journal());
+    }
+    drop(node);
+    harness::clean("crash");
+}
