@@ -5,9 +5,11 @@ use alloy::contract::{CallBuilder, CallDecoder};
 use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, B256};
 use alloy::providers::{DynProvider, PendingTransactionBuilder, Provider, ProviderBuilder};
+use alloy::rpc::client::RpcClient;
 use alloy::rpc::types::{Log, TransactionReceipt};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::transports::TransportError;
+use alloy::transports::layers::{OrRetryPolicyFn, RateLimitRetryPolicy, RetryBackoffLayer};
 use ledgerops_bindings::DeploymentRegistry::{self, DeploymentRegistryErrors, DeploymentRegistryInstance};
 
 use crate::Revert;
@@ -134,15 +136,29 @@ pub struct Client {
     pub registry: DeploymentRegistryInstance<DynProvider>,
 }
 
+/// Retries per request: up to [`RETRIES`] times, 100 ms apart, for rate limits and
+/// gateway errors (alloy's policy covers 429 and 503; a proxy or load balancer also says 502 or 504).
+fn retry_layer() -> RetryBackoffLayer<OrRetryPolicyFn> {
+    let gateway = |e: &TransportError| {
+        e.as_transport_err().and_then(|k| k.as_http_error()).is_some_and(|h| matches!(h.status, 502 | 504))
+    };
+    let policy = OrRetryPolicyFn::new(RateLimitRetryPolicy::default(), gateway);
+    RetryBackoffLayer::new_with_policy(RETRIES, 100, u64::MAX, policy)
+}
+
+/// Tries per request before an error reaches the caller (whose own retry then takes over).
+const RETRIES: u32 = 8;
+
 impl Client {
     /// A provider for `url` (http(s) or ws(s)), signing with `signer` when given.
+    /// Requests an endpoint answers with 429 (rate limit) or a gateway error (502, 503, 504) are
+    /// retried with backoff, so one refused request does not fail a whole read.
     pub async fn provider(url: &str, signer: Option<PrivateKeySigner>) -> Result<(DynProvider, u64), ChainError> {
         let unreachable = |e: TransportError| ChainError::from_transport(url, e);
+        let client = RpcClient::builder().layer(retry_layer()).connect(url).await.map_err(unreachable)?;
         let provider = match signer {
-            Some(s) => {
-                ProviderBuilder::new().wallet(EthereumWallet::from(s)).connect(url).await.map_err(unreachable)?.erased()
-            }
-            None => ProviderBuilder::new().connect(url).await.map_err(unreachable)?.erased(),
+            Some(s) => ProviderBuilder::new().wallet(EthereumWallet::from(s)).connect_client(client).erased(),
+            None => ProviderBuilder::new().connect_client(client).erased(),
         };
         let chain_id = provider.get_chain_id().await.map_err(unreachable)?;
         Ok((provider, chain_id))

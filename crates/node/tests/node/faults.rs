@@ -10,6 +10,7 @@ use ledgerops_e2e::Chain;
 use ledgerops_reconcile::observed::labels;
 
 use crate::harness::{self, Node, SWARM, label, service};
+use crate::rpc::{Faults, RpcProxy};
 
 const SERVICES: [&str; 2] = ["a", "b"];
 
@@ -134,4 +135,77 @@ async fn kill_9_at_seeded_random_points_resumes_converged_and_loses_no_report() 
     }
     drop(node);
     harness::clean("crash");
+}
+
+/// How long the partition test cuts the RPC off: 60 s in CI (`LEDGEROPS_PARTITION_SECS` to change).
+fn partition() -> Duration {
+    let secs = std::env::var("LEDGEROPS_PARTITION_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
+    Duration::from_secs(secs)
+}
+
+#[tokio::test]
+async fn through_an_rpc_partition_services_stay_up_and_the_node_catches_up_without_a_gap() {
+    let _swarm = SWARM.lock().await;
+    harness::clean("part");
+    let chain = Chain::start().await.expect("anvil and a registry");
+    harness::set_up(&chain, "part").await;
+    let rpc = RpcProxy::start(&chain.anvil.endpoint()).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = Node::start(&chain, &rpc.url, dir.path());
+    for name in SERVICES {
+        harness::publish_spec(&chain, &format!("part/{name}"), &harness::app(1, "before", None)).await;
+    }
+    until_canonical(&node, &chain, "part", "the state before the partition").await;
+
+    // The node is cut off from the RPC while the chain moves on: three changes it cannot see.
+    rpc.set(Faults { cut: true, ..Faults::default() });
+    let cut = partition();
+    let started = std::time::Instant::now();
+    harness::publish_spec(&chain, "part/a", &harness::app(2, "during-1", None)).await;
+    harness::publish_spec(&chain, "part/b", &harness::app(2, "during", None)).await;
+    harness::publish_spec(&chain, "part/a", &harness::app(1, "during-2", None)).await;
+    node.until("the partition noticed", || node.log().contains("RPC unreachable").then_some(())).await;
+    while started.elapsed() < cut {
+        for name in SERVICES {
+            let running = service(&format!("part_{name}")).and_then(|s| label(&s, labels::REVISION));
+            assert_eq!(running.as_deref(), Some("1"), "part_{name} keeps running what was verified");
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+
+    rpc.set(Faults::default());
+    let healed = std::time::Instant::now();
+    until_canonical(&node, &chain, "part", "caught up after the partition").await;
+    eprintln!("caught up {:.1} s after a {} s partition", healed.elapsed().as_secs_f64(), cut.as_secs());
+    // No gap: the node read every change of the partition (a's two revisions were both seen).
+    let a = node.journaled("part_a", "update");
+    assert!(a.iter().any(|e| e["revision"] == 3), "revision 3 of part/a applied: {:?}", node.journal());
+    let log = node.log();
+    assert_eq!(log.matches("RPC unreachable").count(), 1, "logged once:\n{log}");
+    assert!(log.contains("RPC reachable again"), "{log}");
+    drop(node);
+    harness::clean("part");
+}
+
+#[tokio::test]
+async fn an_rpc_that_fails_half_the_time_and_answers_slowly_still_converges() {
+    let _swarm = SWARM.lock().await;
+    harness::clean("flaky");
+    let chain = Chain::start().await.expect("anvil and a registry");
+    harness::set_up(&chain, "flaky").await;
+    let rpc = RpcProxy::start(&chain.anvil.endpoint()).await;
+    rpc.set(Faults { fail_half: true, delay: Duration::from_millis(150), ..Faults::default() });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = Node::start(&chain, &rpc.url, dir.path());
+    for round in 0..3 {
+        for name in SERVICES {
+            let mode = format!("round{round}");
+            harness::publish_spec(&chain, &format!("flaky/{name}"), &harness::app(1 + round % 2, &mode, None)).await;
+        }
+    }
+    until_canonical(&node, &chain, "flaky", "converged through a flaky, slow RPC").await;
+    assert!(rpc.failed.load(std::sync::atomic::Ordering::Relaxed) > 0, "the proxy did fail requests");
+    assert!(!node.log().contains("panicked"), "{}", node.log());
+    drop(node);
+    harness::clean("flaky");
 }

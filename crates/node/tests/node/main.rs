@@ -11,4 +11,6 @@ mod hostile;
 mod lifecycle;
 mod recovery;
 mod reorg;
+#[allow(unreachable_pub)] // shared by the test modules
+mod rpc;
 mod verify;
