@@ -47,6 +47,11 @@ async fn publish_update_drift_and_removal_reach_the_swarm_and_others_are_left_al
     node.until("life_web scaled back to 1", || service("life_web").filter(|s| replicas(s) == 1)).await;
     assert!(!node.journaled("life_web", "drift").is_empty(), "{:?}", node.journal());
 
+    // Deleted by hand: created again, at the revision the registry has.
+    docker(&["service", "rm", "life_web"]).expect("remove by hand");
+    let web = node.until("life_web created again", || service("life_web")).await;
+    assert_eq!(label(&web, labels::REVISION).as_deref(), Some("2"));
+
     // A secret this node lacks: that service is reported, the others go on.
     let broken = harness::with_secret(harness::app(1, "c", None), "life-missing-secret");
     harness::publish_spec(&chain, "life/needs-secret", &broken).await;
@@ -81,7 +86,8 @@ async fn publish_update_drift_and_removal_reach_the_swarm_and_others_are_left_al
         .filter(|e| e["service"] == "life_web" && e["action"] != "converged")
         .map(|e| e["action"].as_str().unwrap_or_default().to_owned())
         .collect();
-    assert_eq!(actions, ["create", "update", "drift", "remove"]);
+    // The second create is the one after the deletion by hand.
+    assert_eq!(actions, ["create", "update", "drift", "create", "remove"]);
     let (code, ready) = node.get("/readyz");
     assert_eq!(code, 200, "{ready}");
     assert_eq!(ready["docker_reachable"], true);
