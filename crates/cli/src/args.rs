@@ -73,13 +73,7 @@ pub(crate) enum Command {
     /// result or revert, gas, events, changes. Sends nothing (exit 0: none, 1: changes, 2: error or revert).
     Plan(PlanArgs),
     /// Make an earlier revision active again (default: the one before the active one).
-    Rollback {
-        /// namespace/service
-        service: ServiceRef,
-        /// The revision to return to.
-        #[arg(long)]
-        to: Option<u32>,
-    },
+    Rollback(RollbackArgs),
     /// Remove a service: its desired state becomes absent.
     Remove {
         /// namespace/service
@@ -361,6 +355,16 @@ pub(crate) struct DiffArgs {
     pub(crate) spec: SpecFlags,
 }
 
+/// A service and the revision to make active again.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct RollbackArgs {
+    /// namespace/service
+    pub(crate) service: ServiceRef,
+    /// The revision to return to (default: the one before the active one).
+    #[arg(long)]
+    pub(crate) to: Option<u32>,
+}
+
 #[derive(Debug, Clone, Args)]
 pub(crate) struct PlanArgs {
     #[command(subcommand)]
@@ -389,13 +393,7 @@ pub(crate) enum PlanAction {
     /// What `apply -f` would do: one transaction per changed service, in order.
     Apply(FileArgs),
     /// What `rollback` would do.
-    Rollback {
-        /// namespace/service
-        service: ServiceRef,
-        /// The revision to return to (default: the one before the active one).
-        #[arg(long)]
-        to: Option<u32>,
-    },
+    Rollback(RollbackArgs),
     /// What `remove` would do.
     Remove {
         /// namespace/service

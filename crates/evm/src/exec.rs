@@ -1,6 +1,5 @@
 //! One call run in revm over a [`Mirror`]: the registry's code with the proved storage as its
-//! only state. A slot the mirror has not proved stops the call (it is never read as zero), and
-//! every slot read is recorded so a node knows which slots a service's views depend on.
+//! only state. A slot the mirror has not proved stops the call (it is never read as zero).
 
 use alloy::primitives::{Address, B256, Bytes, Log, TxKind, U256};
 use revm::bytecode::Bytecode;
@@ -35,8 +34,6 @@ pub(crate) enum Stop {
 pub struct Executed {
     /// What revm returned.
     pub result: ExecutionResult,
-    /// The registry's slots it read, in order.
-    pub read: Vec<B256>,
     /// The registry's slots it would change, with their new values.
     pub writes: Vec<(B256, U256)>,
 }
@@ -63,11 +60,16 @@ impl Executed {
 
     /// The returned data, or why there is none.
     pub fn success(&self) -> Result<&Bytes, Failure> {
-        match &self.result {
-            ExecutionResult::Success { output: Output::Call(data) | Output::Create(data, _), .. } => Ok(data),
-            ExecutionResult::Revert { output, .. } => Err(Failure::Reverted(output.clone())),
-            ExecutionResult::Halt { reason, .. } => Err(Failure::Halted(format!("{reason:?}"))),
-        }
+        output(&self.result)
+    }
+}
+
+/// The data a call returned, or why there is none.
+pub(crate) fn output(result: &ExecutionResult) -> Result<&Bytes, Failure> {
+    match result {
+        ExecutionResult::Success { output: Output::Call(data) | Output::Create(data, _), .. } => Ok(data),
+        ExecutionResult::Revert { output, .. } => Err(Failure::Reverted(output.clone())),
+        ExecutionResult::Halt { reason, .. } => Err(Failure::Halted(format!("{reason:?}"))),
     }
 }
 
@@ -81,7 +83,6 @@ impl DBErrorMarker for NotProved {}
 /// The mirror as revm's state: the registry's account, its proved slots, nothing else.
 struct MirrorDb<'a> {
     mirror: &'a Mirror,
-    read: Vec<B256>,
 }
 
 impl Database for MirrorDb<'_> {
@@ -112,7 +113,6 @@ impl Database for MirrorDb<'_> {
             return Ok(U256::ZERO);
         }
         let slot = B256::from(index);
-        self.read.push(slot);
         self.mirror.slots().get(&slot).copied().ok_or(NotProved(slot))
     }
 
@@ -136,7 +136,7 @@ impl<'a> Runner<'a> {
         let head = mirror.head();
         let (chain_id, block) = (head.chain_id, head.block);
         let evm = Context::mainnet()
-            .with_db(MirrorDb { mirror, read: Vec::new() })
+            .with_db(MirrorDb { mirror })
             .modify_cfg_chained(|cfg| {
                 cfg.set_spec_and_mainnet_gas_params(SPEC);
                 cfg.chain_id = chain_id;
@@ -155,9 +155,7 @@ impl<'a> Runner<'a> {
     /// Runs a view: as a system call (no transaction checks, no fee or nonce handling), which
     /// halves the cost of a cheap view. Its gas is not a transaction's; [`Runner::run`] gives that.
     pub(crate) fn view(&mut self, calldata: Bytes) -> Result<ExecutionResult, Stop> {
-        let outcome = self.evm.system_call_with_caller(Address::ZERO, self.address, calldata);
-        self.evm.ctx.journaled_state.database.read.clear();
-        match outcome {
+        match self.evm.system_call_with_caller(Address::ZERO, self.address, calldata) {
             Ok(done) => Ok(done.result),
             Err(EVMError::Database(NotProved(slot))) => Err(Stop::Missing(slot)),
             Err(other) => Err(Stop::Evm(other.to_string())),
@@ -174,9 +172,7 @@ impl<'a> Runner<'a> {
             .gas_price(0)
             .chain_id(Some(self.chain_id))
             .build_fill();
-        let outcome = self.evm.transact(tx);
-        let read = std::mem::take(&mut self.evm.ctx.journaled_state.database.read);
-        match outcome {
+        match self.evm.transact(tx) {
             Ok(done) => {
                 let writes = done
                     .state
@@ -186,7 +182,7 @@ impl<'a> Runner<'a> {
                         changed.map(|(index, slot)| (B256::from(*index), slot.present_value)).collect()
                     })
                     .unwrap_or_default();
-                Ok(Executed { result: done.result, read, writes })
+                Ok(Executed { result: done.result, writes })
             }
             Err(EVMError::Database(NotProved(slot))) => Err(Stop::Missing(slot)),
             Err(other) => Err(Stop::Evm(other.to_string())),

@@ -8,5 +8,5 @@ pub mod mirror;
 pub mod proof;
 
 pub use exec::{Executed, Failure, SPEC};
-pub use mirror::{AccountHead, Advanced, BlockRef, Mirror, MirrorError, Recheck, Session};
+pub use mirror::{AccountHead, BlockRef, Mirror, MirrorError, Session};
 pub use proof::{ProofError, ProvedAccount, verify};

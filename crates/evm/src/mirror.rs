@@ -10,7 +10,9 @@ use alloy::providers::Provider;
 use revm::bytecode::Bytecode;
 use serde::{Deserialize, Serialize};
 
-use crate::exec::{Executed, Runner, Stop, execute};
+use revm::context::result::ExecutionResult;
+
+use crate::exec::{Executed, Runner, Stop, execute, output};
 use crate::proof::{ProofError, verify};
 
 /// Slots asked for in one `eth_getProof` (anvil and geth answer a few hundred quickly).
@@ -113,24 +115,6 @@ pub struct Mirror {
     changed: Vec<B256>,
 }
 
-/// Which held slots to prove again when the mirror moves to a new block.
-#[derive(Debug, Clone)]
-pub enum Recheck {
-    /// Every slot held: finds whatever changed, at the cost of one proof per slot.
-    All,
-    /// These slots only (the ones the new events touched); the others keep their proved value.
-    Slots(Vec<B256>),
-}
-
-/// How far [`Mirror::advance`] went.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Advanced {
-    /// Slots whose value changed, with the new value (what a store persists).
-    pub changed: Vec<(B256, U256)>,
-    /// Slots proved again.
-    pub proved: usize,
-}
-
 impl Mirror {
     /// The registry at `address` as of block `number`: account and code proved, no storage yet.
     pub async fn at(provider: &impl Provider, address: Address, number: u64) -> Result<Self, MirrorError> {
@@ -192,67 +176,66 @@ impl Mirror {
 
     /// Proves `slots` at the mirror's block and keeps them.
     pub async fn prove(&mut self, provider: &impl Provider, slots: &[B256]) -> Result<(), MirrorError> {
-        let number = self.head.block.number;
-        for chunk in slots.chunks(PROOF_CHUNK) {
-            let proof = provider.get_proof(self.head.address, chunk.to_vec()).number(number).await.map_err(rpc)?;
-            let account = verify(self.head.block.state_root, self.head.address, &proof)?;
-            if account.storage_root != self.head.storage_root {
-                return Err(MirrorError::Rpc(format!("block {number} changed under the mirror")));
-            }
-            for (slot, value) in account.storage {
-                if self.slots.insert(slot, value) != Some(value) {
-                    self.changed.push(slot);
-                }
-            }
-        }
+        let values = self.fetch(provider, &self.head.block, self.head.storage_root, slots).await?;
+        self.keep(values);
         Ok(())
     }
 
-    /// Moves the mirror to block `number`: the account is proved again there, and so are the
-    /// slots `recheck` names, unless the storage root did not change (then no slot did).
-    pub async fn advance(
-        &mut self,
+    /// `slots` at `block`, each proved against `storage_root` (the registry's at that block).
+    async fn fetch(
+        &self,
         provider: &impl Provider,
-        number: u64,
-        recheck: Recheck,
-    ) -> Result<Advanced, MirrorError> {
+        block: &BlockRef,
+        storage_root: B256,
+        slots: &[B256],
+    ) -> Result<Vec<(B256, U256)>, MirrorError> {
+        let mut values = Vec::with_capacity(slots.len());
+        for chunk in slots.chunks(PROOF_CHUNK) {
+            let proof =
+                provider.get_proof(self.head.address, chunk.to_vec()).number(block.number).await.map_err(rpc)?;
+            let account = verify(block.state_root, self.head.address, &proof)?;
+            if account.storage_root != storage_root {
+                return Err(MirrorError::Rpc(format!("block {} changed under the mirror", block.number)));
+            }
+            values.extend(account.storage);
+        }
+        Ok(values)
+    }
+
+    /// Keeps proved values, noting the ones that changed.
+    fn keep(&mut self, values: Vec<(B256, U256)>) {
+        for (slot, value) in values {
+            if self.slots.insert(slot, value) != Some(value) {
+                self.changed.push(slot);
+            }
+        }
+    }
+
+    /// Moves the mirror to block `number`: the account is proved again there and, when its
+    /// storage root changed, every slot held (one `eth_getProof` per 256), so that no value is
+    /// older than the block. On an error the mirror stays where it was.
+    pub async fn advance(&mut self, provider: &impl Provider, number: u64) -> Result<(), MirrorError> {
         let block = BlockRef::fetch(provider, number).await?;
         let proof = provider.get_proof(self.head.address, Vec::new()).number(number).await.map_err(rpc)?;
         let account = verify(block.state_root, self.head.address, &proof)?;
         if account.code_hash != keccak256(&self.head.code) {
             return Err(MirrorError::Rpc(format!("the registry's code changed at block {number}")));
         }
-        let unchanged = account.storage_root == self.head.storage_root;
-        let mut next = Self {
-            head: AccountHead {
-                block,
-                nonce: account.nonce,
-                balance: account.balance,
-                storage_root: account.storage_root,
-                ..self.head.clone()
-            },
-            bytecode: self.bytecode.clone(),
-            slots: self.slots.clone(),
-            changed: self.changed.clone(),
+        let values = if account.storage_root == self.head.storage_root {
+            Vec::new()
+        } else {
+            let held: Vec<B256> = self.slots.keys().copied().collect();
+            self.fetch(provider, &block, account.storage_root, &held).await?
         };
-        let mut advanced = Advanced::default();
-        if !unchanged {
-            let slots: Vec<B256> = match recheck {
-                Recheck::All => self.slots.keys().copied().collect(),
-                Recheck::Slots(slots) => slots,
-            };
-            next.prove(provider, &slots).await?;
-            advanced.proved = slots.len();
-            advanced.changed = slots
-                .iter()
-                .filter_map(|slot| {
-                    let value = next.slots.get(slot).copied().unwrap_or_default();
-                    (self.slots.get(slot) != Some(&value)).then_some((*slot, value))
-                })
-                .collect();
-        }
-        *self = next;
-        Ok(advanced)
+        self.head = AccountHead {
+            block,
+            nonce: account.nonce,
+            balance: account.balance,
+            storage_root: account.storage_root,
+            ..self.head.clone()
+        };
+        self.keep(values);
+        Ok(())
     }
 
     /// Runs `calldata` from `caller` over the mirror, proving each slot it needs that the mirror
@@ -284,13 +267,17 @@ impl Mirror {
         let mut proved = 0;
         let mut last: Vec<B256> = Vec::new();
         loop {
-            let mut missing: Vec<B256> = calls
-                .iter()
-                .filter_map(|calldata| match execute(self, Address::ZERO, calldata.clone()) {
-                    Err(Stop::Missing(slot)) => Some(slot),
-                    _ => None,
-                })
-                .collect();
+            // One EVM for the round, dropped before the await (it is not Send).
+            let mut missing: Vec<B256> = {
+                let mut runner = Runner::new(self);
+                calls
+                    .iter()
+                    .filter_map(|calldata| match runner.view(calldata.clone()) {
+                        Err(Stop::Missing(slot)) => Some(slot),
+                        _ => None,
+                    })
+                    .collect()
+            };
             missing.sort_unstable();
             missing.dedup();
             if missing.is_empty() {
@@ -312,14 +299,6 @@ impl Mirror {
         self.slots.extend(executed.writes.iter().copied());
     }
 
-    /// Runs `calldata` over what the mirror holds, without an RPC.
-    pub fn execute_offline(&self, caller: Address, calldata: Bytes) -> Result<Executed, MirrorError> {
-        execute(self, caller, calldata).map_err(|stop| match stop {
-            Stop::Missing(slot) => MirrorError::Missing(slot),
-            Stop::Evm(reason) => MirrorError::Halted(reason),
-        })
-    }
-
     /// Calls a view of the registry in revm, proving missing slots through `provider`.
     pub async fn view<C: alloy::sol_types::SolCall>(
         &mut self,
@@ -327,7 +306,7 @@ impl Mirror {
         call: &C,
     ) -> Result<C::Return, MirrorError> {
         let executed = self.execute(provider, Address::ZERO, call.abi_encode().into()).await?;
-        decode::<C>(executed)
+        decode::<C>(&executed.result)
     }
 
     /// Calls a view of the registry in revm over what the mirror holds.
@@ -338,18 +317,6 @@ impl Mirror {
     /// Runs many views over what the mirror holds through one EVM (much cheaper per view).
     pub fn session(&self) -> Session<'_> {
         Session { runner: Runner::new(self) }
-    }
-
-    /// A view and every slot it read (proving the missing ones): what a node proves again when
-    /// the thing the view is about changes.
-    pub async fn view_traced<C: alloy::sol_types::SolCall>(
-        &mut self,
-        provider: &impl Provider,
-        call: &C,
-    ) -> Result<(C::Return, Vec<B256>), MirrorError> {
-        let executed = self.execute(provider, Address::ZERO, call.abi_encode().into()).await?;
-        let read = executed.read.clone();
-        Ok((decode::<C>(executed)?, read))
     }
 }
 
@@ -365,12 +332,12 @@ impl Session<'_> {
             Stop::Missing(slot) => MirrorError::Missing(slot),
             Stop::Evm(reason) => MirrorError::Halted(reason),
         })?;
-        decode::<C>(Executed { result, read: Vec::new(), writes: Vec::new() })
+        decode::<C>(&result)
     }
 }
 
-fn decode<C: alloy::sol_types::SolCall>(executed: Executed) -> Result<C::Return, MirrorError> {
-    let output = executed.success().map_err(|e| match e {
+fn decode<C: alloy::sol_types::SolCall>(result: &ExecutionResult) -> Result<C::Return, MirrorError> {
+    let output = output(result).map_err(|e| match e {
         crate::exec::Failure::Reverted(data) => MirrorError::Reverted(data),
         crate::exec::Failure::Halted(reason) => MirrorError::Halted(reason),
     })?;

@@ -5,7 +5,7 @@
 //! their last verified state; the others go on. It never stops the controller: while the RPC is
 //! down the controller keeps enforcing the last state published.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -72,12 +72,14 @@ impl Folded {
         Self { audit: AuditChain::genesis(chain_id, registry), state: RegistryState::default() }
     }
 
-    fn fold(&mut self, logs: &[RegistryLog]) -> Result<(), SyncError> {
+    /// Folds `logs` in; returns the services they changed, each once.
+    fn fold(&mut self, logs: &[RegistryLog]) -> Result<BTreeSet<B256>, SyncError> {
+        let mut touched = BTreeSet::new();
         for log in logs {
             self.audit.append_log(&log.raw.inner)?;
-            self.state.apply(&log.event)?;
+            touched.extend(self.state.apply(&log.event)?);
         }
-        Ok(())
+        Ok(touched)
     }
 
     fn head(&self) -> (u64, Head) {
@@ -92,7 +94,7 @@ pub fn restore(store: &Store) -> Result<Option<Folded>, StoreError> {
     let logs = store.logs()?;
     let mut folded = Folded::genesis(chain_id, registry);
     match decode_all(logs).and_then(|logs| folded.fold(&logs)) {
-        Ok(()) => Ok(Some(folded)),
+        Ok(_) => Ok(Some(folded)),
         Err(e) => {
             tracing::warn!(error = %e, "the store's log does not verify; reading the chain again");
             store.rewind(None)?;
@@ -253,10 +255,9 @@ async fn step(
     let stepped = match next {
         Next::Idle => Stepped::Quiet,
         Next::Advanced { logs, to } => {
-            let touched: Vec<B256> = logs.iter().filter_map(|l| service_of(&l.event)).collect();
             let mut next = folded.clone();
             let verdict = match next.fold(&logs) {
-                Ok(()) => Some(verifier.check(provider, to.block, &next.state, Scope::Touched(&touched)).await?),
+                Ok(touched) => Some(verifier.check(provider, to.block, &next.state, Scope::Touched(&touched)).await?),
                 Err(e) => {
                     tracing::debug!(error = %e, "the logs read do not verify");
                     None
@@ -293,18 +294,6 @@ async fn step(
         }
     };
     Ok((stepped, head))
-}
-
-/// The service an event changes, if any.
-fn service_of(event: &ledgerops_bindings::DeploymentRegistry::DeploymentRegistryEvents) -> Option<B256> {
-    use ledgerops_bindings::DeploymentRegistry::DeploymentRegistryEvents as Ev;
-    match event {
-        Ev::ServiceCreated(e) => Some(e.serviceId),
-        Ev::RevisionPublished(e) => Some(e.serviceId),
-        Ev::RolledBack(e) => Some(e.serviceId),
-        Ev::ServiceRemoved(e) => Some(e.serviceId),
-        _ => None,
-    }
 }
 
 /// Logs that do not add up: folds them as they are, compares every service with the registry's

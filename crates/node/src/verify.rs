@@ -4,13 +4,14 @@
 //! as a service whose events disagree with the registry; that service is held at its last verified
 //! state while every other service goes on.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use alloy::primitives::{Address, B256};
+use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::providers::Provider;
+use alloy::sol_types::SolCall;
 use ledgerops_bindings::DeploymentRegistry as R;
 use ledgerops_chain::Head;
-use ledgerops_evm::{Mirror, MirrorError, Recheck};
+use ledgerops_evm::{Mirror, MirrorError, Session};
 use ledgerops_reconcile::{RegistryState, ServiceRecord};
 use ledgerops_spec::spec_hash;
 
@@ -18,7 +19,7 @@ use ledgerops_spec::spec_hash;
 #[derive(Debug, Clone, Copy)]
 pub enum Scope<'a> {
     /// Those the new logs changed (the audit head vouches for the others).
-    Touched(&'a [B256]),
+    Touched(&'a BTreeSet<B256>),
     /// Every service known: when the logs do not add up, to find the ones they got wrong.
     All,
 }
@@ -56,13 +57,14 @@ impl Verifier {
 
     /// Slots proved with a new value since the last call, and whether they replace all the
     /// store holds (the mirror was built afresh).
-    pub fn take_changed(&mut self) -> (Vec<(B256, alloy::primitives::U256)>, bool) {
+    pub fn take_changed(&mut self) -> (Vec<(B256, U256)>, bool) {
         let changed = self.mirror.as_mut().map(Mirror::take_changed).unwrap_or_default();
         (changed, std::mem::take(&mut self.fresh))
     }
 
     /// Moves the mirror to `block` (every held slot proved again there when the registry's storage
-    /// changed) and compares `state` with the registry's own answers.
+    /// changed), proves in batches what the compared views read, and compares `state` with the
+    /// registry's own answers.
     pub async fn check(
         &mut self,
         provider: &impl Provider,
@@ -70,37 +72,43 @@ impl Verifier {
         state: &RegistryState,
         scope: Scope<'_>,
     ) -> Result<Verdict, MirrorError> {
-        let mirror = match self.mirror.take() {
-            None => {
-                self.fresh = true;
-                Mirror::at(provider, self.registry, block).await?
-            }
-            Some(mut mirror) => {
+        let mirror = match &mut self.mirror {
+            Some(mirror) => {
                 if mirror.block().number != block {
-                    let result = mirror.advance(provider, block, Recheck::All).await;
-                    if let Err(e) = result {
-                        self.mirror = Some(mirror);
-                        return Err(e);
-                    }
+                    mirror.advance(provider, block).await?;
                 }
                 mirror
             }
+            None => {
+                self.fresh = true;
+                self.mirror.insert(Mirror::at(provider, self.registry, block).await?)
+            }
         };
-        let mirror = self.mirror.insert(mirror);
-        let head = mirror.view(provider, &R::auditHeadCall {}).await?;
         let ids: Vec<B256> = match scope {
-            Scope::Touched(ids) => ids.to_vec(),
+            Scope::Touched(ids) => ids.iter().copied().collect(),
             Scope::All => state.services.keys().copied().collect(),
         };
+        // The audit head and each service's state first, then the active revisions' hashes
+        // (which revision is active is only known once its state is proved).
+        let mut calls: Vec<Bytes> = ids.iter().map(|id| R::serviceStateCall { sId: *id }.abi_encode().into()).collect();
+        calls.push(R::auditHeadCall {}.abi_encode().into());
+        mirror.prove_for(provider, &calls).await?;
+        let hashes: Vec<Bytes> = {
+            let mut session = mirror.session();
+            ids.iter()
+                .filter_map(|id| {
+                    let revision = session.view(&R::serviceStateCall { sId: *id }).ok()?.activeRevision;
+                    (revision != 0).then(|| R::revisionHashCall { sId: *id, revision }.abi_encode().into())
+                })
+                .collect()
+        };
+        mirror.prove_for(provider, &hashes).await?;
+
+        let mut session = mirror.session();
+        let head = session.view(&R::auditHeadCall {})?;
         let mut mismatches = BTreeMap::new();
         for id in ids {
-            let proved = mirror.view(provider, &R::serviceStateCall { sId: id }).await?;
-            let record = state.services.get(&id);
-            let hash = match proved.activeRevision {
-                0 => None,
-                revision => Some(mirror.view(provider, &R::revisionHashCall { sId: id, revision }).await?),
-            };
-            if let Some(evidence) = compare(block, record, proved.activeRevision, hash) {
+            if let Some(evidence) = compare(&mut session, block, id, state.services.get(&id))? {
                 mismatches.insert(id, evidence);
             }
         }
@@ -113,40 +121,38 @@ impl Verifier {
     pub fn check_offline(&self, state: &RegistryState) -> Option<Verdict> {
         let mirror = self.mirror.as_ref()?;
         let block = mirror.block().number;
-        let head = mirror.view_offline(&R::auditHeadCall {}).ok()?;
-        let mut mismatches = BTreeMap::new();
-        for (id, record) in &state.services {
-            let Ok(proved) = mirror.view_offline(&R::serviceStateCall { sId: *id }) else { continue };
-            let hash = match proved.activeRevision {
-                0 => None,
-                revision => match mirror.view_offline(&R::revisionHashCall { sId: *id, revision }) {
-                    Ok(hash) => Some(hash),
-                    Err(_) => continue,
-                },
-            };
-            if let Some(evidence) = compare(block, Some(record), proved.activeRevision, hash) {
-                mismatches.insert(*id, evidence);
-            }
-        }
+        let mut session = mirror.session();
+        let head = session.view(&R::auditHeadCall {}).ok()?;
+        let mismatches = state
+            .services
+            .iter()
+            .filter_map(|(id, record)| Some((*id, compare(&mut session, block, *id, Some(record)).ok()??)))
+            .collect();
         Some(Verdict { block, audit: (head.seq, head.head), mismatches })
     }
 }
 
-/// The evidence when the events' record of a service disagrees with the registry's proved state.
-fn compare(block: u64, record: Option<&ServiceRecord>, active: u32, proved_hash: Option<B256>) -> Option<String> {
+/// The evidence when the events' record of service `id` disagrees with the registry's state in
+/// `session`; an error when that state is not all in the mirror.
+fn compare(
+    session: &mut Session<'_>,
+    block: u64,
+    id: B256,
+    record: Option<&ServiceRecord>,
+) -> Result<Option<String>, MirrorError> {
+    let active = session.view(&R::serviceStateCall { sId: id })?.activeRevision;
     let ours = record.map_or(0, |r| r.active);
     if ours != active {
-        return Some(format!(
+        return Ok(Some(format!(
             "the registry (proved at block {block}) has revision {active} active, the events read give revision {ours}: a log is missing or altered"
-        ));
+        )));
     }
-    let (Some(proved), Some(spec)) = (proved_hash, record.and_then(ServiceRecord::active_spec)) else {
-        return None;
-    };
+    let Some(spec) = record.and_then(ServiceRecord::active_spec) else { return Ok(None) };
+    let proved = session.view(&R::revisionHashCall { sId: id, revision: active })?;
     let ours = spec_hash(spec);
-    (ours != proved).then(|| {
+    Ok((ours != proved).then(|| {
         format!(
             "revision {active}'s spec from the events hashes to {ours}, the registry (proved at block {block}) holds {proved}: the log was altered"
         )
-    })
+    }))
 }

@@ -11,7 +11,7 @@ use ledgerops_chain::Revert;
 use ledgerops_evm::{Executed, Failure, Mirror, MirrorError};
 use serde_json::{Value, json};
 
-use crate::args::{PlanAction, PlanArgs, ServiceRef};
+use crate::args::{PlanAction, PlanArgs, RollbackArgs, ServiceRef};
 use crate::commands::apply::{read_compose, require_namespace};
 use crate::commands::{Ctx, Outcome};
 use crate::exit::CliError;
@@ -47,16 +47,7 @@ pub(crate) async fn plan(ctx: &Ctx, args: PlanArgs) -> Result<Outcome, CliError>
     let provider = client.registry.provider();
     let block = provider.get_block_number().await.map_err(|e| client.rpc_error(e))?;
     let mut mirror = Mirror::at(provider, *client.registry.address(), block).await.map_err(unverifiable)?;
-    let plans = match &args.action {
-        PlanAction::Rollback { service, to } => {
-            let to = match to {
-                Some(to) => *to,
-                None => previous_revision(&mut mirror, provider, service).await?,
-            };
-            vec![plan_rollback(&ledger, service.clone(), to)]
-        }
-        action => plans(&ledger, action)?,
-    };
+    let plans = plans(&ledger, &mut mirror, provider, &args.action).await?;
 
     let mut steps = Vec::new();
     for plan in plans {
@@ -91,8 +82,14 @@ pub(crate) async fn plan(ctx: &Ctx, args: PlanArgs) -> Result<Outcome, CliError>
     })
 }
 
-/// What each service would undergo, from the events (the diff `diff` shows).
-fn plans(ledger: &Ledger, action: &PlanAction) -> Result<Vec<ServicePlan>, CliError> {
+/// What each service would undergo, from the events (the diff `diff` shows); a rollback without
+/// `--to` returns to the previous revision the registry (proved) names.
+async fn plans(
+    ledger: &Ledger,
+    mirror: &mut Mirror,
+    provider: &impl Provider,
+    action: &PlanAction,
+) -> Result<Vec<ServicePlan>, CliError> {
     Ok(match action {
         PlanAction::Deploy { service, image, sites, spec } => {
             vec![plan_service(ledger, service.clone(), spec_from_args(image, sites, spec)?, false)?]
@@ -102,7 +99,13 @@ fn plans(ledger: &Ledger, action: &PlanAction) -> Result<Vec<ServicePlan>, CliEr
             require_namespace(ledger, &file.namespace)?;
             plan_namespace(ledger, &file.namespace, read.services, file.prune)?
         }
-        PlanAction::Rollback { service, to } => vec![plan_rollback(ledger, service.clone(), to.unwrap_or_default())],
+        PlanAction::Rollback(RollbackArgs { service, to }) => {
+            let to = match to {
+                Some(to) => *to,
+                None => previous_revision(mirror, provider, service).await?,
+            };
+            vec![plan_rollback(ledger, service.clone(), to)]
+        }
         PlanAction::Remove { service } => vec![plan_remove(ledger, service.clone())],
     })
 }
