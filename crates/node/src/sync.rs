@@ -131,6 +131,11 @@ pub async fn run(
     health: Arc<Health>,
     metrics: Arc<Metrics>,
 ) -> Result<(), SyncError> {
+    // Before any RPC answer: the kept state against the proofs kept with it.
+    let mut verifier = Verifier::new(source.registry, store.mirror()?);
+    if let Some(restored) = &restored {
+        check_kept(&verifier, &restored.state, &metrics);
+    }
     let mut rpc = Outage::new("RPC", RPC_RETRY_CAP);
     let (follower, mut cursor) = loop {
         match connect(&source, &store).await {
@@ -141,10 +146,6 @@ pub async fn run(
     };
     rpc.recovered();
     let client = follower.client();
-    let mut verifier = Verifier::new(source.registry, store.mirror()?);
-    if let Some(restored) = &restored {
-        check_kept(&verifier, &restored.state, &metrics);
-    }
     let mut folded = restored.unwrap_or_else(|| Folded::genesis(client.chain_id, source.registry));
     let mut held: Option<Held> = None;
     let mut heads = follower.new_heads().await.ok().flatten();

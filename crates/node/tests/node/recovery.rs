@@ -10,7 +10,7 @@ use crate::harness::{self, DockerProxy, Node, SWARM, docker, free_port, label, r
 async fn a_node_killed_mid_way_resumes_from_its_store_without_repeating_itself() {
     let _swarm = SWARM.lock().await;
     harness::clean("again");
-    let chain = Chain::start().await.expect("anvil and a registry");
+    let mut chain = Chain::start().await.expect("anvil and a registry");
     harness::set_up(&chain, "again").await;
     let dir = tempfile::tempdir().expect("tempdir");
     let rpc = chain.anvil.endpoint();
@@ -42,6 +42,15 @@ async fn a_node_killed_mid_way_resumes_from_its_store_without_repeating_itself()
     node.until("again_two updated", || service("again_two").filter(|s| replicas(s) == 2)).await;
     let creates = node.journal().iter().filter(|e| e["action"] == "create").count();
     assert_eq!(creates, 2, "no action repeated across three starts: {:?}", node.journal());
+
+    // The chain gone: a fourth start still checks its kept state against the proofs kept with it.
+    let checked = |node: &Node| node.log().matches("the kept state matches the kept proofs").count();
+    let before = checked(&node);
+    drop(node);
+    chain.anvil.child_mut().kill().expect("anvil stops");
+    let node = Node::start(&chain, &rpc, dir.path());
+    node.until("the kept state checked without an RPC", || (checked(&node) > before).then_some(())).await;
+    node.until("still enforced", || service("again_two").filter(|s| replicas(s) == 2)).await;
     drop(node);
     harness::clean("again");
 }
