@@ -19,6 +19,8 @@ pub const DEFAULT_DATA_DIR: &str = "/var/lib/ledgerops-node";
 /// Where `--dev` keeps its chain and store.
 pub const DEV_DATA_DIR: &str = ".ledgerops/dev-node";
 const DEFAULT_LISTEN: &str = "127.0.0.1:9470";
+/// The registry's default replica cap of a namespace.
+const DEFAULT_MAX_REPLICAS: u32 = 100;
 
 /// The node watcher: follows the registry and makes the local Docker Swarm match it.
 #[derive(Debug, Parser)]
@@ -103,6 +105,10 @@ pub struct RunArgs {
     /// Longest wait between two tries of a failing service.
     #[arg(long, env = "LEDGEROPS_BACKOFF_CAP")]
     pub backoff_cap: Option<humantime::Duration>,
+    /// Most replicas this node runs for one service, whatever the registry allows (default 100,
+    /// the registry's default cap); a revision asking for more is held with the reason.
+    #[arg(long, env = "LEDGEROPS_MAX_REPLICAS")]
+    pub max_replicas: Option<u32>,
     /// Address of the /healthz and /readyz endpoints.
     #[arg(long, env = "LEDGEROPS_LISTEN")]
     pub listen: Option<SocketAddr>,
@@ -141,6 +147,7 @@ struct FileConfig {
     poll_interval: Option<String>,
     confirmations: Option<u64>,
     backoff_cap: Option<String>,
+    max_replicas: Option<u32>,
     listen: Option<SocketAddr>,
     log_format: Option<LogFormat>,
     keystore: Option<PathBuf>,
@@ -175,6 +182,8 @@ pub struct Config {
     pub confirmations: u64,
     /// Backoff cap per service.
     pub backoff_cap: Duration,
+    /// Replica ceiling per service.
+    pub max_replicas: u32,
     /// Health endpoint address.
     pub listen: SocketAddr,
     /// Log format.
@@ -233,6 +242,7 @@ impl Config {
             )?,
             confirmations: args.confirmations.or(file.confirmations).unwrap_or(0),
             backoff_cap: duration(args.backoff_cap, "backoff_cap", file.backoff_cap, Duration::from_secs(300))?,
+            max_replicas: args.max_replicas.or(file.max_replicas).unwrap_or(DEFAULT_MAX_REPLICAS),
             listen: args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("a valid address")),
             log_format: args.log_format.or(file.log_format).unwrap_or_default(),
             signer,
@@ -254,6 +264,9 @@ impl Config {
         }
         if !["http://", "https://", "ws://", "wss://"].iter().any(|p| self.rpc_url.starts_with(p)) {
             return Err(ConfigError(format!("--rpc-url {:?} is not an http(s):// or ws(s):// URL", self.rpc_url)));
+        }
+        if self.max_replicas == 0 {
+            return Err(ConfigError("max_replicas must be at least 1".into()));
         }
         if self.sites.is_empty() && self.signer.is_none() {
             return Err(ConfigError(

@@ -69,6 +69,8 @@ pub struct Settings {
     pub resync: Duration,
     /// Longest backoff of one service.
     pub backoff_cap: Duration,
+    /// Most replicas of one service this node runs.
+    pub max_replicas: u32,
 }
 
 /// The loop's state.
@@ -160,7 +162,7 @@ impl Controller {
 
     /// Takes a new registry state; marks the services whose desired revision changed.
     fn set_state(&mut self, state: Arc<RegistryState>) {
-        let desired = desired_for(&state, &self.sites(&state));
+        let desired = desired_for(&state, &self.sites(&state), self.settings.max_replicas);
         let key = |d: &Desired| (d.swarm_name.clone(), (d.revision, d.spec_hash));
         let before: BTreeMap<_, _> = self.desired.iter().map(key).collect();
         let after: BTreeMap<_, _> = desired.iter().map(key).collect();

@@ -109,6 +109,7 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
         node: config.signer.as_ref().map(PrivateKeySigner::address),
         resync: config.resync,
         backoff_cap: config.backoff_cap,
+        max_replicas: config.max_replicas,
     };
     let controller = Controller::new(settings, Arc::clone(&store), Arc::clone(&health), Arc::clone(&metrics), reports);
     let mut controller = tokio::spawn(controller.run(states_rx, shutdown_rx));

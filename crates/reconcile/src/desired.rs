@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 
 use alloy::primitives::B256;
+use ledgerops_bindings::IDeploymentRegistry::ServiceSpec;
 use ledgerops_spec::{Spec, spec_hash};
 
 use crate::registry::RegistryState;
@@ -27,7 +28,10 @@ pub struct Desired {
 }
 
 /// The services placed on any of `sites` (a spec with no sites is placed everywhere), by name.
-pub fn desired_for(state: &RegistryState, sites: &BTreeSet<B256>) -> Vec<Desired> {
+/// A revision asking for more than `max_replicas` tasks is an error like a spec that breaks the
+/// rules: the registry's own cap is set by its admin, and this node's operator has the last word
+/// on what their site runs, so a compromised admin key cannot fill a site with tasks.
+pub fn desired_for(state: &RegistryState, sites: &BTreeSet<B256>, max_replicas: u32) -> Vec<Desired> {
     let mut out: Vec<Desired> = state
         .services
         .iter()
@@ -40,14 +44,23 @@ pub fn desired_for(state: &RegistryState, sites: &BTreeSet<B256>) -> Vec<Desired
                 revision: record.active,
                 activation: record.activated,
                 spec_hash: spec_hash(spec),
-                workload: Spec::from_onchain(spec)
-                    .and_then(|s| Workload::from_spec(&s))
-                    .map_err(|e| format!("revision {} is invalid: {e}", record.active)),
+                workload: workload_of(spec, max_replicas).map_err(|e| format!("revision {} {e}", record.active)),
             })
         })
         .collect();
     out.sort_by(|a, b| a.swarm_name.cmp(&b.swarm_name));
     out
+}
+
+/// The workload of an on-chain spec within this node's ceiling; the error completes "revision N ".
+fn workload_of(spec: &ServiceSpec, max_replicas: u32) -> Result<Workload, String> {
+    if spec.replicas > max_replicas {
+        return Err(format!(
+            "asks for {} replicas, above this node's ceiling of {max_replicas} (raise it with --max-replicas)",
+            spec.replicas
+        ));
+    }
+    Spec::from_onchain(spec).and_then(|s| Workload::from_spec(&s)).map_err(|e| format!("is invalid: {e}"))
 }
 
 /// `namespace_name`: names are `[a-z0-9-]`, so the `_` cannot be ambiguous.
@@ -58,15 +71,18 @@ pub fn swarm_name(namespace: &str, name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use alloy::primitives::{Bytes, keccak256};
-    use ledgerops_bindings::IDeploymentRegistry::ServiceSpec;
 
     use super::*;
     use crate::registry::ServiceRecord;
 
     fn record(name: &str, sites: &[&str], body: &str) -> (B256, ServiceRecord) {
+        with_replicas(name, sites, body, 1)
+    }
+
+    fn with_replicas(name: &str, sites: &[&str], body: &str, replicas: u32) -> (B256, ServiceRecord) {
         let spec = ServiceSpec {
             image: format!("app@sha256:{}", "ab".repeat(32)),
-            replicas: 1,
+            replicas,
             sites: sites.iter().map(keccak256).collect(),
             body: Bytes::from(body.as_bytes().to_vec()),
         };
@@ -91,13 +107,28 @@ mod tests {
         ] {
             state.services.insert(id, r);
         }
-        let mine = desired_for(&state, &[keccak256("store-1")].into());
+        let mine = desired_for(&state, &[keccak256("store-1")].into(), 100);
         let names: Vec<_> = mine.iter().map(|d| d.swarm_name.as_str()).collect();
         assert_eq!(names, ["shop_everywhere", "shop_here", "shop_hostile"]);
         assert!(
             mine[2].workload.as_ref().is_err_and(|e| e.contains("revision 1 is invalid: ports[0]")),
             "{:?}",
             mine[2]
+        );
+    }
+
+    #[test]
+    fn more_replicas_than_the_node_allows_is_an_error_naming_the_ceiling() {
+        let mut state = RegistryState::default();
+        for (id, r) in [with_replicas("at", &[], r#"{"v":1}"#, 8), with_replicas("above", &[], r#"{"v":1}"#, 9)] {
+            state.services.insert(id, r);
+        }
+        let mine = desired_for(&state, &BTreeSet::new(), 8);
+        assert_eq!(mine[1].swarm_name, "shop_at");
+        assert_eq!(mine[1].workload.as_ref().map(|w| w.replicas), Ok(8));
+        assert_eq!(
+            mine[0].workload,
+            Err("revision 1 asks for 9 replicas, above this node's ceiling of 8 (raise it with --max-replicas)".into())
         );
     }
 }

@@ -7,34 +7,45 @@ use ledgerops_bindings::IDeploymentRegistry::ServiceSpec;
 use ledgerops_e2e::{Chain, test_image};
 use serde_json::{Value, json};
 
-use crate::harness::{self, Node, SITE, SWARM, service};
+use ledgerops_reconcile::observed::labels;
+
+use crate::harness::{self, Node, SITE, SWARM, label, service};
 
 /// A body as the registry stores it: JSON bytes, here built by hand rather than by the spec crate.
 fn body(value: Value) -> Vec<u8> {
     serde_json::to_vec(&value).expect("json")
 }
 
-/// Each hostile body, and a word its reason must contain.
-fn hostile() -> Vec<(&'static str, Vec<u8>, &'static str)> {
+/// Each hostile body with its replica count, and a word its reason must contain.
+fn hostile() -> Vec<(&'static str, u32, Vec<u8>, &'static str)> {
     let many_env: serde_json::Map<String, Value> = (0..10_000).map(|i| (format!("V{i}"), json!("x"))).collect();
     vec![
-        ("not-utf8", vec![0xff, 0xfe, 0x00, 0x80, 0x7b], "body"),
-        ("not-json", b"{\"v\":1,\"env\":".to_vec(), "body"),
-        ("port-zero", body(json!({"v": 1, "ports": [{"target": 0, "protocol": "tcp", "mode": "ingress"}]})), "ports"),
-        ("port-too-big", body(json!({"v": 1, "ports": [{"target": 70000}]})), "body"),
+        ("not-utf8", 1, vec![0xff, 0xfe, 0x00, 0x80, 0x7b], "body"),
+        ("not-json", 1, b"{\"v\":1,\"env\":".to_vec(), "body"),
+        (
+            "port-zero",
+            1,
+            body(json!({"v": 1, "ports": [{"target": 0, "protocol": "tcp", "mode": "ingress"}]})),
+            "ports",
+        ),
+        ("port-too-big", 1, body(json!({"v": 1, "ports": [{"target": 70000}]})), "body"),
         (
             "ports-twice",
+            1,
             body(json!({"v": 1, "ports": [
                 {"target": 80, "published": 18080, "protocol": "tcp", "mode": "ingress"},
                 {"target": 81, "published": 18080, "protocol": "tcp", "mode": "ingress"}]})),
             "published twice",
         ),
-        ("bad-constraint", body(json!({"v": 1, "constraints": ["node.labels.tier"]})), "constraints"),
-        ("future-format", body(json!({"v": 99})), "format version"),
-        ("nul-in-env", body(json!({"v": 1, "env": {"A": "x\u{0}y"}})), "env.A"),
-        ("unknown-secret", body(json!({"v": 1, "secrets": [{"name": "hostile-no-such-secret"}]})), "secret"),
-        ("env-10000", body(json!({"v": 1, "env": many_env})), ""),
-        ("huge-command", body(json!({"v": 1, "command": ["x".repeat(100_000)]})), ""),
+        ("bad-constraint", 1, body(json!({"v": 1, "constraints": ["node.labels.tier"]})), "constraints"),
+        ("future-format", 1, body(json!({"v": 99})), "format version"),
+        ("nul-in-env", 1, body(json!({"v": 1, "env": {"A": "x\u{0}y"}})), "env.A"),
+        ("unknown-secret", 1, body(json!({"v": 1, "secrets": [{"name": "hostile-no-such-secret"}]})), "secret"),
+        ("env-10000", 1, body(json!({"v": 1, "env": many_env})), ""),
+        ("huge-command", 1, body(json!({"v": 1, "command": ["x".repeat(100_000)]})), ""),
+        // Within the namespace's cap (its admin raised it to the registry's hard maximum), above
+        // the node's own.
+        ("absurd-replicas", 10_000, body(json!({"v": 1})), "ceiling of 100"),
     ]
 }
 
@@ -48,16 +59,16 @@ async fn hostile_specs_are_held_with_a_reason_and_every_other_service_runs() {
     harness::clean("hostile");
     let chain = Chain::start().await.expect("anvil and a registry");
     harness::set_up(&chain, "hostile").await;
-    let limits = chain.registry.setNamespaceLimits("hostile".into(), 100, 128 * 1024);
+    let limits = chain.registry.setNamespaceLimits("hostile".into(), 10_000, 128 * 1024);
     limits.send().await.expect("sent").get_receipt().await.expect("mined");
     let dir = tempfile::tempdir().expect("tempdir");
     let node = Node::start(&chain, &chain.anvil.endpoint(), dir.path());
 
     let cases = hostile();
-    for (name, bytes, _) in &cases {
+    for (name, replicas, bytes, _) in &cases {
         let spec = ServiceSpec {
             image: test_image("TESTAPP"),
-            replicas: 1,
+            replicas: *replicas,
             sites: vec![keccak256(SITE)],
             body: Bytes::from(bytes.clone()),
         };
@@ -66,7 +77,7 @@ async fn hostile_specs_are_held_with_a_reason_and_every_other_service_runs() {
     harness::publish_spec(&chain, "hostile/good", &harness::app(1, "good", None)).await;
     node.until("the good service runs after all the hostile ones", || service("hostile_good")).await;
 
-    for (name, _, reason) in &cases {
+    for (name, _, _, reason) in &cases {
         let key = format!("hostile/{name}");
         let entry = node
             .until(&format!("{key} reported"), || {
@@ -86,6 +97,21 @@ async fn hostile_specs_are_held_with_a_reason_and_every_other_service_runs() {
         assert!(error.contains(reason), "{key}: the reason names {reason:?}: {error}");
         assert!(service(&format!("hostile_{name}")).is_none(), "{key} was not created");
     }
+    // A running service scaled to absurd numbers by a later revision keeps its last good one.
+    let mut absurd = harness::app(1, "good", None).to_onchain().expect("a valid spec");
+    absurd.replicas = 10_000;
+    harness::publish(&chain, "hostile/good", absurd).await;
+    let entry = node
+        .until("the absurd revision reported", || {
+            let (_, status) = node.get("/status");
+            status_of(&status, "hostile/good").filter(|e| e["last_error"].is_string()).cloned()
+        })
+        .await;
+    let error = entry["last_error"].as_str().unwrap_or_default();
+    assert!(error.contains("revision 2 asks for 10000 replicas"), "{error}");
+    let running = service("hostile_good").expect("still running");
+    assert_eq!((harness::replicas(&running), label(&running, labels::REVISION)), (1, Some("1".into())));
+
     let (code, _) = node.get("/healthz");
     assert_eq!(code, 200, "the node is alive:\n{}", node.log());
     assert!(!node.log().contains("panicked"), "{}", node.log());
