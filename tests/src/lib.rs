@@ -1,5 +1,7 @@
 //! Shared set-up for the end-to-end tests: a real anvil, a deployed registry, funded actors.
 
+pub mod docker_proxy;
+
 use std::path::PathBuf;
 
 use alloy::network::EthereumWallet;

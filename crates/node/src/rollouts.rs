@@ -83,18 +83,26 @@ impl Rollouts {
         observed: &[Observed],
         applied: impl Fn(&Desired) -> bool,
     ) -> Vec<(Desired, Outcome)> {
-        let mut reached = Vec::new();
+        let mut ready = Vec::new();
         for (name, watch) in &self.watches {
             let d = &watch.desired;
             let Some(o) = observed.iter().find(|o| o.owner.is_some_and(|owner| owner.service == d.id)) else {
                 continue;
             };
             let labelled = o.owner.is_some_and(|owner| owner.revision == d.revision);
-            if !labelled && !applied(d) {
-                continue;
+            if labelled || applied(d) {
+                ready.push((name, watch, o.swarm_id.clone()));
             }
-            let Ok(rollout) = swarm.rollout(&o.swarm_id).await else { continue };
-            match judge(&rollout, d.revision, watch.since.elapsed(), watch.monitor) {
+        }
+        if ready.is_empty() {
+            return Vec::new();
+        }
+        let ids: Vec<String> = ready.iter().map(|(_, _, id)| id.clone()).collect();
+        let Ok(rollouts) = swarm.rollouts(&ids).await else { return Vec::new() };
+        let mut reached = Vec::new();
+        for (name, watch, id) in ready {
+            let Some(rollout) = rollouts.get(&id) else { continue };
+            match judge(rollout, watch.desired.revision, watch.since.elapsed(), watch.monitor) {
                 Verdict::Pending => {}
                 Verdict::Converged => reached.push((name.clone(), Outcome::Converged)),
                 Verdict::Failed(reason) => reached.push((name.clone(), Outcome::Failed(reason))),

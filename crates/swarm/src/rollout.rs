@@ -1,58 +1,84 @@
-//! Reading how a service's rollout went: Swarm's update state, the revision label, and the
-//! tasks that run the current spec (older tasks of a rolling update do not count).
+//! Reading how services' rollouts went: Swarm's update state, the revision label, and the tasks
+//! that run the current spec (older tasks of a rolling update do not count). All the services a
+//! node watches are read together, in two requests per batch, however many there are.
 
 use std::collections::HashMap;
 
-use bollard::models::{TaskSpecContainerSpec, TaskState};
-use bollard::query_parameters::ListTasksOptions;
+use bollard::models::{Service, Task, TaskSpecContainerSpec, TaskState};
+use bollard::query_parameters::{ListServicesOptions, ListTasksOptions};
 use ledgerops_reconcile::Rollout;
 use ledgerops_reconcile::observed::labels;
 
 use crate::{Error, Result, Swarm, update_state};
 
+/// Services per request: keeps the filter in the query string to a few kilobytes.
+const BATCH: usize = 100;
+
 impl Swarm {
-    /// The rollout of the service `swarm_id`, for [`ledgerops_reconcile::judge`].
-    pub async fn rollout(&self, swarm_id: &str) -> Result<Rollout> {
-        let service = self.docker.inspect_service(swarm_id, None).await.map_err(Error::from_docker)?;
-        let spec = service.spec.unwrap_or_default();
-        let current = spec.task_template.as_ref().and_then(|t| t.container_spec.clone()).unwrap_or_default();
-        let filters = HashMap::from([("service".to_owned(), vec![swarm_id.to_owned()])]);
-        let tasks = self
-            .docker
-            .list_tasks(Some(ListTasksOptions { filters: Some(filters) }))
-            .await
-            .map_err(Error::from_docker)?;
-        let mut rollout = Rollout {
-            revision: spec.labels.as_ref().and_then(|l| l.get(labels::REVISION)).and_then(|r| r.parse().ok()),
-            update_state: service.update_status.as_ref().and_then(|u| u.state).and_then(update_state),
-            update_message: service.update_status.and_then(|u| u.message).unwrap_or_default(),
-            replicas: spec
-                .mode
-                .and_then(|m| m.replicated)
-                .and_then(|r| r.replicas)
-                .map_or(0, |r| r.max(0).unsigned_abs()),
-            ..Rollout::default()
-        };
-        let mut newest_failure = None;
-        for task in
-            tasks.iter().filter(|t| runs_spec(t.spec.as_ref().and_then(|s| s.container_spec.as_ref()), &current))
-        {
-            let status = task.status.as_ref();
-            match status.and_then(|s| s.state) {
-                Some(TaskState::RUNNING) if task.desired_state == Some(TaskState::RUNNING) => rollout.running += 1,
-                Some(TaskState::FAILED | TaskState::REJECTED) => {
-                    rollout.failed += 1;
-                    let at = status.and_then(|s| s.timestamp.clone()).map(|t| t.to_string());
-                    if newest_failure.as_ref().is_none_or(|(newest, _)| at > *newest) {
-                        newest_failure = Some((at, status.and_then(|s| s.err.clone()).unwrap_or_default()));
-                    }
+    /// The rollouts of the services `swarm_ids`, for [`ledgerops_reconcile::judge`]; a service
+    /// that no longer exists is absent from the answer.
+    pub async fn rollouts(&self, swarm_ids: &[String]) -> Result<HashMap<String, Rollout>> {
+        let mut out = HashMap::with_capacity(swarm_ids.len());
+        for batch in swarm_ids.chunks(BATCH) {
+            let ids = batch.to_vec();
+            let services = self
+                .docker
+                .list_services(Some(ListServicesOptions {
+                    filters: Some(HashMap::from([("id".to_owned(), ids.clone())])),
+                    status: None,
+                }))
+                .await
+                .map_err(Error::from_docker)?;
+            let tasks = self
+                .docker
+                .list_tasks(Some(ListTasksOptions { filters: Some(HashMap::from([("service".to_owned(), ids)])) }))
+                .await
+                .map_err(Error::from_docker)?;
+            let mut tasks_of: HashMap<&str, Vec<&Task>> = HashMap::new();
+            for task in &tasks {
+                if let Some(service) = task.service_id.as_deref() {
+                    tasks_of.entry(service).or_default().push(task);
                 }
-                _ => {}
+            }
+            for service in services {
+                // The id filter matches prefixes: keep only the services asked for.
+                let Some(id) = service.id.clone().filter(|id| batch.contains(id)) else { continue };
+                let tasks = tasks_of.remove(id.as_str()).unwrap_or_default();
+                out.insert(id, rollout_of(service, &tasks));
             }
         }
-        rollout.last_error = newest_failure.map(|(_, e)| e).unwrap_or_default();
-        Ok(rollout)
+        Ok(out)
     }
+}
+
+/// A service's rollout from its inspected state and its tasks.
+fn rollout_of(service: Service, tasks: &[&Task]) -> Rollout {
+    let spec = service.spec.unwrap_or_default();
+    let current = spec.task_template.as_ref().and_then(|t| t.container_spec.clone()).unwrap_or_default();
+    let mut rollout = Rollout {
+        revision: spec.labels.as_ref().and_then(|l| l.get(labels::REVISION)).and_then(|r| r.parse().ok()),
+        update_state: service.update_status.as_ref().and_then(|u| u.state).and_then(update_state),
+        update_message: service.update_status.and_then(|u| u.message).unwrap_or_default(),
+        replicas: spec.mode.and_then(|m| m.replicated).and_then(|r| r.replicas).map_or(0, |r| r.max(0).unsigned_abs()),
+        ..Rollout::default()
+    };
+    let mut newest_failure = None;
+    for task in tasks.iter().filter(|t| runs_spec(t.spec.as_ref().and_then(|s| s.container_spec.as_ref()), &current)) {
+        let status = task.status.as_ref();
+        match status.and_then(|s| s.state) {
+            Some(TaskState::RUNNING) if task.desired_state == Some(TaskState::RUNNING) => rollout.running += 1,
+            Some(TaskState::FAILED | TaskState::REJECTED) => {
+                rollout.failed += 1;
+                let at = status.and_then(|s| s.timestamp.clone()).map(|t| t.to_string());
+                if newest_failure.as_ref().is_none_or(|(newest, _)| at > *newest) {
+                    newest_failure = Some((at, status.and_then(|s| s.err.clone()).unwrap_or_default()));
+                }
+            }
+            _ => {}
+        }
+    }
+    rollout.last_error = newest_failure.map(|(_, e)| e).unwrap_or_default();
+    rollout
 }
 
 /// A task runs the current spec when its image, command, args and env are the service's.

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::keccak256;
 use ledgerops_bindings::IDeploymentRegistry::ServiceSpec;
+pub use ledgerops_e2e::docker_proxy::DockerProxy;
 use ledgerops_e2e::{Chain, test_image};
 use ledgerops_spec::{Mount, Port, Spec, SpecBody};
 use serde_json::Value;
@@ -167,9 +168,11 @@ impl Node {
         (code, serde_json::from_str(&body).unwrap_or(Value::Null))
     }
 
-    /// GET `path` on the node's endpoint: (status code, body).
+    /// GET `path` on the node's endpoint: (status code, body); code 0 while nothing listens yet.
     pub fn get_text(&self, path: &str) -> (u16, String) {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("the node's endpoint answers");
+        let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) else {
+            return (0, String::new());
+        };
         write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").expect("request");
         let mut response = String::new();
         stream.read_to_string(&mut response).expect("response");
@@ -278,52 +281,5 @@ pub fn clean_on(socket: Option<&str>, prefix: &str) {
         let mut args = vec!["service", "rm"];
         args.extend(doomed);
         docker_on(socket, &args);
-    }
-}
-
-/// A unix-socket proxy to the real Docker socket that the test can cut and restore, to take
-/// Docker away from one node without stopping the dockerd the other tests share.
-pub struct DockerProxy {
-    /// The socket the node is given.
-    pub path: PathBuf,
-    serving: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl DockerProxy {
-    /// Listens at `path`, forwarding to /var/run/docker.sock.
-    pub fn start(path: &Path) -> Self {
-        let mut proxy = Self { path: path.to_path_buf(), serving: None };
-        proxy.restore();
-        proxy
-    }
-
-    /// Closes the socket and every open connection.
-    pub fn cut(&mut self) {
-        if let Some(serving) = self.serving.take() {
-            serving.abort();
-        }
-        let _ = std::fs::remove_file(&self.path);
-    }
-
-    /// Serves again.
-    pub fn restore(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-        let listener = tokio::net::UnixListener::bind(&self.path).expect("bind the proxy socket");
-        self.serving = Some(tokio::spawn(async move {
-            let mut connections = tokio::task::JoinSet::new();
-            while let Ok((mut client, _)) = listener.accept().await {
-                connections.spawn(async move {
-                    if let Ok(mut docker) = tokio::net::UnixStream::connect("/var/run/docker.sock").await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut docker).await;
-                    }
-                });
-            }
-        }));
-    }
-}
-
-impl Drop for DockerProxy {
-    fn drop(&mut self) {
-        self.cut();
     }
 }

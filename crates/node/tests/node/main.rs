@@ -1,6 +1,7 @@
 //! End-to-end tests of `ledgerops-node` against a real anvil and the real dockerd in swarm mode
 //! that `scripts/test` starts. One binary, tests run one at a time (they share the Swarm).
 
+mod burst;
 mod config;
 mod deploy;
 mod faults;
