@@ -4,6 +4,7 @@
 mod burst;
 mod config;
 mod deploy;
+mod engine_restart;
 mod faults;
 mod fleet;
 #[allow(unreachable_pub)] // shared by the test modules
