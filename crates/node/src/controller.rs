@@ -92,6 +92,7 @@ pub struct Controller {
     dirty: Dirty,
     retries: BTreeMap<String, Retry>,
     held: BTreeMap<String, String>,
+    unregistered: bool,
 }
 
 impl Controller {
@@ -122,6 +123,7 @@ impl Controller {
             dirty: Dirty::All,
             retries: BTreeMap::new(),
             held: BTreeMap::new(),
+            unregistered: false,
         }
     }
 
@@ -193,6 +195,32 @@ impl Controller {
         sites
     }
 
+    /// True while the node's key is not in the registry and no site is configured: the admin
+    /// removed the node, or has not added it yet. Without a site the desired state would be
+    /// empty and every service would be pruned; a revoked key must not tear a site down, so the
+    /// node keeps what runs, acts on nothing and says so until it is registered again.
+    fn hold_while_unregistered(&mut self) -> bool {
+        let Some(state) = &self.state else { return false };
+        let unregistered =
+            self.settings.sites.is_empty() && self.settings.node.is_some_and(|node| !state.nodes.contains_key(&node));
+        if unregistered != self.unregistered {
+            if unregistered {
+                tracing::warn!(
+                    node = ?self.settings.node,
+                    "this node's key is not registered in the registry (removed by its admin, or not added yet): \
+                     its services keep running as they are and nothing is created, changed or removed until it is \
+                     added again (`ledgerops node add`)"
+                );
+            } else {
+                tracing::info!("this node's key is registered again: reconciling");
+                self.dirty = Dirty::All;
+            }
+            self.unregistered = unregistered;
+            self.health.update(|s| s.unregistered = unregistered);
+        }
+        unregistered
+    }
+
     fn next_retry(&self) -> Option<Instant> {
         let rollout = self.rollouts.pending().then(|| Instant::now() + ROLLOUT_CHECK);
         self.retries.values().map(|r| r.at).chain(self.docker_retry).chain(rollout).min()
@@ -210,6 +238,9 @@ impl Controller {
             Err(e) => return self.docker_failed(&e),
         };
         self.docker_recovered();
+        if self.hold_while_unregistered() {
+            return;
+        }
         let store = Arc::clone(&self.store);
         let applied = move |id, revision| store.applied(id, revision).unwrap_or(false);
         let plan = plan(&self.desired, &observed, applied);

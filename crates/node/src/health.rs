@@ -30,6 +30,9 @@ pub struct Status {
     pub services: usize,
     /// Unix time (ms) of the last completed reconcile.
     pub last_reconcile_ms: Option<u64>,
+    /// The node's key is not (or no longer) registered and no site is configured: it keeps what
+    /// runs and acts on nothing until it is registered again.
+    pub unregistered: bool,
     /// Services held at their last verified state because the logs read disagree with the
     /// registry's proved state: `namespace/name` and the evidence.
     pub held: std::collections::BTreeMap<String, String>,
@@ -103,8 +106,11 @@ async fn healthz(State(health): State<Arc<Health>>) -> impl IntoResponse {
 
 async fn readyz(State(health): State<Arc<Health>>) -> impl IntoResponse {
     let status = health.status();
-    let code =
-        if status.state_loaded && status.docker_reachable { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let code = if status.state_loaded && status.docker_reachable && !status.unregistered {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (code, Json(status))
 }
 

@@ -11,6 +11,7 @@ mod fleet;
 mod harness;
 mod hostile;
 mod lifecycle;
+mod membership;
 mod recovery;
 mod reorg;
 #[allow(unreachable_pub)] // shared by the test modules
