@@ -102,9 +102,11 @@ impl Node {
         std::fs::create_dir_all(data_dir).expect("data dir");
         let out = File::options().create(true).append(true).open(&log).expect("log file");
         let key = alloy::hex::encode_prefixed(chain.anvil.keys()[account].to_bytes());
+        // Short periods so tests run quickly; a flag in `extra` replaces its default.
+        let defaults = [("--resync", "1s"), ("--poll-interval", "100ms"), ("--backoff-cap", "2s")];
         let child = Command::new(env!("CARGO_BIN_EXE_ledgerops-node"))
             .args(["--rpc-url", rpc_url, "--registry", &chain.registry.address().to_string()])
-            .args(["--resync", "1s", "--poll-interval", "100ms", "--backoff-cap", "2s"])
+            .args(defaults.iter().filter(|(flag, _)| !extra.contains(flag)).flat_map(|(flag, value)| [flag, value]))
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .arg("--data-dir")
             .arg(data_dir)

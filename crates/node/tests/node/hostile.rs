@@ -120,3 +120,78 @@ async fn hostile_specs_are_held_with_a_reason_and_every_other_service_runs() {
     drop(node);
     harness::clean("hostile");
 }
+
+/// Revisions of a 100 kB body published to measure what history costs.
+const HISTORY: u64 = 200;
+
+/// Resident memory sampled while the node re-reads every hostile spec ten times a second: it
+/// stays flat (a leak per pass would show within these 300 passes). Then the cost of history:
+/// the node keeps every revision's spec (a rollback may activate any of them), so 200 more
+/// revisions of a 100 kB body add about their size, not more. The samples are printed.
+#[tokio::test]
+async fn memory_stays_flat_while_hostile_specs_are_read_again_and_again() {
+    let _swarm = SWARM.lock().await;
+    harness::clean("leak");
+    let chain = Chain::start().await.expect("anvil and a registry");
+    harness::set_up(&chain, "leak").await;
+    let limits = chain.registry.setNamespaceLimits("leak".into(), 10_000, 128 * 1024);
+    limits.send().await.expect("sent").get_receipt().await.expect("mined");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = Node::start_with(&chain, &chain.anvil.endpoint(), dir.path(), &["--resync", "100ms"]);
+    let cases = hostile();
+    for (name, replicas, bytes, _) in &cases {
+        let spec = ServiceSpec {
+            image: test_image("TESTAPP"),
+            replicas: *replicas,
+            sites: vec![keccak256(SITE)],
+            body: Bytes::from(bytes.clone()),
+        };
+        harness::publish(&chain, &format!("leak/{name}"), spec).await;
+    }
+    node.until("every hostile spec reported", || {
+        let (_, status) = node.get("/status");
+        let reported = status["services"]
+            .as_array()?
+            .iter()
+            .filter(|s| s["last_action"].is_string() || s["last_error"].is_string())
+            .count();
+        (reported == cases.len()).then_some(())
+    })
+    .await;
+
+    let mut samples = Vec::new();
+    for _ in 0..7 {
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        samples.push(node.rss_kb());
+    }
+    let steady = samples[1..].iter().max().expect("samples") - samples[1];
+    eprintln!(
+        "memory under hostile specs, every 5 s at 10 passes/s: {samples:?} kB (growth after warm-up: {steady} kB)"
+    );
+
+    let before = node.rss_kb();
+    let big = body(json!({"v": 1, "ports": [{"target": 0}], "command": ["x".repeat(100_000)]}));
+    let mut last = 0;
+    for _ in 0..HISTORY {
+        let spec = ServiceSpec {
+            image: test_image("TESTAPP"),
+            replicas: 1,
+            sites: vec![keccak256(SITE)],
+            body: Bytes::from(big.clone()),
+        };
+        last = harness::publish(&chain, "leak/history", spec).await;
+    }
+    node.until("the last revision read", || {
+        (node.get("/status").1["node"]["chain_block"].as_u64()? >= last).then_some(())
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let per_revision = node.rss_kb().saturating_sub(before) / HISTORY;
+    eprintln!("memory per kept revision of a {} kB body: {per_revision} kB", big.len() / 1000);
+
+    assert!(steady < 4 * 1024, "memory grew {steady} kB while nothing changed: {samples:?}");
+    assert!(per_revision < 4 * big.len() as u64 / 1024, "{per_revision} kB per revision of {} B", big.len());
+    assert!(!node.log().contains("panicked"));
+    drop(node);
+    harness::clean("leak");
+}
