@@ -5,9 +5,17 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
+
+/// What passed through: counts by kind, and each request with the moment its line arrived.
+#[derive(Debug, Default)]
+struct Tally {
+    counts: Requests,
+    seen: Vec<(Instant, String)>,
+}
 
 /// Requests by `METHOD /path` (API version, query and object ids dropped), e.g.
 /// `POST /services/{id}/update`.
@@ -18,7 +26,7 @@ pub struct DockerProxy {
     /// The socket to give the client.
     pub path: PathBuf,
     upstream: PathBuf,
-    requests: Arc<Mutex<Requests>>,
+    tally: Arc<Mutex<Tally>>,
     serving: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -30,12 +38,8 @@ impl DockerProxy {
 
     /// Listens at `path`, forwarding to the engine at `upstream`.
     pub fn start_to(path: &Path, upstream: &Path) -> Self {
-        let mut proxy = Self {
-            path: path.to_path_buf(),
-            upstream: upstream.to_path_buf(),
-            requests: Arc::default(),
-            serving: None,
-        };
+        let mut proxy =
+            Self { path: path.to_path_buf(), upstream: upstream.to_path_buf(), tally: Arc::default(), serving: None };
         proxy.restore();
         proxy
     }
@@ -53,14 +57,14 @@ impl DockerProxy {
         let _ = std::fs::remove_file(&self.path);
         let listener = UnixListener::bind(&self.path).expect("bind the proxy socket");
         let upstream = self.upstream.clone();
-        let requests = Arc::clone(&self.requests);
+        let tally = Arc::clone(&self.tally);
         self.serving = Some(tokio::spawn(async move {
             let mut connections = tokio::task::JoinSet::new();
             while let Ok((client, _)) = listener.accept().await {
-                let (upstream, requests) = (upstream.clone(), Arc::clone(&requests));
+                let (upstream, tally) = (upstream.clone(), Arc::clone(&tally));
                 connections.spawn(async move {
                     if let Ok(docker) = UnixStream::connect(&upstream).await {
-                        forward(client, docker, &requests).await;
+                        forward(client, docker, &tally).await;
                     }
                 });
             }
@@ -69,7 +73,13 @@ impl DockerProxy {
 
     /// The requests counted so far.
     pub fn requests(&self) -> Requests {
-        self.requests.lock().expect("not poisoned").clone()
+        self.tally.lock().expect("not poisoned").counts.clone()
+    }
+
+    /// The moments requests of kind `key` (as in [`Requests`]) arrived, oldest first.
+    pub fn arrivals(&self, key: &str) -> Vec<Instant> {
+        let tally = self.tally.lock().expect("not poisoned");
+        tally.seen.iter().filter(|(_, k)| k == key).map(|(at, _)| *at).collect()
     }
 
     /// How many requests passed so far.
@@ -79,7 +89,7 @@ impl DockerProxy {
 
     /// Forgets the requests counted so far.
     pub fn reset(&self) {
-        self.requests.lock().expect("not poisoned").clear();
+        *self.tally.lock().expect("not poisoned") = Tally::default();
     }
 }
 
@@ -90,7 +100,7 @@ impl Drop for DockerProxy {
 }
 
 /// Copies both ways until either side closes, counting the request lines the client sends.
-async fn forward(client: UnixStream, docker: UnixStream, requests: &Mutex<Requests>) {
+async fn forward(client: UnixStream, docker: UnixStream, tally: &Mutex<Tally>) {
     let (mut from_client, mut to_client) = client.into_split();
     let (mut from_docker, mut to_docker) = docker.into_split();
     let up = async {
@@ -100,7 +110,7 @@ async fn forward(client: UnixStream, docker: UnixStream, requests: &Mutex<Reques
             if n == 0 {
                 break;
             }
-            count_lines(&chunk[..n], &mut line, requests);
+            count_lines(&chunk[..n], &mut line, tally);
             if to_docker.write_all(&chunk[..n]).await.is_err() {
                 break;
             }
@@ -116,7 +126,7 @@ async fn forward(client: UnixStream, docker: UnixStream, requests: &Mutex<Reques
 
 /// Feeds `bytes` into the current `line`; each completed line that is an HTTP request line is
 /// counted. Bodies are JSON and never end a line with ` HTTP/1.1`.
-fn count_lines(bytes: &[u8], line: &mut Vec<u8>, requests: &Mutex<Requests>) {
+fn count_lines(bytes: &[u8], line: &mut Vec<u8>, tally: &Mutex<Tally>) {
     for &byte in bytes {
         if byte != b'\n' {
             if line.len() < 1024 {
@@ -125,7 +135,9 @@ fn count_lines(bytes: &[u8], line: &mut Vec<u8>, requests: &Mutex<Requests>) {
             continue;
         }
         if let Some(key) = request_key(line) {
-            *requests.lock().expect("not poisoned").entry(key).or_default() += 1;
+            let mut tally = tally.lock().expect("not poisoned");
+            *tally.counts.entry(key.clone()).or_default() += 1;
+            tally.seen.push((Instant::now(), key));
         }
         line.clear();
     }
@@ -160,16 +172,16 @@ mod tests {
 
     #[test]
     fn request_lines_are_counted_by_method_and_path_across_chunks() {
-        let requests = Mutex::default();
+        let tally = Mutex::default();
         let mut line = Vec::new();
         let traffic = b"GET /v1.47/services?filters=x HTTP/1.1\r\nHost: d\r\n\r\nPOST /v1.47/services/kju15u9wirwt5bcu6qh96cv4m/upd";
-        count_lines(traffic, &mut line, &requests);
+        count_lines(traffic, &mut line, &tally);
         count_lines(
             b"ate?version=3 HTTP/1.1\r\n\r\n{\"a\":\"GET / HTTP/1.1\"}\nGET /_ping HTTP/1.1\r\n",
             &mut line,
-            &requests,
+            &tally,
         );
-        let counted = requests.into_inner().expect("not poisoned");
+        let counted = tally.into_inner().expect("not poisoned").counts;
         let expected: Requests =
             [("GET /services".into(), 1), ("POST /services/{id}/update".into(), 1), ("GET /_ping".into(), 1)].into();
         assert_eq!(counted, expected);

@@ -87,4 +87,14 @@ impl Chain {
     pub fn account(&self, index: usize) -> Address {
         self.anvil.addresses()[index]
     }
+
+    /// Creates `namespace` with the admin as its deployer and registers anvil's account `node`
+    /// as a node at `site`.
+    pub async fn namespace_with_node(&self, namespace: &str, node: usize, site: &str) -> eyre::Result<()> {
+        let registry = &self.registry;
+        registry.createNamespace(namespace.into()).send().await?.get_receipt().await?;
+        registry.grantDeployer(namespace.into(), self.account(0)).send().await?.get_receipt().await?;
+        registry.addNode(self.account(node), site.into()).send().await?.get_receipt().await?;
+        Ok(())
+    }
 }

@@ -27,14 +27,7 @@ pub const SITE: &str = "site-a";
 
 /// Creates `namespace` (the admin deploys to it) and registers the node at [`SITE`].
 pub async fn set_up(chain: &Chain, namespace: &str) {
-    let registry = &chain.registry;
-    let admin = chain.account(0);
-    let pending = registry.createNamespace(namespace.into()).send().await.expect("sent");
-    pending.get_receipt().await.expect("mined");
-    let pending = registry.grantDeployer(namespace.into(), admin).send().await.expect("sent");
-    pending.get_receipt().await.expect("mined");
-    let pending = registry.addNode(chain.account(NODE), SITE.into()).send().await.expect("sent");
-    pending.get_receipt().await.expect("mined");
+    chain.namespace_with_node(namespace, NODE, SITE).await.expect("namespace and node set up");
 }
 
 /// A spec of the test app: `replicas`, `MODE=mode`, port `published`->8080 when given.
