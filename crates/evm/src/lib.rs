@@ -4,6 +4,7 @@
 //! transactions with it before sending anything.
 
 mod exec;
+pub mod layout;
 pub mod mirror;
 pub mod proof;
 

@@ -113,6 +113,8 @@ pub struct Mirror {
     slots: BTreeMap<B256, U256>,
     /// Slots proved with a new value since [`Mirror::take_changed`] last ran.
     changed: Vec<B256>,
+    /// Slots dropped by [`Mirror::forget`] since [`Mirror::take_forgotten`] last ran.
+    forgotten: Vec<B256>,
 }
 
 impl Mirror {
@@ -142,7 +144,7 @@ impl Mirror {
     /// A mirror from parts kept earlier (a node's store): trusted as it was verified when kept.
     pub fn from_parts(head: AccountHead, slots: impl IntoIterator<Item = (B256, U256)>) -> Self {
         let bytecode = Bytecode::new_raw(head.code.clone());
-        Self { head, bytecode, slots: slots.into_iter().collect(), changed: Vec::new() }
+        Self { head, bytecode, slots: slots.into_iter().collect(), changed: Vec::new(), forgotten: Vec::new() }
     }
 
     /// The code as revm runs it.
@@ -171,7 +173,24 @@ impl Mirror {
         let mut slots = std::mem::take(&mut self.changed);
         slots.sort_unstable();
         slots.dedup();
-        slots.into_iter().map(|slot| (slot, self.slots.get(&slot).copied().unwrap_or_default())).collect()
+        slots.into_iter().filter_map(|slot| Some((slot, *self.slots.get(&slot)?))).collect()
+    }
+
+    /// Stops holding `slots`: a holder that no longer reads them spares proving them again at
+    /// every block (each held slot is re-proved whenever the registry's storage changes). A view
+    /// that reads one later proves it again.
+    pub fn forget(&mut self, slots: &[B256]) {
+        for slot in slots {
+            if self.slots.remove(slot).is_some() {
+                self.forgotten.push(*slot);
+            }
+        }
+    }
+
+    /// The slots forgotten since the last call: what a store deletes to stay in step.
+    pub fn take_forgotten(&mut self) -> Vec<B256> {
+        let forgotten = std::mem::take(&mut self.forgotten);
+        forgotten.into_iter().filter(|slot| !self.slots.contains_key(slot)).collect()
     }
 
     /// Proves `slots` at the mirror's block and keeps them.

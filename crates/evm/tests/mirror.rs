@@ -8,6 +8,7 @@ use alloy::sol_types::SolCall;
 use ledgerops_bindings::DeploymentRegistry as R;
 use ledgerops_bindings::IDeploymentRegistry::ServiceSpec;
 use ledgerops_e2e::Chain;
+use ledgerops_evm::layout::revision_hash_slot;
 use ledgerops_evm::{Mirror, MirrorError, ProofError, verify};
 use proptest::prelude::*;
 
@@ -89,6 +90,33 @@ async fn tampered_proofs_are_refused() -> eyre::Result<()> {
     // Offline, a slot never proved is reported, not read as zero.
     let unknown = R::serviceStateCall { sId: service_id("never") };
     assert!(matches!(mirror.view_offline(&unknown), Err(MirrorError::Missing(_))));
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_revision_hash_slot_follows_the_registry_layout_and_a_forgotten_slot_is_proved_again() -> eyre::Result<()> {
+    let chain = registry().await?;
+    let provider = chain.registry.provider().clone();
+    let address = *chain.registry.address();
+    for replicas in [1, 2] {
+        chain.registry.publish("prod".into(), "api".into(), spec(replicas, "a")).send().await?.get_receipt().await?;
+    }
+    let id = service_id("api");
+    for revision in [1, 2] {
+        let slot = revision_hash_slot(id, revision);
+        let stored = provider.get_storage_at(address, slot.into()).await?;
+        let viewed = chain.registry.revisionHash(id, revision).call().await?;
+        assert_eq!(B256::from(stored), viewed, "revision {revision}");
+        assert_ne!(viewed, B256::ZERO);
+    }
+
+    let mut mirror = Mirror::at(&provider, address, latest(&provider).await).await?;
+    let call = R::revisionHashCall { sId: id, revision: 1 };
+    mirror.view(&provider, &call).await?;
+    mirror.forget(&[revision_hash_slot(id, 1)]);
+    assert_eq!(mirror.take_forgotten(), [revision_hash_slot(id, 1)]);
+    assert!(matches!(mirror.view_offline(&call), Err(MirrorError::Missing(_))), "no longer held");
+    assert_eq!(mirror.view(&provider, &call).await?, chain.registry.revisionHash(id, 1).call().await?);
     Ok(())
 }
 

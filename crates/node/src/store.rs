@@ -27,6 +27,8 @@ use alloy::rpc::types::Log;
 use ledgerops_chain::Cursor;
 use ledgerops_chain::events::RegistryLog;
 use ledgerops_evm::{AccountHead, Mirror};
+
+use crate::verify::MirrorChanges;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::Serialize;
 
@@ -282,20 +284,23 @@ impl Store {
         Ok(Some(Mirror::from_parts(head, slots)))
     }
 
-    /// Keeps the mirror's account and block, and the slots that changed since the last call
-    /// (`replace`: the mirror was built afresh, and the slots given are all it holds).
-    pub fn save_mirror(&self, head: &AccountHead, changed: &[(B256, U256)], replace: bool) -> Result<()> {
+    /// Keeps the mirror's account and block, and the slots that changed or were forgotten since
+    /// the last call (all of them replaced when the mirror was built afresh).
+    pub fn save_mirror(&self, head: &AccountHead, changes: &MirrorChanges) -> Result<()> {
         let conn = self.conn();
         let tx = conn.unchecked_transaction().map_err(|e| self.sql(e))?;
-        if replace {
+        if changes.replace {
             tx.execute("DELETE FROM mirror", []).map_err(|e| self.sql(e))?;
         }
-        for (slot, value) in changed {
+        for (slot, value) in &changes.changed {
             tx.execute(
                 "INSERT OR REPLACE INTO mirror (slot, value) VALUES (?1, ?2)",
                 params![slot.to_string(), value.to_string()],
             )
             .map_err(|e| self.sql(e))?;
+        }
+        for slot in &changes.forgotten {
+            tx.execute("DELETE FROM mirror WHERE slot = ?1", params![slot.to_string()]).map_err(|e| self.sql(e))?;
         }
         let head = serde_json::to_string(head).map_err(|e| self.damaged(e.to_string()))?;
         set_meta(&tx, "mirror_head", &head).map_err(|e| self.sql(e))?;

@@ -251,7 +251,9 @@ async fn step(
     folded: &mut Folded,
     cursor: &mut Cursor,
 ) -> Result<(Stepped, u64), SyncError> {
+    let started = std::time::Instant::now();
     let (next, head) = follower.next(*cursor).await?;
+    let read = started.elapsed();
     let provider = follower.client().registry.provider();
     let stepped = match next {
         Next::Idle => Stepped::Quiet,
@@ -267,13 +269,21 @@ async fn step(
             if !verdict.is_some_and(|v| v.audit == next.head() && v.mismatches.is_empty()) {
                 return Ok((Stepped::Held(hold(provider, verifier, folded, &logs, to.block).await?), head));
             }
+            let verified = started.elapsed();
             store.advance(&logs, to)?;
-            let (changed, replace) = verifier.take_changed();
+            let changes = verifier.take_changed();
             if let Some(mirror) = verifier.mirror() {
-                store.save_mirror(mirror.head(), &changed, replace)?;
+                store.save_mirror(mirror.head(), &changes)?;
             }
             if !logs.is_empty() {
-                tracing::debug!(to = to.block, logs = logs.len(), "read the registry's log");
+                tracing::debug!(
+                    to = to.block,
+                    logs = logs.len(),
+                    read_ms = read.as_secs_f64() * 1e3,
+                    verified_ms = verified.as_secs_f64() * 1e3,
+                    stored_ms = started.elapsed().as_secs_f64() * 1e3,
+                    "read the registry's log"
+                );
             }
             *folded = next;
             *cursor = to;

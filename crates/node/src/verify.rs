@@ -11,6 +11,7 @@ use alloy::providers::Provider;
 use alloy::sol_types::SolCall;
 use ledgerops_bindings::DeploymentRegistry as R;
 use ledgerops_chain::Head;
+use ledgerops_evm::layout::revision_hash_slot;
 use ledgerops_evm::{Mirror, MirrorError, Session};
 use ledgerops_reconcile::{RegistryState, ServiceRecord};
 use ledgerops_spec::spec_hash;
@@ -35,6 +36,17 @@ pub struct Verdict {
     pub mismatches: BTreeMap<B256, String>,
 }
 
+/// What the store writes to keep the mirror in step.
+#[derive(Debug, Default)]
+pub struct MirrorChanges {
+    /// Slots proved with a new value.
+    pub changed: Vec<(B256, U256)>,
+    /// Slots no longer held.
+    pub forgotten: Vec<B256>,
+    /// The mirror was built afresh: `changed` is all it holds.
+    pub replace: bool,
+}
+
 /// Keeps the mirror and compares states against it.
 #[derive(Debug)]
 pub struct Verifier {
@@ -42,12 +54,16 @@ pub struct Verifier {
     mirror: Option<Mirror>,
     /// The mirror was built afresh since the store last kept it: the store replaces its slots.
     fresh: bool,
+    /// Each compared service's active revision at its last comparison: when it moves on, the
+    /// old revision's hash slot is forgotten, so the slots re-proved per block follow the number
+    /// of services, not the number of revisions ever published.
+    active: BTreeMap<B256, u32>,
 }
 
 impl Verifier {
     /// A verifier for `registry`, from a mirror kept in the store when there is one.
     pub fn new(registry: Address, mirror: Option<Mirror>) -> Self {
-        Self { registry, mirror, fresh: false }
+        Self { registry, mirror, fresh: false, active: BTreeMap::new() }
     }
 
     /// The mirror, once built.
@@ -55,11 +71,14 @@ impl Verifier {
         self.mirror.as_ref()
     }
 
-    /// Slots proved with a new value since the last call, and whether they replace all the
-    /// store holds (the mirror was built afresh).
-    pub fn take_changed(&mut self) -> (Vec<(B256, U256)>, bool) {
-        let changed = self.mirror.as_mut().map(Mirror::take_changed).unwrap_or_default();
-        (changed, std::mem::take(&mut self.fresh))
+    /// What changed in the mirror since the last call.
+    pub fn take_changed(&mut self) -> MirrorChanges {
+        let Some(mirror) = self.mirror.as_mut() else { return MirrorChanges::default() };
+        MirrorChanges {
+            changed: mirror.take_changed(),
+            forgotten: mirror.take_forgotten(),
+            replace: std::mem::take(&mut self.fresh),
+        }
     }
 
     /// Moves the mirror to `block` (every held slot proved again there when the registry's storage
@@ -93,15 +112,23 @@ impl Verifier {
         let mut calls: Vec<Bytes> = ids.iter().map(|id| R::serviceStateCall { sId: *id }.abi_encode().into()).collect();
         calls.push(R::auditHeadCall {}.abi_encode().into());
         mirror.prove_for(provider, &calls).await?;
-        let hashes: Vec<Bytes> = {
+        let mut hashes: Vec<Bytes> = Vec::new();
+        let mut superseded = Vec::new();
+        {
             let mut session = mirror.session();
-            ids.iter()
-                .filter_map(|id| {
-                    let revision = session.view(&R::serviceStateCall { sId: *id }).ok()?.activeRevision;
-                    (revision != 0).then(|| R::revisionHashCall { sId: *id, revision }.abi_encode().into())
-                })
-                .collect()
-        };
+            for id in &ids {
+                let Ok(state) = session.view(&R::serviceStateCall { sId: *id }) else { continue };
+                let revision = state.activeRevision;
+                if revision != 0 {
+                    hashes.push(R::revisionHashCall { sId: *id, revision }.abi_encode().into());
+                }
+                match self.active.insert(*id, revision) {
+                    Some(old) if old != revision && old != 0 => superseded.push(revision_hash_slot(*id, old)),
+                    _ => {}
+                }
+            }
+        }
+        mirror.forget(&superseded);
         mirror.prove_for(provider, &hashes).await?;
 
         let mut session = mirror.session();
