@@ -6,10 +6,11 @@ use std::path::PathBuf;
 
 use alloy::network::EthereumWallet;
 use alloy::node_bindings::{Anvil, AnvilInstance};
-use alloy::primitives::Address;
+use alloy::primitives::{Address, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use ledgerops_bindings::DeploymentRegistry::DeploymentRegistryInstance;
+use ledgerops_bindings::IDeploymentRegistry::ServiceSpec;
 
 /// The anvil to run: `LEDGEROPS_ANVIL`, else the pinned npm copy, else `anvil` on PATH.
 pub fn anvil_path() -> PathBuf {
@@ -96,5 +97,38 @@ impl Chain {
         registry.grantDeployer(namespace.into(), self.account(0)).send().await?.get_receipt().await?;
         registry.addNode(self.account(node), site.into()).send().await?.get_receipt().await?;
         Ok(())
+    }
+
+    /// Publishes each of `specs` as service `svc-{i}` of `namespace` (whose deployer the admin
+    /// is), sent with mining paused and then mined in a few large blocks: one block per
+    /// transaction would have anvil recompute its state root thousands of times. Returns the
+    /// block that holds the last one.
+    pub async fn publish_many(
+        &self,
+        namespace: &str,
+        specs: impl IntoIterator<Item = ServiceSpec>,
+    ) -> eyre::Result<u64> {
+        let provider = self.registry.provider();
+        let mut nonce = provider.get_transaction_count(self.account(0)).await?;
+        let fee = provider.get_gas_price().await? * 2;
+        provider.raw_request::<_, ()>("evm_setAutomine".into(), (false,)).await?;
+        provider.raw_request::<_, bool>("evm_setBlockGasLimit".into(), (U256::from(4_000_000_000u64),)).await?;
+        let mut last = None;
+        for (i, spec) in specs.into_iter().enumerate() {
+            let call = self.registry.publish(namespace.into(), format!("svc-{i}"), spec).gas(400_000).nonce(nonce);
+            last = Some(*call.max_fee_per_gas(fee).max_priority_fee_per_gas(0).send().await?.tx_hash());
+            nonce += 1;
+        }
+        let mut block = provider.get_block_number().await?;
+        while let Some(hash) = last {
+            provider.raw_request::<_, String>("evm_mine".into(), ()).await?;
+            if let Some(receipt) = provider.get_transaction_receipt(hash).await? {
+                eyre::ensure!(receipt.status(), "publishing {namespace}/svc-* reverted");
+                block = receipt.block_number.unwrap_or(block);
+                break;
+            }
+        }
+        provider.raw_request::<_, ()>("evm_setAutomine".into(), (true,)).await?;
+        Ok(block)
     }
 }

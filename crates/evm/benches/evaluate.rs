@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use alloy::primitives::{B256, Bytes, U256, keccak256};
+use alloy::primitives::{B256, Bytes, keccak256};
 use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall;
@@ -22,32 +22,14 @@ fn env(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-/// Publishes `n` services of ~300 bytes of spec each: sent with mining paused, then mined in a
-/// few large blocks (one block per transaction makes anvil recompute its state root 10,000 times).
+/// Publishes `n` services of ~300 bytes of spec each.
 async fn publish(chain: &Chain, n: usize) -> eyre::Result<Vec<B256>> {
     let r = &chain.registry;
-    let provider = r.provider();
     r.createNamespace("bench".into()).send().await?.get_receipt().await?;
     r.grantDeployer("bench".into(), chain.account(0)).send().await?.get_receipt().await?;
-    let mut nonce = provider.get_transaction_count(chain.account(0)).await?;
-    let fee = provider.get_gas_price().await? * 2;
-    provider.raw_request::<_, ()>("evm_setAutomine".into(), (false,)).await?;
-    provider.raw_request::<_, bool>("evm_setBlockGasLimit".into(), (U256::from(4_000_000_000u64),)).await?;
     let body = Bytes::from(vec![b'x'; 300]);
-    let mut last = None;
-    for i in 0..n {
-        let spec = ServiceSpec { image: IMAGE.into(), replicas: 2, sites: vec![], body: body.clone() };
-        let call = r.publish("bench".into(), format!("svc-{i}"), spec).gas(400_000).nonce(nonce);
-        last = Some(*call.max_fee_per_gas(fee).max_priority_fee_per_gas(0).send().await?.tx_hash());
-        nonce += 1;
-    }
-    while let Some(hash) = last {
-        provider.raw_request::<_, String>("evm_mine".into(), ()).await?;
-        if provider.get_transaction_receipt(hash).await?.is_some() {
-            break;
-        }
-    }
-    provider.raw_request::<_, ()>("evm_setAutomine".into(), (true,)).await?;
+    let specs = (0..n).map(|_| ServiceSpec { image: IMAGE.into(), replicas: 2, sites: vec![], body: body.clone() });
+    chain.publish_many("bench", specs).await?;
     Ok((0..n).map(|i| keccak256(format!("bench/svc-{i}"))).collect())
 }
 

@@ -1,8 +1,9 @@
 //! Each managed service's status, as `/status` and `ledgerops_service_info` show it, built at
 //! the end of every reconcile pass from what the pass saw.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+use alloy::primitives::B256;
 use ledgerops_reconcile::{Desired, Observed, Plan, RegistryState, Step};
 
 use crate::health::ServiceStatus;
@@ -38,9 +39,18 @@ pub fn statuses(seen: &Seen<'_>, metrics: &Metrics) -> Vec<ServiceStatus> {
         .collect();
     let held: BTreeMap<&str, &str> =
         seen.plan.held.iter().map(|h| (h.swarm_name.as_str(), h.reason.as_str())).collect();
-    let mut out = Vec::new();
+    // Indexed once: a node with thousands of services would otherwise search one list per
+    // entry of the other at every pass.
+    let mut by_service: HashMap<B256, &Observed> = HashMap::with_capacity(seen.observed.len());
+    for o in seen.observed {
+        if let Some(owner) = o.owner {
+            by_service.entry(owner.service).or_insert(o);
+        }
+    }
+    let desired_names: HashSet<&str> = seen.desired.iter().map(|d| d.swarm_name.as_str()).collect();
+    let mut out = Vec::with_capacity(seen.desired.len());
     for d in seen.desired {
-        let o = seen.observed.iter().find(|o| o.owner.is_some_and(|owner| owner.service == d.id));
+        let o = by_service.get(&d.id).copied();
         let record = seen.state.services.get(&d.id);
         let service = record.map_or_else(|| d.swarm_name.clone(), |r| format!("{}/{}", r.namespace, r.name));
         let synced = !out_of_sync.contains(d.swarm_name.as_str()) && !held.contains_key(d.swarm_name.as_str());
@@ -69,7 +79,7 @@ pub fn statuses(seen: &Seen<'_>, metrics: &Metrics) -> Vec<ServiceStatus> {
                 .or_else(|| last.and_then(|(_, e)| e.clone())),
         });
     }
-    for o in seen.observed.iter().filter(|o| !seen.desired.iter().any(|d| d.swarm_name == o.swarm_name)) {
+    for o in seen.observed.iter().filter(|o| !desired_names.contains(o.swarm_name.as_str())) {
         let last = seen.last.get(&o.swarm_name);
         out.push(ServiceStatus {
             service: o.swarm_name.replacen('_', "/", 1),

@@ -103,15 +103,16 @@ pub fn plan(desired: &[Desired], observed: &[Observed], applied: impl Fn(B256, u
         for (_, duplicate) in extra {
             out.steps.push(remove(duplicate));
         }
+        // Borrowed: a pass over thousands of services in step copies nothing.
         let workload = match &d.workload {
-            Ok(w) => w.clone(),
+            Ok(w) => w,
             Err(reason) => {
                 out.held.push(Held { swarm_name: d.swarm_name.clone(), service: Some(d.id), reason: reason.clone() });
                 continue;
             }
         };
         let Some((owner, o)) = first else {
-            out.steps.push(Step::Create { desired: d.clone(), workload });
+            out.steps.push(Step::Create { desired: d.clone(), workload: workload.clone() });
             continue;
         };
         let update = |reason| Step::Update {

@@ -1,6 +1,6 @@
 //! The only crate that speaks the Docker API ([`bollard`]): it observes the Swarm services the
 //! node manages and carries out the plan's steps. Everything it reads goes through
-//! [`translate::workload_of`], so the pure core compares like with like.
+//! [`translate::observed_of`], so the pure core compares like with like.
 
 mod rollout;
 pub mod translate;
@@ -11,9 +11,9 @@ use bollard::Docker;
 use bollard::query_parameters::{ListConfigsOptions, ListSecretsOptions, ListServicesOptions, UpdateServiceOptions};
 use ledgerops_reconcile::observed::labels;
 use ledgerops_reconcile::workload::FileRef;
-use ledgerops_reconcile::{Observed, Ownership, Step, UpdateState, Workload};
+use ledgerops_reconcile::{Observed, Ownership, Step, Workload};
 
-use crate::translate::{ObjectIds, ownership_of, service_spec, workload_of};
+use crate::translate::{ObjectIds, observed_of, service_spec};
 
 /// What can go wrong with the Docker engine.
 #[derive(Debug, thiserror::Error)]
@@ -99,20 +99,7 @@ impl Swarm {
         let filter = HashMap::from([("label".to_owned(), vec![format!("{}={}", labels::MANAGED_BY, labels::MANAGER)])]);
         let options = ListServicesOptions { filters: Some(filter), status: None };
         let services = self.docker.list_services(Some(options)).await.map_err(Error::from_docker)?;
-        Ok(services
-            .into_iter()
-            .filter_map(|s| {
-                let spec = s.spec?;
-                Some(Observed {
-                    swarm_id: s.id?,
-                    version: s.version.and_then(|v| v.index).unwrap_or_default(),
-                    swarm_name: spec.name.clone().unwrap_or_default(),
-                    owner: ownership_of(&spec),
-                    workload: workload_of(&spec),
-                    update_state: s.update_status.and_then(|u| u.state).and_then(update_state),
-                })
-            })
-            .collect())
+        Ok(services.into_iter().filter_map(observed_of).collect())
     }
 
     /// Carries out one step. An update that meets a version conflict (Swarm bumps the version
@@ -189,17 +176,4 @@ fn ids_by_name(
 
 fn owner_of(desired: &ledgerops_reconcile::Desired) -> Ownership {
     Ownership { service: desired.id, revision: desired.revision, spec_hash: desired.spec_hash }
-}
-
-fn update_state(state: bollard::models::ServiceUpdateStatusStateEnum) -> Option<UpdateState> {
-    use bollard::models::ServiceUpdateStatusStateEnum as S;
-    Some(match state {
-        S::UPDATING => UpdateState::Updating,
-        S::PAUSED => UpdateState::Paused,
-        S::COMPLETED => UpdateState::Completed,
-        S::ROLLBACK_STARTED => UpdateState::RollbackStarted,
-        S::ROLLBACK_PAUSED => UpdateState::RollbackPaused,
-        S::ROLLBACK_COMPLETED => UpdateState::RollbackCompleted,
-        S::EMPTY => return None,
-    })
 }

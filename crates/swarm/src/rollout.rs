@@ -9,7 +9,8 @@ use bollard::query_parameters::{ListServicesOptions, ListTasksOptions};
 use ledgerops_reconcile::Rollout;
 use ledgerops_reconcile::observed::labels;
 
-use crate::{Error, Result, Swarm, update_state};
+use crate::translate::update_state;
+use crate::{Error, Result, Swarm};
 
 /// Services per request: keeps the filter in the query string to a few kilobytes.
 const BATCH: usize = 100;

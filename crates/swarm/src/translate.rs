@@ -5,13 +5,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use bollard::models::{
-    EndpointPortConfig, EndpointSpec, HealthConfig, Limit, ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated,
-    ServiceSpecUpdateConfig, TaskSpec, TaskSpecContainerSpec, TaskSpecContainerSpecConfigs, TaskSpecContainerSpecFile,
-    TaskSpecContainerSpecFile1, TaskSpecContainerSpecSecrets, TaskSpecPlacement, TaskSpecResources,
+    EndpointPortConfig, EndpointSpec, HealthConfig, Limit, Service, ServiceSpec, ServiceSpecMode,
+    ServiceSpecModeReplicated, ServiceSpecUpdateConfig, TaskSpec, TaskSpecContainerSpec, TaskSpecContainerSpecConfigs,
+    TaskSpecContainerSpecFile, TaskSpecContainerSpecFile1, TaskSpecContainerSpecSecrets, TaskSpecPlacement,
+    TaskSpecResources,
 };
 use ledgerops_reconcile::observed::labels;
 use ledgerops_reconcile::workload::{FileRef, Healthcheck, PortMapping, UpdatePolicy};
-use ledgerops_reconcile::{Ownership, Workload};
+use ledgerops_reconcile::{Observed, Ownership, UpdateState, Workload};
 
 /// Docker object ids of the secrets and configs a workload names, looked up on this node.
 #[derive(Debug, Clone, Default)]
@@ -219,6 +220,33 @@ pub fn ownership_of(spec: &ServiceSpec) -> Option<Ownership> {
     (labels.get(labels::MANAGED_BY).map(String::as_str) == Some(labels::MANAGER))
         .then(|| Ownership::from_labels(&labels))
         .flatten()
+}
+
+/// A listed Swarm service as the core sees it; `None` for one without an id or a spec.
+pub fn observed_of(service: Service) -> Option<Observed> {
+    let spec = service.spec?;
+    Some(Observed {
+        swarm_id: service.id?,
+        version: service.version.and_then(|v| v.index).unwrap_or_default(),
+        swarm_name: spec.name.clone().unwrap_or_default(),
+        owner: ownership_of(&spec),
+        workload: workload_of(&spec),
+        update_state: service.update_status.and_then(|u| u.state).and_then(update_state),
+    })
+}
+
+/// Swarm's `UpdateStatus.State` as the core names it; `None` for the empty state.
+pub(crate) fn update_state(state: bollard::models::ServiceUpdateStatusStateEnum) -> Option<UpdateState> {
+    use bollard::models::ServiceUpdateStatusStateEnum as S;
+    Some(match state {
+        S::UPDATING => UpdateState::Updating,
+        S::PAUSED => UpdateState::Paused,
+        S::COMPLETED => UpdateState::Completed,
+        S::ROLLBACK_STARTED => UpdateState::RollbackStarted,
+        S::ROLLBACK_PAUSED => UpdateState::RollbackPaused,
+        S::ROLLBACK_COMPLETED => UpdateState::RollbackCompleted,
+        S::EMPTY => return None,
+    })
 }
 
 #[cfg(test)]
