@@ -2,6 +2,8 @@
 
 pub mod docker_proxy;
 
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 
 use alloy::network::EthereumWallet;
@@ -43,6 +45,44 @@ fn foundry_tool(name: &str, env_var: &str) -> PathBuf {
     let arch = if cfg!(target_arch = "aarch64") { "arm64" } else { "amd64" };
     let pinned = repo_root().join(format!("node_modules/@foundry-rs/{name}-linux-{arch}/bin/{name}"));
     if pinned.exists() { pinned } else { PathBuf::from(name) }
+}
+
+/// The Swarm services on the local engine whose names start with `prefix`.
+pub fn swarm_services(prefix: &str) -> Vec<String> {
+    let list = std::process::Command::new("docker").args(["service", "ls", "--format", "{{.Name}}"]).output();
+    list.map(|o| {
+        String::from_utf8_lossy(&o.stdout).lines().filter(|n| n.starts_with(prefix)).map(str::to_owned).collect()
+    })
+    .unwrap_or_default()
+}
+
+/// Removes the Swarm services on the local engine whose names start with `prefix`.
+pub fn remove_swarm_services(prefix: &str) {
+    for chunk in swarm_services(prefix).chunks(200) {
+        let _ = std::process::Command::new("docker")
+            .args(["service", "rm"])
+            .args(chunk)
+            .stdout(std::process::Stdio::null())
+            .output();
+    }
+}
+
+/// A loopback port nothing listens on now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port()
+}
+
+/// GET `path` on `127.0.0.1:port`: (status code, body); code 0 while nothing listens there.
+pub fn http_get(port: u16, path: &str) -> (u16, String) {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return (0, String::new());
+    };
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").expect("request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response");
+    let code = response.split_whitespace().nth(1).and_then(|c| c.parse().ok()).expect("a status line");
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (code, body)
 }
 
 /// A running anvil with a registry deployed by its first account (the admin).

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy::providers::Provider;
+use futures::{StreamExt, TryStreamExt};
 use revm::bytecode::Bytecode;
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +18,10 @@ use crate::proof::{ProofError, verify};
 
 /// Slots asked for in one `eth_getProof` (anvil and geth answer a few hundred quickly).
 const PROOF_CHUNK: usize = 256;
+
+/// `eth_getProof` requests sent at once when many slots are proved (a cold start proves two per
+/// service): the RPC proves them on its own cores while the answers of the others are verified.
+const PROOFS_IN_FLIGHT: usize = 4;
 
 /// What can go wrong building, advancing or querying a mirror.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -208,17 +213,25 @@ impl Mirror {
         storage_root: B256,
         slots: &[B256],
     ) -> Result<Vec<(B256, U256)>, MirrorError> {
-        let mut values = Vec::with_capacity(slots.len());
-        for chunk in slots.chunks(PROOF_CHUNK) {
-            let proof =
-                provider.get_proof(self.head.address, chunk.to_vec()).number(block.number).await.map_err(rpc)?;
-            let account = verify(block.state_root, self.head.address, &proof)?;
-            if account.storage_root != storage_root {
-                return Err(MirrorError::Rpc(format!("block {} changed under the mirror", block.number)));
-            }
-            values.extend(account.storage);
-        }
-        Ok(values)
+        let address = self.head.address;
+        // Built before they are polled: a closure handing out borrowing futures to the stream
+        // makes the whole future lose `Send` (the compiler cannot prove it for every lifetime).
+        let requests: Vec<_> = slots
+            .chunks(PROOF_CHUNK)
+            .map(|chunk| {
+                let request = provider.get_proof(address, chunk.to_vec()).number(block.number);
+                async move {
+                    let proof = request.await.map_err(rpc)?;
+                    let account = verify(block.state_root, address, &proof)?;
+                    if account.storage_root != storage_root {
+                        return Err(MirrorError::Rpc(format!("block {} changed under the mirror", block.number)));
+                    }
+                    Ok::<_, MirrorError>(account.storage)
+                }
+            })
+            .collect();
+        let proved: Vec<_> = futures::stream::iter(requests).buffered(PROOFS_IN_FLIGHT).try_collect().await?;
+        Ok(proved.into_iter().flatten().collect())
     }
 
     /// Keeps proved values, noting the ones that changed.

@@ -19,7 +19,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use ledgerops_e2e::docker_proxy::{DockerProxy, Requests};
-use ledgerops_e2e::{Chain, repo_root, test_image};
+use ledgerops_e2e::{Chain, remove_swarm_services, repo_root, swarm_services, test_image};
 
 const SITE: &str = "bench-site";
 const STACK: usize = 50;
@@ -86,29 +86,13 @@ fn summary(requests: &Requests) -> String {
     format!("{total} ({})", kinds.join(", "))
 }
 
-/// The engine's services whose names start with `prefix`.
-fn service_names(prefix: &str) -> Vec<String> {
-    let list = Command::new("docker").args(["service", "ls", "--format", "{{.Name}}"]).output();
-    list.map(|o| {
-        String::from_utf8_lossy(&o.stdout).lines().filter(|n| n.starts_with(prefix)).map(str::to_owned).collect()
-    })
-    .unwrap_or_default()
-}
-
-fn remove_services(prefix: &str) {
-    let names = service_names(prefix);
-    if !names.is_empty() {
-        let _ = Command::new("docker").args(["service", "rm"]).args(&names).stdout(Stdio::null()).output();
-    }
-}
-
 #[tokio::main]
 async fn main() -> eyre::Result<()> {
     let runs: usize = std::env::var("LEDGEROPS_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
     let cli = cli()?;
     let image = test_image("TESTAPP");
     for prefix in ["one_", "plain-one", "stk_", "plainstk_"] {
-        remove_services(prefix);
+        remove_swarm_services(prefix);
     }
     let chain = Chain::start().await?;
     chain.namespace_with_node("one", 1, SITE).await?;
@@ -162,10 +146,10 @@ async fn main() -> eyre::Result<()> {
     );
     // Removed on chain, so the node prunes it before the stack is counted.
     timed(&mut ledgerops(&cli, &chain, &["remove", "one/web"]))?;
-    while !service_names("one_").is_empty() {
+    while !swarm_services("one_").is_empty() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    remove_services("plain-one");
+    remove_swarm_services("plain-one");
 
     // 2. A 50-service stack: first rollout, then one service changed.
     let admin = |args: &[&str]| timed(&mut ledgerops(&cli, &chain, args));
@@ -193,6 +177,6 @@ async fn main() -> eyre::Result<()> {
     let _ = node.kill();
     let _ = node.wait();
     let _ = Command::new("docker").args(["stack", "rm", "plainstk"]).stdout(Stdio::null()).output();
-    remove_services("stk_");
+    remove_swarm_services("stk_");
     Ok(())
 }

@@ -68,6 +68,14 @@ fn events(n: usize) -> Vec<Ev> {
     out
 }
 
+/// This process's resident memory in MB.
+fn rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb: f64 =
+        status.lines().find_map(|l| l.strip_prefix("VmRSS:")?.split_whitespace().next()?.parse().ok()).unwrap_or(0.0);
+    kb / 1000.0
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
@@ -82,7 +90,9 @@ fn main() -> eyre::Result<()> {
         return Ok(());
     }
     let (n, runs) = (env("LEDGEROPS_BENCH_SERVICES", 10_000), env("LEDGEROPS_BENCH_RUNS", 10));
+    let base = rss_mb();
     let events = events(n);
+    let with_events = rss_mb();
     let sites = BTreeSet::from([keccak256(SITE)]);
 
     let started = Instant::now();
@@ -96,6 +106,12 @@ fn main() -> eyre::Result<()> {
     let build = since(started);
     eyre::ensure!(desired.len() == n && desired.iter().all(|d| d.workload.is_ok()), "every service is desired");
     println!("{n} services: fold {} events {}, build the desired state {}", events.len(), ms(fold), ms(build));
+    drop(events);
+    println!(
+        "  resident memory: the events {:.1} MB; the folded state and the desired state {:.1} MB (after the events were dropped)",
+        with_events - base,
+        rss_mb() - base
+    );
 
     // The engine's answer to `GET /services` when it runs exactly the desired state.
     let listed: Vec<Service> = desired
@@ -115,6 +131,11 @@ fn main() -> eyre::Result<()> {
     let answer = serde_json::to_vec(&listed)?;
     println!("the engine's service list: {:.1} MB of JSON", answer.len() as f64 / 1e6);
 
+    let before = rss_mb();
+    let observed: Vec<_> =
+        serde_json::from_slice::<Vec<Service>>(&answer)?.into_iter().filter_map(observed_of).collect();
+    println!("  resident memory: the observed state {:.1} MB", rss_mb() - before);
+    drop(observed);
     let metrics = Metrics::default();
     let rollouts = Rollouts::default();
     let last = BTreeMap::new();

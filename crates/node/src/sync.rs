@@ -134,7 +134,7 @@ pub async fn run(
     // Before any RPC answer: the kept state against the proofs kept with it.
     let mut verifier = Verifier::new(source.registry, store.mirror()?);
     if let Some(restored) = &restored {
-        check_kept(&verifier, &restored.state, &metrics);
+        check_kept(&verifier, restored, &metrics);
     }
     let mut rpc = Outage::new("RPC", RPC_RETRY_CAP);
     let (follower, mut cursor) = loop {
@@ -356,10 +356,12 @@ fn report_held(held: &Held, store: &Store, health: &Health, metrics: &Metrics) {
     health.update(|s| s.held = held.services.clone());
 }
 
-/// Checks the state kept in the store against the mirror kept with it, without an RPC.
-fn check_kept(verifier: &Verifier, state: &RegistryState, metrics: &Metrics) {
+/// Checks the state kept in the store against the mirror kept with it, without an RPC: the
+/// audit seq and head its logs fold to, and the services the mirror holds.
+fn check_kept(verifier: &Verifier, kept: &Folded, metrics: &Metrics) {
+    let state = &kept.state;
     let Some(verdict) = verifier.check_offline(state) else { return };
-    if verdict.mismatches.is_empty() && verdict.audit.0 == state.seq {
+    if verdict.mismatches.is_empty() && verdict.audit == kept.head() {
         tracing::info!(
             block = verdict.block,
             services = state.services.len(),

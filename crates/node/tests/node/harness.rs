@@ -3,8 +3,6 @@
 //! operator would.
 
 use std::fs::File;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -12,7 +10,8 @@ use std::time::{Duration, Instant};
 use alloy::primitives::keccak256;
 use ledgerops_bindings::IDeploymentRegistry::ServiceSpec;
 pub use ledgerops_e2e::docker_proxy::DockerProxy;
-use ledgerops_e2e::{Chain, test_image};
+pub use ledgerops_e2e::free_port;
+use ledgerops_e2e::{Chain, http_get, test_image};
 use ledgerops_spec::{Mount, Port, Spec, SpecBody};
 use serde_json::Value;
 
@@ -165,15 +164,7 @@ impl Node {
 
     /// GET `path` on the node's endpoint: (status code, body); code 0 while nothing listens yet.
     pub fn get_text(&self, path: &str) -> (u16, String) {
-        let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) else {
-            return (0, String::new());
-        };
-        write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").expect("request");
-        let mut response = String::new();
-        stream.read_to_string(&mut response).expect("response");
-        let code = response.split_whitespace().nth(1).and_then(|c| c.parse().ok()).expect("a status line");
-        let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
-        (code, body)
+        http_get(self.port, path)
     }
 
     /// Waits until `check` returns something, failing with `what` and the node's log.
@@ -193,11 +184,6 @@ impl Drop for Node {
     fn drop(&mut self) {
         self.kill();
     }
-}
-
-/// A port nothing listens on now.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port()
 }
 
 /// Runs `docker args...`; returns stdout on success.
