@@ -9,12 +9,28 @@
 
 use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::B256;
-use alloy::providers::Provider;
+use alloy::providers::{DynProvider, Provider};
 use alloy::pubsub::Subscription;
 use alloy::rpc::types::Header;
 
 use crate::events::{RegistryLog, fetch_range};
 use crate::{ChainError, Client};
+
+/// New block headers, on a WebSocket connection kept for them alone.
+#[derive(Debug)]
+pub struct NewHeads {
+    subscription: Subscription<Header>,
+    /// The subscription ends when its connection is dropped.
+    _connection: DynProvider,
+}
+
+impl NewHeads {
+    /// The next header; `None` once the connection closed (or headers came faster than they
+    /// were read): the caller then polls.
+    pub async fn recv(&mut self) -> Option<Header> {
+        self.subscription.recv().await.ok()
+    }
+}
 
 /// A block the follower read up to: a number alone cannot tell one branch from another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,13 +124,16 @@ impl Follower {
     }
 
     /// New block headers as they are mined, when the endpoint is a WebSocket; `None` over HTTP
-    /// (the caller polls).
-    pub async fn new_heads(&self) -> Result<Option<Subscription<Header>>, ChainError> {
+    /// (the caller polls). They come on a connection of their own: on the one that carries the
+    /// requests, a server that leaves Nagle's algorithm on (anvil does) holds each notification
+    /// back until the client's delayed ACK of its last answer, which measured ~40 ms per block.
+    pub async fn new_heads(&self) -> Result<Option<NewHeads>, ChainError> {
         if !self.client.url.starts_with("ws") {
             return Ok(None);
         }
-        let provider = self.client.registry.provider();
-        provider.subscribe_blocks().await.map(Some).map_err(|e| self.client.rpc_error(e))
+        let (connection, _) = Client::provider(&self.client.url, None).await?;
+        let subscription = connection.subscribe_blocks().await.map_err(|e| self.client.rpc_error(e))?;
+        Ok(Some(NewHeads { subscription, _connection: connection }))
     }
 
     async fn hash_of(&self, block: u64) -> Result<Option<B256>, ChainError> {

@@ -11,6 +11,6 @@ mod revert;
 
 pub use audit::{AuditChain, AuditError, Head};
 pub use client::{ChainError, Client, Sent};
-pub use follow::{Cursor, Follower, Next};
+pub use follow::{Cursor, Follower, NewHeads, Next};
 pub use keys::{KeyError, load_signer};
 pub use revert::Revert;

@@ -10,11 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::{Address, B256};
-use alloy::pubsub::Subscription;
-use alloy::rpc::types::{Header, Log};
+use alloy::rpc::types::Log;
 use ledgerops_chain::audit::{AuditChain, AuditError, Head};
 use ledgerops_chain::events::{RegistryLog, decode};
-use ledgerops_chain::{ChainError, Client, Cursor, Follower, Next};
+use ledgerops_chain::{ChainError, Client, Cursor, Follower, NewHeads, Next};
 use ledgerops_evm::MirrorError;
 use ledgerops_reconcile::{FoldError, RegistryState};
 use tokio::sync::watch;
@@ -374,11 +373,10 @@ fn check_kept(verifier: &Verifier, kept: &Folded, metrics: &Metrics) {
 }
 
 /// Waits for the next block: a new head on a WebSocket, else one polling period.
-async fn wait_for_block(heads: &mut Option<Subscription<Header>>, poll_interval: Duration) {
+async fn wait_for_block(heads: &mut Option<NewHeads>, poll_interval: Duration) {
     match heads {
         Some(subscription) => {
-            if let Ok(Err(_)) =
-                tokio::time::timeout(poll_interval.max(Duration::from_secs(5)), subscription.recv()).await
+            if let Ok(None) = tokio::time::timeout(poll_interval.max(Duration::from_secs(5)), subscription.recv()).await
             {
                 // The subscription ended (the socket closed): fall back to polling.
                 *heads = None;
