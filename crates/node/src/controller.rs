@@ -18,7 +18,7 @@ use crate::health::Health;
 use crate::metrics::Metrics;
 use crate::outage::{Outage, backoff};
 use crate::reporter::{Outcome, Report};
-use crate::rollouts::Rollouts;
+use crate::rollouts::{Activation, Rollouts};
 use crate::status::{Seen, statuses};
 use crate::store::{Entry, Store, now_ms};
 
@@ -280,14 +280,14 @@ impl Controller {
     /// Judges the rollouts in progress and reports the verdicts reached.
     async fn check_rollouts(&mut self, swarm: &Swarm, observed: &[Observed]) {
         let store = Arc::clone(&self.store);
-        let applied = move |d: &Desired| store.applied(d.id, d.revision).unwrap_or(false);
+        let applied = move |d: &Activation| store.applied(d.id, d.revision).unwrap_or(false);
         for (desired, outcome) in self.rollouts.check(swarm, observed, applied).await {
             self.report(&desired, outcome);
         }
     }
 
     /// Logs, journals and sends a verdict on chain.
-    fn report(&mut self, desired: &Desired, outcome: Outcome) {
+    fn report(&mut self, desired: &Activation, outcome: Outcome) {
         let (action, detail) = match &outcome {
             Outcome::Converged => ("converged", format!("revision {} converged", desired.revision)),
             Outcome::Failed(reason) => ("failed", format!("revision {} failed: {reason}", desired.revision)),

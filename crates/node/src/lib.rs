@@ -68,7 +68,7 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
         return Err(StoreError::OtherRegistry { stored, stored_chain: chain_id, wanted: registry, wanted_chain }.into());
     }
     let restored = sync::restore(&store)?;
-    let (states_tx, states_rx) = watch::channel(restored.as_ref().map(|f| Arc::new(f.state.clone())));
+    let (states_tx, states_rx) = watch::channel(restored.as_ref().map(|f| Arc::clone(&f.state)));
     if let Some(folded) = &restored {
         tracing::info!(
             services = folded.state.services.len(),

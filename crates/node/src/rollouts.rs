@@ -4,7 +4,7 @@
 //! (for its monitor window) or failed; the outcome is reported on chain once. A revision the node
 //! has not applied yet is not judged: an old revision label then only means "not yet".
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use alloy::primitives::B256;
@@ -18,9 +18,29 @@ use crate::store::Store;
 /// Swarm's default update monitor, used when the spec sets none.
 const DEFAULT_MONITOR: Duration = Duration::from_secs(5);
 
+/// The activation a verdict is about: what a report names, without the workload (a node that
+/// starts on thousands of services watches every one of them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Activation {
+    /// The registry's service id.
+    pub id: B256,
+    /// The Swarm service name.
+    pub swarm_name: String,
+    /// The revision judged.
+    pub revision: u32,
+    /// When it became active (the registry's audit seq).
+    pub activation: u64,
+}
+
+impl From<&Desired> for Activation {
+    fn from(d: &Desired) -> Self {
+        Self { id: d.id, swarm_name: d.swarm_name.clone(), revision: d.revision, activation: d.activation }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Watch {
-    desired: Desired,
+    desired: Activation,
     since: Instant,
     monitor: Duration,
 }
@@ -48,7 +68,7 @@ impl Rollouts {
                 && !store.reported(d.id, d.revision, d.activation).unwrap_or(false)
             {
                 let monitor = workload.update.monitor.unwrap_or(DEFAULT_MONITOR);
-                let watch = Watch { desired: d.clone(), since: Instant::now(), monitor };
+                let watch = Watch { desired: d.into(), since: Instant::now(), monitor };
                 watches.insert(d.swarm_name.clone(), watch);
                 self.health.insert(d.swarm_name.clone(), "Progressing");
             }
@@ -64,7 +84,7 @@ impl Rollouts {
     }
 
     /// Applying `name` failed in a way retrying will not fix soon (a missing secret, a refusal).
-    pub fn failed_to_apply(&mut self, name: &str, reason: &str) -> Option<(Desired, Outcome)> {
+    pub fn failed_to_apply(&mut self, name: &str, reason: &str) -> Option<(Activation, Outcome)> {
         let watch = self.watches.remove(name)?;
         self.health.insert(name.to_owned(), "Degraded");
         self.judged.insert((watch.desired.id, watch.desired.revision, watch.desired.activation));
@@ -81,14 +101,18 @@ impl Rollouts {
         &mut self,
         swarm: &Swarm,
         observed: &[Observed],
-        applied: impl Fn(&Desired) -> bool,
-    ) -> Vec<(Desired, Outcome)> {
+        applied: impl Fn(&Activation) -> bool,
+    ) -> Vec<(Activation, Outcome)> {
+        let mut by_service: HashMap<B256, &Observed> = HashMap::with_capacity(observed.len());
+        for o in observed {
+            if let Some(owner) = o.owner {
+                by_service.entry(owner.service).or_insert(o);
+            }
+        }
         let mut ready = Vec::new();
         for (name, watch) in &self.watches {
             let d = &watch.desired;
-            let Some(o) = observed.iter().find(|o| o.owner.is_some_and(|owner| owner.service == d.id)) else {
-                continue;
-            };
+            let Some(o) = by_service.get(&d.id) else { continue };
             let labelled = o.owner.is_some_and(|owner| owner.revision == d.revision);
             if labelled || applied(d) {
                 ready.push((name, watch, o.swarm_id.clone()));

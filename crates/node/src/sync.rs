@@ -62,13 +62,14 @@ impl SyncError {
 #[derive(Debug, Clone)]
 pub struct Folded {
     audit: AuditChain,
-    /// The registry's state.
-    pub state: RegistryState,
+    /// The registry's state, shared with the controller: a node on thousands of services keeps
+    /// one copy, and a block's fold copies it only while the controller still holds the last.
+    pub state: Arc<RegistryState>,
 }
 
 impl Folded {
     fn genesis(chain_id: u64, registry: Address) -> Self {
-        Self { audit: AuditChain::genesis(chain_id, registry), state: RegistryState::default() }
+        Self { audit: AuditChain::genesis(chain_id, registry), state: Arc::default() }
     }
 
     /// Folds `logs` in; returns the services they changed, each once.
@@ -76,7 +77,7 @@ impl Folded {
         let mut touched = BTreeSet::new();
         for log in logs {
             self.audit.append_log(&log.raw.inner)?;
-            touched.extend(self.state.apply(&log.event)?);
+            touched.extend(Arc::make_mut(&mut self.state).apply(&log.event)?);
         }
         Ok(touched)
     }
@@ -181,7 +182,7 @@ pub async fn run(
                     s.rpc_reachable = true;
                 });
                 if stepped == Stepped::Changed || unpublished {
-                    states.send_replace(Some(Arc::new(folded.state.clone())));
+                    states.send_replace(Some(Arc::clone(&folded.state)));
                     unpublished = false;
                     continue;
                 }
@@ -315,7 +316,7 @@ async fn hold(
     logs: &[RegistryLog],
     block: u64,
 ) -> Result<Held, SyncError> {
-    let mut state = verified.state.clone();
+    let mut state = RegistryState::clone(&verified.state);
     for log in logs {
         state.apply_unchecked(&log.event);
     }
