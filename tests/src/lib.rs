@@ -1,5 +1,6 @@
 //! Shared set-up for the end-to-end tests: a real anvil, a deployed registry, funded actors.
 
+pub mod bench;
 pub mod docker_proxy;
 
 use std::io::{Read, Write};

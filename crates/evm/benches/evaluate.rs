@@ -14,13 +14,10 @@ use alloy::sol_types::SolCall;
 use ledgerops_bindings::DeploymentRegistry as R;
 use ledgerops_bindings::IDeploymentRegistry::ServiceSpec;
 use ledgerops_e2e::Chain;
+use ledgerops_e2e::bench::{env_or, min_median_max};
 use ledgerops_evm::Mirror;
 
 const IMAGE: &str = "registry.local/app@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
-
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 /// Publishes `n` services of ~300 bytes of spec each.
 async fn publish(chain: &Chain, n: usize) -> eyre::Result<Vec<B256>> {
@@ -62,11 +59,6 @@ fn in_revm(mirror: &Mirror, ids: &[B256]) -> usize {
     live
 }
 
-fn stats(runs: &mut [Duration]) -> (Duration, Duration, Duration) {
-    runs.sort();
-    (runs[0], runs[runs.len() / 2], runs[runs.len() - 1])
-}
-
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
@@ -76,7 +68,7 @@ async fn main() -> eyre::Result<()> {
     if std::env::args().any(|a| a == "--list") {
         return Ok(());
     }
-    let (n, runs) = (env("LEDGEROPS_BENCH_SERVICES", 10_000), env("LEDGEROPS_BENCH_RUNS", 5));
+    let (n, runs) = (env_or("LEDGEROPS_BENCH_SERVICES", 10_000), env_or("LEDGEROPS_BENCH_RUNS", 5));
     let chain = Chain::start().await?;
     let started = Instant::now();
     let ids = publish(&chain, n).await?;
@@ -109,10 +101,10 @@ async fn main() -> eyre::Result<()> {
         assert_eq!(by_eth_call(&provider, registry, &ids).await, n);
         remote.push(t.elapsed());
     }
-    let (l, r) = (stats(&mut local), stats(&mut remote));
+    let (l, r) = (min_median_max(local), min_median_max(remote));
     println!("evaluate {n} services ({} views), {runs} runs: min / median / max", 2 * n);
-    println!("  revm over the local mirror   {} / {} / {}", ms(l.0), ms(l.1), ms(l.2));
-    println!("  eth_call to anvil (loopback) {} / {} / {}", ms(r.0), ms(r.1), ms(r.2));
-    println!("  median ratio: {:.0}x faster locally", r.1.as_secs_f64() / l.1.as_secs_f64());
+    println!("  revm over the local mirror   {} / {} / {}", ms(l[0]), ms(l[1]), ms(l[2]));
+    println!("  eth_call to anvil (loopback) {} / {} / {}", ms(r[0]), ms(r[1]), ms(r[2]));
+    println!("  median ratio: {:.0}x faster locally", r[1].as_secs_f64() / l[1].as_secs_f64());
     Ok(())
 }

@@ -10,29 +10,15 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::{Bytes, keccak256};
 use ledgerops_bindings::IDeploymentRegistry::ServiceSpec;
+use ledgerops_e2e::bench::{env_or, process_usage};
 use ledgerops_e2e::{Chain, test_image};
 
 const SITE: &str = "bench-site";
 const SERVICES: usize = 10;
 
-/// (resident kB, CPU seconds used so far) of process `pid`.
-fn sample(pid: u32) -> eyre::Result<(u64, f64)> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let rss = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .ok_or_else(|| eyre::eyre!("no VmRSS"))?;
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // Fields after the command name (which may hold spaces) start at ") ".
-    let fields: Vec<&str> = stat.rsplit_once(") ").map(|(_, rest)| rest.split(' ').collect()).unwrap_or_default();
-    let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?; // utime + stime
-    Ok((rss, ticks as f64 / 100.0))
-}
-
 #[tokio::main]
 async fn main() -> eyre::Result<()> {
-    let secs: u64 = std::env::var("LEDGEROPS_BENCH_IDLE_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(600);
+    let secs: u64 = env_or("LEDGEROPS_BENCH_IDLE_SECS", 600);
     let chain = Chain::start().await?;
     chain.namespace_with_node("idle", 1, SITE).await?;
     for i in 0..SERVICES {
@@ -76,14 +62,14 @@ async fn main() -> eyre::Result<()> {
     }
     tokio::time::sleep(Duration::from_secs(15)).await;
 
-    let (start_rss, start_cpu) = sample(pid)?;
+    let (start_rss, start_cpu) = process_usage(pid)?;
     let started = Instant::now();
     let mut rss = vec![start_rss];
     while started.elapsed() < Duration::from_secs(secs) {
         tokio::time::sleep(Duration::from_secs(secs.min(60))).await;
-        rss.push(sample(pid)?.0);
+        rss.push(process_usage(pid)?.0);
     }
-    let (_, end_cpu) = sample(pid)?;
+    let (_, end_cpu) = process_usage(pid)?;
     let elapsed = started.elapsed().as_secs_f64();
     let _ = node.kill();
     let _ = node.wait();

@@ -104,7 +104,7 @@ async fn measure(chain: &Chain, proxy: &DockerProxy, first: usize, count: usize)
 
 #[tokio::main]
 async fn main() -> eyre::Result<()> {
-    let publishes: usize = std::env::var("LEDGEROPS_BENCH_PUBLISHES").ok().and_then(|v| v.parse().ok()).unwrap_or(500);
+    let publishes: usize = ledgerops_e2e::bench::env_or("LEDGEROPS_BENCH_PUBLISHES", 500);
     let chain = Chain::start().await?;
     chain.namespace_with_node("bench", 1, SITE).await?;
     let swarm_name = format!("bench_{SERVICE}");

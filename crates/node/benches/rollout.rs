@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use ledgerops_e2e::bench::{env_or, min_median_max};
 use ledgerops_e2e::docker_proxy::{DockerProxy, Requests};
 use ledgerops_e2e::{Chain, remove_swarm_services, repo_root, swarm_services, test_image};
 
@@ -74,12 +75,6 @@ fn compose(image: &str, changed: Option<usize>) -> String {
     text
 }
 
-fn min_median_max(mut figures: Vec<Duration>) -> (f64, f64, f64) {
-    figures.sort();
-    let s = |d: &Duration| d.as_secs_f64();
-    (s(&figures[0]), s(&figures[figures.len() / 2]), s(figures.last().expect("measured")))
-}
-
 fn summary(requests: &Requests) -> String {
     let total: u64 = requests.values().sum();
     let kinds: Vec<String> = requests.iter().map(|(k, n)| format!("{k} x{n}")).collect();
@@ -88,7 +83,7 @@ fn summary(requests: &Requests) -> String {
 
 #[tokio::main]
 async fn main() -> eyre::Result<()> {
-    let runs: usize = std::env::var("LEDGEROPS_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
+    let runs: usize = env_or("LEDGEROPS_BENCH_RUNS", 5);
     let cli = cli()?;
     let image = test_image("TESTAPP");
     for prefix in ["one_", "plain-one", "stk_", "plainstk_"] {
@@ -133,16 +128,17 @@ async fn main() -> eyre::Result<()> {
             &["service", "update", "--detach=false", "-q", "--env-add", &env, "plain-one"],
         ))?);
     }
-    let (o, t) = (min_median_max(ours), min_median_max(theirs));
+    let seconds = |figures| min_median_max(figures).map(|d| d.as_secs_f64());
+    let (o, t) = (seconds(ours), seconds(theirs));
     println!(
         "one change, {runs} runs: ledgerops deploy --wait {:.2} / {:.2} / {:.2} s; docker service update --detach=false {:.2} / {:.2} / {:.2} s (min / median / max); ratio of medians {:.2}",
-        o.0,
-        o.1,
-        o.2,
-        t.0,
-        t.1,
-        t.2,
-        o.1 / t.1
+        o[0],
+        o[1],
+        o[2],
+        t[0],
+        t[1],
+        t[2],
+        o[1] / t[1]
     );
     // Removed on chain, so the node prunes it before the stack is counted.
     timed(&mut ledgerops(&cli, &chain, &["remove", "one/web"]))?;

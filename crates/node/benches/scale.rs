@@ -23,20 +23,15 @@ use std::time::{Duration, Instant};
 use alloy::primitives::{Bytes, keccak256};
 use alloy::providers::Provider;
 use ledgerops_bindings::IDeploymentRegistry::ServiceSpec;
+use ledgerops_e2e::bench::{env_or, process_usage, typical_body};
 use ledgerops_e2e::{Chain, free_port, http_get, remove_swarm_services, swarm_services, test_image};
 
 const SITE: &str = "bench-site";
 
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
 /// A spec of the test app at the bench's site with a ~300-byte body.
 fn spec(image: &str, i: usize, replicas: u32) -> ServiceSpec {
-    let body = format!(
-        r#"{{"v":1,"env":{{"MODE":"svc-{i}","LOG_LEVEL":"info","REGION":"eu-west-3","UPSTREAM":"https://api.internal.example:8443/v2","FEATURE_FLAGS":"search,cache,metrics","TIMEOUT_MS":"2500"}},"labels":{{"team":"edge-platform","tier":"frontend"}}}}"#
-    );
-    ServiceSpec { image: image.into(), replicas, sites: vec![keccak256(SITE)], body: Bytes::from(body.into_bytes()) }
+    let body = Bytes::from(typical_body(i).into_bytes());
+    ServiceSpec { image: image.into(), replicas, sites: vec![keccak256(SITE)], body }
 }
 
 /// The node's release binary, serving its endpoints on `port`.
@@ -67,17 +62,8 @@ impl NodeProcess {
 
     /// (resident MB, CPU seconds used so far).
     fn usage(&self) -> eyre::Result<(f64, f64)> {
-        let pid = self.child.id();
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-        let rss_kb: f64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .ok_or_else(|| eyre::eyre!("no VmRSS"))?;
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-        let fields: Vec<&str> = stat.rsplit_once(") ").map(|(_, rest)| rest.split(' ').collect()).unwrap_or_default();
-        let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
-        Ok((rss_kb / 1000.0, ticks as f64 / 100.0))
+        let (rss_kb, cpu) = process_usage(self.child.id())?;
+        Ok((rss_kb as f64 / 1000.0, cpu))
     }
 
     /// `/status` as JSON (null while the endpoint is not up).
@@ -214,6 +200,6 @@ async fn main() -> eyre::Result<()> {
         return Ok(());
     }
     remove_swarm_services("scale_");
-    chain_side(env("LEDGEROPS_BENCH_SERVICES", 10_000)).await?;
-    real_engine(env("LEDGEROPS_BENCH_ENGINE_SERVICES", 1_000)).await
+    chain_side(env_or("LEDGEROPS_BENCH_SERVICES", 10_000)).await?;
+    real_engine(env_or("LEDGEROPS_BENCH_ENGINE_SERVICES", 1_000)).await
 }

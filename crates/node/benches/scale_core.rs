@@ -1,7 +1,9 @@
 //! The node's pure core at 10,000 services, no chain and no engine: what a cold start computes
 //! once the logs are read (fold the events, build the desired state) and what every resync pass
 //! computes (decode the engine's service list, plan, build `/status` and the service metrics),
-//! against an observed state of the same size that matches the desired one. Prints figures; asserts none.
+//! against an observed state of the same size that matches the desired one. Everything timed is
+//! computation on one thread with no I/O, so its wall time is its CPU time on an otherwise idle
+//! machine. Prints figures; asserts none.
 //!
 //! `cargo bench -p ledgerops-node --bench scale_core` (`LEDGEROPS_BENCH_SERVICES=N`,
 //! `LEDGEROPS_BENCH_RUNS` timed passes, default 10).
@@ -15,6 +17,7 @@ use ledgerops_bindings::DeploymentRegistry::{
     DeploymentRegistryEvents as Ev, NodeAdded, RevisionPublished, ServiceCreated,
 };
 use ledgerops_bindings::IDeploymentRegistry::ServiceSpec;
+use ledgerops_e2e::bench::{env_or, min_median_max, process_usage, typical_body};
 use ledgerops_node::metrics::Metrics;
 use ledgerops_node::rollouts::Rollouts;
 use ledgerops_node::status::{Seen, statuses};
@@ -23,16 +26,6 @@ use ledgerops_swarm::translate::{ObjectIds, observed_of, service_spec};
 
 const SITE: &str = "bench-site";
 const IMAGE: &str = "registry.local/app@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
-
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-/// Time since `start`: everything timed here is computation on one thread with no I/O, so its
-/// wall time is its CPU time (on an otherwise idle machine).
-fn since(start: Instant) -> Duration {
-    start.elapsed()
-}
 
 /// What the registry's logs say after `n` services were published at the node's site, each with
 /// a ~300-byte spec body: one node added, then each service created and its revision 1 published.
@@ -51,11 +44,8 @@ fn events(n: usize) -> Vec<Ev> {
             namespace: "bench".into(),
             name: format!("svc-{i}"),
         }));
-        let body = format!(
-            r#"{{"v":1,"env":{{"MODE":"svc-{i}","LOG_LEVEL":"info","REGION":"eu-west-3","UPSTREAM":"https://api.internal.example:8443/v2","FEATURE_FLAGS":"search,cache,metrics","TIMEOUT_MS":"2500"}},"labels":{{"team":"edge-platform","tier":"frontend"}}}}"#
-        );
-        let spec =
-            ServiceSpec { image: IMAGE.into(), replicas: 2, sites: vec![site], body: Bytes::from(body.into_bytes()) };
+        let body = Bytes::from(typical_body(i).into_bytes());
+        let spec = ServiceSpec { image: IMAGE.into(), replicas: 2, sites: vec![site], body };
         out.push(Ev::RevisionPublished(RevisionPublished {
             serviceId: service_id,
             revision: 1,
@@ -70,26 +60,22 @@ fn events(n: usize) -> Vec<Ev> {
 
 /// This process's resident memory in MB.
 fn rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kb: f64 =
-        status.lines().find_map(|l| l.strip_prefix("VmRSS:")?.split_whitespace().next()?.parse().ok()).unwrap_or(0.0);
-    kb / 1000.0
+    process_usage(std::process::id()).map_or(0.0, |(kb, _)| kb as f64 / 1000.0)
 }
 
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
-fn min_median_max(mut runs: Vec<Duration>) -> String {
-    runs.sort();
-    format!("{} / {} / {}", ms(runs[0]), ms(runs[runs.len() / 2]), ms(runs[runs.len() - 1]))
+fn shown(runs: Vec<Duration>) -> String {
+    min_median_max(runs).map(ms).join(" / ")
 }
 
 fn main() -> eyre::Result<()> {
     if std::env::args().any(|a| a == "--list") {
         return Ok(());
     }
-    let (n, runs) = (env("LEDGEROPS_BENCH_SERVICES", 10_000), env("LEDGEROPS_BENCH_RUNS", 10));
+    let (n, runs) = (env_or("LEDGEROPS_BENCH_SERVICES", 10_000), env_or("LEDGEROPS_BENCH_RUNS", 10));
     let base = rss_mb();
     let events = events(n);
     let with_events = rss_mb();
@@ -100,10 +86,10 @@ fn main() -> eyre::Result<()> {
     for event in &events {
         state.apply(event)?;
     }
-    let fold = since(started);
+    let fold = started.elapsed();
     let started = Instant::now();
     let desired = desired_for(&state, &sites, 100);
-    let build = since(started);
+    let build = started.elapsed();
     eyre::ensure!(desired.len() == n && desired.iter().all(|d| d.workload.is_ok()), "every service is desired");
     println!("{n} services: fold {} events {}, build the desired state {}", events.len(), ms(fold), ms(build));
     drop(events);
@@ -165,9 +151,9 @@ fn main() -> eyre::Result<()> {
         total.push(t3 - t0);
     }
     println!("one resync pass against {n} observed services, {runs} runs, min / median / max:");
-    println!("  decode the service list  {}", min_median_max(decode));
-    println!("  plan                     {}", min_median_max(planned));
-    println!("  /status and metrics      {}", min_median_max(status));
-    println!("  the pass                 {}", min_median_max(total));
+    println!("  decode the service list  {}", shown(decode));
+    println!("  plan                     {}", shown(planned));
+    println!("  /status and metrics      {}", shown(status));
+    println!("  the pass                 {}", shown(total));
     Ok(())
 }

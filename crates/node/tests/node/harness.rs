@@ -151,9 +151,7 @@ impl Node {
     /// The node process's resident memory, from /proc.
     pub fn rss_kb(&self) -> u64 {
         let pid = self.child.as_ref().expect("running").id();
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
-        let line = status.lines().find(|l| l.starts_with("VmRSS:")).expect("VmRSS");
-        line.split_whitespace().nth(1).and_then(|kb| kb.parse().ok()).expect("a number")
+        ledgerops_e2e::bench::process_usage(pid).expect("/proc").0
     }
 
     /// GET `path` on the node's endpoint: (status code, JSON body).
