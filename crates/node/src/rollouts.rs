@@ -4,11 +4,11 @@
 //! (for its monitor window) or failed; the outcome is reported on chain once. A revision the node
 //! has not applied yet is not judged: an old revision label then only means "not yet".
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use alloy::primitives::B256;
-use ledgerops_reconcile::{Desired, Observed, Verdict, judge};
+use ledgerops_reconcile::{Desired, Observed, Verdict, by_service, judge};
 use ledgerops_swarm::Swarm;
 use tokio::time::Instant;
 
@@ -103,12 +103,7 @@ impl Rollouts {
         observed: &[Observed],
         applied: impl Fn(&Activation) -> bool,
     ) -> Vec<(Activation, Outcome)> {
-        let mut by_service: HashMap<B256, &Observed> = HashMap::with_capacity(observed.len());
-        for o in observed {
-            if let Some(owner) = o.owner {
-                by_service.entry(owner.service).or_insert(o);
-            }
-        }
+        let by_service = by_service(observed);
         let mut ready = Vec::new();
         for (name, watch) in &self.watches {
             let d = &watch.desired;

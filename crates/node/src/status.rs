@@ -1,10 +1,9 @@
 //! Each managed service's status, as `/status` and `ledgerops_service_info` show it, built at
 //! the end of every reconcile pass from what the pass saw.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use alloy::primitives::B256;
-use ledgerops_reconcile::{Desired, Observed, Plan, RegistryState, Step};
+use ledgerops_reconcile::{Desired, Observed, Plan, RegistryState, Step, by_service};
 
 use crate::health::ServiceStatus;
 use crate::metrics::{Metrics, ServiceLabels};
@@ -39,18 +38,11 @@ pub fn statuses(seen: &Seen<'_>, metrics: &Metrics) -> Vec<ServiceStatus> {
         .collect();
     let held: BTreeMap<&str, &str> =
         seen.plan.held.iter().map(|h| (h.swarm_name.as_str(), h.reason.as_str())).collect();
-    // Indexed once: a node with thousands of services would otherwise search one list per
-    // entry of the other at every pass.
-    let mut by_service: HashMap<B256, &Observed> = HashMap::with_capacity(seen.observed.len());
-    for o in seen.observed {
-        if let Some(owner) = o.owner {
-            by_service.entry(owner.service).or_insert(o);
-        }
-    }
+    let observed = by_service(seen.observed);
     let desired_names: HashSet<&str> = seen.desired.iter().map(|d| d.swarm_name.as_str()).collect();
     let mut out = Vec::with_capacity(seen.desired.len());
     for d in seen.desired {
-        let o = by_service.get(&d.id).copied();
+        let o = observed.get(&d.id).copied();
         let record = seen.state.services.get(&d.id);
         let service = record.map_or_else(|| d.swarm_name.clone(), |r| format!("{}/{}", r.namespace, r.name));
         let synced = !out_of_sync.contains(d.swarm_name.as_str()) && !held.contains_key(d.swarm_name.as_str());

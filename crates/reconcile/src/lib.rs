@@ -12,7 +12,7 @@ pub mod workload;
 
 pub use desired::{Desired, desired_for, swarm_name};
 pub use health::{Rollout, Verdict, judge};
-pub use observed::{Observed, Ownership, UpdateState};
+pub use observed::{Observed, Ownership, UpdateState, by_service};
 pub use plan::{Held, Plan, Step, UpdateReason, plan};
 pub use registry::{FoldError, RegistryState, ServiceRecord};
 pub use workload::Workload;

@@ -1,6 +1,6 @@
 //! What the node sees in its Swarm: the services it manages, recognised by their labels.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use alloy::primitives::B256;
 
@@ -92,4 +92,17 @@ pub struct Observed {
     pub workload: Workload,
     /// Swarm's rollout state, if it ever updated the service.
     pub update_state: Option<UpdateState>,
+}
+
+/// `observed` indexed by the registry service each runs (the first, when labels name one
+/// twice), for passes that look every desired service up: a node on thousands of services would
+/// otherwise search the list once per service.
+pub fn by_service(observed: &[Observed]) -> HashMap<B256, &Observed> {
+    let mut index = HashMap::with_capacity(observed.len());
+    for o in observed {
+        if let Some(owner) = o.owner {
+            index.entry(owner.service).or_insert(o);
+        }
+    }
+    index
 }
