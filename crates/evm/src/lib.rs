@@ -4,7 +4,6 @@
 //! transactions with it before sending anything.
 
 mod exec;
-pub mod layout;
 pub mod mirror;
 pub mod proof;
 
