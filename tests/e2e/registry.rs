@@ -7,7 +7,7 @@ use alloy::rpc::types::{Filter, TransactionReceipt};
 use alloy::sol_types::SolValue;
 use ledgerops_bindings::DeploymentRegistry::DeploymentRegistryErrors;
 use ledgerops_bindings::IDeploymentRegistry::ServiceSpec;
-use ledgerops_chain::{AuditChain, AuditError};
+use ledgerops_chain::{AuditChain, AuditError, Client, Follower};
 use ledgerops_e2e::Chain;
 
 const IMAGE: &str =
@@ -245,5 +245,24 @@ async fn deploy_script_sets_up_a_dev_registry() -> eyre::Result<()> {
     let deployer_role = deployed.deployerRole(keccak256("dev")).call().await?;
     assert!(deployed.hasRole(deployer_role, broadcaster).call().await?, "the broadcaster deploys to dev");
     assert_eq!(deployed.nodeSite(node).call().await?, site("local"));
+    Ok(())
+}
+
+/// A WebSocket follower is woken by new heads on a connection of its own (it outlives the
+/// follower's request connection); an HTTP one has none and polls.
+#[tokio::test]
+async fn new_heads_come_over_a_websocket_connection_of_their_own() -> eyre::Result<()> {
+    let chain = Chain::start().await?;
+    let address = *chain.registry.address();
+    let http = Follower::new(Client::connect(&chain.anvil.endpoint(), address, None).await?, 0);
+    assert!(http.new_heads().await?.is_none(), "over HTTP the caller polls");
+
+    let ws = Follower::new(Client::connect(&chain.anvil.ws_endpoint(), address, None).await?, 0);
+    let mut heads = ws.new_heads().await?.expect("a WebSocket subscribes");
+    drop(ws);
+    chain.registry.createNamespace("heads".into()).send().await?.get_receipt().await?;
+    let mined = chain.registry.provider().get_block_number().await?;
+    let head = tokio::time::timeout(std::time::Duration::from_secs(10), heads.recv()).await?;
+    assert_eq!(head.map(|h| h.number), Some(mined), "the block's header arrives");
     Ok(())
 }
