@@ -48,22 +48,33 @@ fn foundry_tool(name: &str, env_var: &str) -> PathBuf {
     if pinned.exists() { pinned } else { PathBuf::from(name) }
 }
 
-/// The Swarm services on the local engine whose names start with `prefix`.
-pub fn swarm_services(prefix: &str) -> Vec<String> {
-    let list = std::process::Command::new("docker").args(["service", "ls", "--format", "{{.Name}}"]).output();
+/// The Swarm services whose names start with `prefix`, on the engine at unix socket `socket`
+/// (the machine's own when `None`).
+pub fn swarm_services(socket: Option<&str>, prefix: &str) -> Vec<String> {
+    let mut command = std::process::Command::new("docker");
+    if let Some(socket) = socket {
+        command.args(["-H", &format!("unix://{socket}")]);
+    }
+    let list = command.args(["service", "ls", "--format", "{{.Name}}"]).stderr(std::process::Stdio::null()).output();
     list.map(|o| {
         String::from_utf8_lossy(&o.stdout).lines().filter(|n| n.starts_with(prefix)).map(str::to_owned).collect()
     })
     .unwrap_or_default()
 }
 
-/// Removes the Swarm services on the local engine whose names start with `prefix`.
-pub fn remove_swarm_services(prefix: &str) {
-    for chunk in swarm_services(prefix).chunks(200) {
-        let _ = std::process::Command::new("docker")
+/// Removes the Swarm services whose names start with `prefix` from the engine at `socket` (the
+/// machine's own when `None`).
+pub fn remove_swarm_services(socket: Option<&str>, prefix: &str) {
+    for chunk in swarm_services(socket, prefix).chunks(200) {
+        let mut command = std::process::Command::new("docker");
+        if let Some(socket) = socket {
+            command.args(["-H", &format!("unix://{socket}")]);
+        }
+        let _ = command
             .args(["service", "rm"])
             .args(chunk)
             .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
             .output();
     }
 }

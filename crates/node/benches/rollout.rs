@@ -87,7 +87,7 @@ async fn main() -> eyre::Result<()> {
     let cli = cli()?;
     let image = test_image("TESTAPP");
     for prefix in ["one_", "plain-one", "stk_", "plainstk_"] {
-        remove_swarm_services(prefix);
+        remove_swarm_services(None, prefix);
     }
     let chain = Chain::start().await?;
     chain.namespace_with_node("one", 1, SITE).await?;
@@ -142,10 +142,10 @@ async fn main() -> eyre::Result<()> {
     );
     // Removed on chain, so the node prunes it before the stack is counted.
     timed(&mut ledgerops(&cli, &chain, &["remove", "one/web"]))?;
-    while !swarm_services("one_").is_empty() {
+    while !swarm_services(None, "one_").is_empty() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    remove_swarm_services("plain-one");
+    remove_swarm_services(None, "plain-one");
 
     // 2. A 50-service stack: first rollout, then one service changed.
     let admin = |args: &[&str]| timed(&mut ledgerops(&cli, &chain, args));
@@ -173,6 +173,6 @@ async fn main() -> eyre::Result<()> {
     let _ = node.kill();
     let _ = node.wait();
     let _ = Command::new("docker").args(["stack", "rm", "plainstk"]).stdout(Stdio::null()).output();
-    remove_swarm_services("stk_");
+    remove_swarm_services(None, "stk_");
     Ok(())
 }

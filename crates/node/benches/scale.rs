@@ -170,7 +170,7 @@ async fn real_engine(m: usize) -> eyre::Result<()> {
     println!(
         "real engine: {m} services created from a cold start in {:.1} s (the engine lists {})",
         took.as_secs_f64(),
-        swarm_services("scale_").len()
+        swarm_services(None, "scale_").len()
     );
 
     // Let the creations settle, then watch the resync passes.
@@ -190,7 +190,7 @@ async fn real_engine(m: usize) -> eyre::Result<()> {
         (cpu_after - cpu) / passes * 1e3,
     );
     node.stop();
-    remove_swarm_services("scale_");
+    remove_swarm_services(None, "scale_");
     Ok(())
 }
 
@@ -199,7 +199,7 @@ async fn main() -> eyre::Result<()> {
     if std::env::args().any(|a| a == "--list") {
         return Ok(());
     }
-    remove_swarm_services("scale_");
+    remove_swarm_services(None, "scale_");
     chain_side(env_or("LEDGEROPS_BENCH_SERVICES", 10_000)).await?;
     real_engine(env_or("LEDGEROPS_BENCH_ENGINE_SERVICES", 1_000)).await
 }

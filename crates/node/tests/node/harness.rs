@@ -254,11 +254,5 @@ pub fn clean(prefix: &str) {
 
 /// The same on the engine at `socket`.
 pub fn clean_on(socket: Option<&str>, prefix: &str) {
-    let names = docker_on(socket, &["service", "ls", "--format", "{{.Name}}"]).unwrap_or_default();
-    let doomed: Vec<&str> = names.lines().filter(|n| n.starts_with(prefix)).collect();
-    if !doomed.is_empty() {
-        let mut args = vec!["service", "rm"];
-        args.extend(doomed);
-        docker_on(socket, &args);
-    }
+    ledgerops_e2e::remove_swarm_services(socket, prefix);
 }
