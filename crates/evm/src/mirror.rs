@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use alloy::eips::BlockNumberOrTag;
+use alloy::eips::BlockId;
 use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy::providers::Provider;
 use futures::{StreamExt, TryStreamExt};
@@ -29,9 +29,9 @@ pub enum MirrorError {
     /// The RPC failed or refused.
     #[error("RPC error: {0}")]
     Rpc(String),
-    /// The RPC does not know the block.
+    /// The RPC does not know the block (or no longer: a reorg replaced it).
     #[error("the RPC has no block {0}")]
-    NoBlock(u64),
+    NoBlock(BlockId),
     /// The RPC's answer does not verify: it is refused, never stored.
     #[error("unverifiable answer from the RPC: {0}")]
     Proof(#[from] ProofError),
@@ -71,13 +71,10 @@ pub struct BlockRef {
 }
 
 impl BlockRef {
-    /// The header of block `number`, as the RPC serves it.
-    pub async fn fetch(provider: &impl Provider, number: u64) -> Result<Self, MirrorError> {
-        let block = provider
-            .get_block_by_number(BlockNumberOrTag::Number(number))
-            .await
-            .map_err(rpc)?
-            .ok_or(MirrorError::NoBlock(number))?;
+    /// The header of `block` (a number, or a hash to name one branch's block), as the RPC
+    /// serves it.
+    pub async fn fetch(provider: &impl Provider, block: BlockId) -> Result<Self, MirrorError> {
+        let block = provider.get_block(block).await.map_err(rpc)?.ok_or(MirrorError::NoBlock(block))?;
         let h = &block.header;
         Ok(Self {
             number: h.number,
@@ -123,13 +120,19 @@ pub struct Mirror {
 }
 
 impl Mirror {
-    /// The registry at `address` as of block `number`: account and code proved, no storage yet.
-    pub async fn at(provider: &impl Provider, address: Address, number: u64) -> Result<Self, MirrorError> {
+    /// The registry at `address` as of `block` (a number, or a hash): account and code proved,
+    /// no storage yet. Every request after the header names the header's hash, so that all the
+    /// answers are about that one block even when a reorg gives its number to another.
+    pub async fn at(
+        provider: &impl Provider,
+        address: Address,
+        block: impl Into<BlockId>,
+    ) -> Result<Self, MirrorError> {
         let chain_id = provider.get_chain_id().await.map_err(rpc)?;
-        let block = BlockRef::fetch(provider, number).await?;
-        let proof = provider.get_proof(address, Vec::new()).number(number).await.map_err(rpc)?;
+        let block = BlockRef::fetch(provider, block.into()).await?;
+        let proof = provider.get_proof(address, Vec::new()).hash(block.hash).await.map_err(rpc)?;
         let account = verify(block.state_root, address, &proof)?;
-        let code = provider.get_code_at(address).number(number).await.map_err(rpc)?;
+        let code = provider.get_code_at(address).hash(block.hash).await.map_err(rpc)?;
         let got = keccak256(&code);
         if got != account.code_hash {
             return Err(ProofError::Code { address, got, proved: account.code_hash }.into());
@@ -219,7 +222,7 @@ impl Mirror {
         let requests: Vec<_> = slots
             .chunks(PROOF_CHUNK)
             .map(|chunk| {
-                let request = provider.get_proof(address, chunk.to_vec()).number(block.number);
+                let request = provider.get_proof(address, chunk.to_vec()).hash(block.hash);
                 async move {
                     let proof = request.await.map_err(rpc)?;
                     let account = verify(block.state_root, address, &proof)?;
@@ -243,15 +246,16 @@ impl Mirror {
         }
     }
 
-    /// Moves the mirror to block `number`: the account is proved again there and, when its
-    /// storage root changed, every slot held (one `eth_getProof` per 256), so that no value is
-    /// older than the block. On an error the mirror stays where it was.
-    pub async fn advance(&mut self, provider: &impl Provider, number: u64) -> Result<(), MirrorError> {
-        let block = BlockRef::fetch(provider, number).await?;
-        let proof = provider.get_proof(self.head.address, Vec::new()).number(number).await.map_err(rpc)?;
+    /// Moves the mirror to `block` (a number, or a hash: after a reorg the same number names
+    /// another block): the account is proved again there and, when its storage root changed,
+    /// every slot held (one `eth_getProof` per 256), so that no value is older than the block.
+    /// On an error the mirror stays where it was.
+    pub async fn advance(&mut self, provider: &impl Provider, block: impl Into<BlockId>) -> Result<(), MirrorError> {
+        let block = BlockRef::fetch(provider, block.into()).await?;
+        let proof = provider.get_proof(self.head.address, Vec::new()).hash(block.hash).await.map_err(rpc)?;
         let account = verify(block.state_root, self.head.address, &proof)?;
         if account.code_hash != keccak256(&self.head.code) {
-            return Err(MirrorError::Rpc(format!("the registry's code changed at block {number}")));
+            return Err(MirrorError::Rpc(format!("the registry's code changed at block {}", block.number)));
         }
         let values = if account.storage_root == self.head.storage_root {
             Vec::new()

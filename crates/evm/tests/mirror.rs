@@ -92,6 +92,35 @@ async fn tampered_proofs_are_refused() -> eyre::Result<()> {
     Ok(())
 }
 
+/// After a reorg to a branch as high as the old one, a block number names another block: the
+/// mirror moves by hash, proves the new block's storage, and refuses a block the chain dropped.
+#[tokio::test]
+async fn after_a_reorg_the_mirror_moves_to_the_new_block_of_the_same_number() -> eyre::Result<()> {
+    let chain = registry().await?;
+    let provider = chain.registry.provider().clone();
+    let address = *chain.registry.address();
+    let before = provider.get_block_by_number(latest(&provider).await.into()).await?.expect("mined").header;
+    chain.registry.publish("prod".into(), "api".into(), spec(2, "a")).send().await?.get_receipt().await?;
+    let old = provider.get_block_by_number(latest(&provider).await.into()).await?.expect("mined").header;
+    let mut mirror = Mirror::at(&provider, address, old.hash).await?;
+    let published = mirror.view(&provider, &R::auditHeadCall {}).await?;
+
+    provider.raw_request::<_, ()>("anvil_reorg".into(), (1u64, Vec::<()>::new())).await?;
+    let new = provider.get_block_by_number(old.number.into()).await?.expect("the new branch's block").header;
+    assert_ne!(new.hash, old.hash, "the reorg replaced the block");
+    assert!(
+        matches!(mirror.clone().advance(&provider, old.hash).await, Err(MirrorError::NoBlock(_))),
+        "the dropped block is refused, not answered from the block now at its number"
+    );
+    mirror.advance(&provider, new.hash).await?;
+    assert_eq!(mirror.block().hash, new.hash);
+    let head = mirror.view_offline(&R::auditHeadCall {})?;
+    assert!(head.seq < published.seq, "the publish is gone from the new block");
+    let at_fork = Mirror::at(&provider, address, before.hash).await?.view(&provider, &R::auditHeadCall {}).await?;
+    assert_eq!((head.seq, head.head), (at_fork.seq, at_fork.head));
+    Ok(())
+}
+
 #[tokio::test]
 async fn a_forgotten_slot_is_no_longer_held_and_is_proved_again_when_read() -> eyre::Result<()> {
     let chain = registry().await?;

@@ -260,14 +260,14 @@ async fn step(
         Next::Advanced { logs, to } => {
             let mut next = folded.clone();
             let verdict = match next.fold(&logs) {
-                Ok(touched) => Some(verifier.check(provider, to.block, &next.state, Scope::Touched(&touched)).await?),
+                Ok(touched) => Some(verifier.check(provider, to, &next.state, Scope::Touched(&touched)).await?),
                 Err(e) => {
                     tracing::debug!(error = %e, "the logs read do not verify");
                     None
                 }
             };
             if !verdict.is_some_and(|v| v.audit == next.head() && v.mismatches.is_empty()) {
-                return Ok((Stepped::Held(hold(provider, verifier, folded, &logs, to.block).await?), head));
+                return Ok((Stepped::Held(hold(provider, verifier, folded, &logs, to).await?), head));
             }
             let verified = started.elapsed();
             store.advance(&logs, to)?;
@@ -314,13 +314,13 @@ async fn hold(
     verifier: &mut Verifier,
     verified: &Folded,
     logs: &[RegistryLog],
-    block: u64,
+    at: Cursor,
 ) -> Result<Held, SyncError> {
     let mut state = RegistryState::clone(&verified.state);
     for log in logs {
         state.apply_unchecked(&log.event);
     }
-    let Verdict { audit, mismatches, .. } = verifier.check(provider, block, &state, Scope::All).await?;
+    let Verdict { audit, mismatches, .. } = verifier.check(provider, at, &state, Scope::All).await?;
     let mut services = BTreeMap::new();
     for (id, evidence) in mismatches {
         let name = state.services.get(&id).map_or_else(|| id.to_string(), |r| format!("{}/{}", r.namespace, r.name));
@@ -330,7 +330,7 @@ async fn hold(
         };
         services.insert(name, evidence);
     }
-    Ok(Held { block, seqs: (state.seq, audit.0), services, state })
+    Ok(Held { block: at.block, seqs: (state.seq, audit.0), services, state })
 }
 
 /// Says what is held and why: a log line and a journal entry per service, a metric, `/status`.

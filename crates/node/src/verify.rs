@@ -10,7 +10,7 @@ use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::providers::Provider;
 use alloy::sol_types::SolCall;
 use ledgerops_bindings::DeploymentRegistry as R;
-use ledgerops_chain::Head;
+use ledgerops_chain::{Cursor, Head};
 use ledgerops_evm::{Mirror, MirrorError, Session};
 use ledgerops_reconcile::{RegistryState, ServiceRecord};
 use ledgerops_spec::spec_hash;
@@ -76,32 +76,37 @@ impl Verifier {
         }
     }
 
-    /// Moves the mirror to `block`, holding only what this check reads (the audit head and the
-    /// compared services' state, proved in batches), and compares `state` with the registry's
-    /// own answers.
+    /// Moves the mirror to the block `at` (the follower's cursor), holding only what this check
+    /// reads (the audit head and the compared services' state, proved in batches), and compares
+    /// `state` with the registry's own answers.
     pub async fn check(
         &mut self,
         provider: &impl Provider,
-        block: u64,
+        at: Cursor,
         state: &RegistryState,
         scope: Scope<'_>,
     ) -> Result<Verdict, MirrorError> {
+        let block = at.block;
         let mirror = match &mut self.mirror {
             Some(mirror) => {
-                if mirror.block().number != block {
+                // By hash, not number: after a reorg to a branch as high as the old one, the
+                // cursor's number is the mirror's, and the mirror still holds the old block's
+                // storage (the node then held every service the reorg changed, or retried proofs
+                // of the old block's root until something else was mined).
+                if mirror.block().hash != at.hash {
                     // Only what this check reads is proved at the new block. Holding every slot
                     // ever read had each block that changes the registry prove all of them again:
                     // at 10,000 services, 79 `eth_getProof` requests and 4.2 s per block. The
                     // audit head, proved at every check, still vouches for every log folded.
                     let held: Vec<B256> = mirror.slots().keys().copied().collect();
                     mirror.forget(&held);
-                    mirror.advance(provider, block).await?;
+                    mirror.advance(provider, at.hash).await?;
                 }
                 mirror
             }
             None => {
                 self.fresh = true;
-                self.mirror.insert(Mirror::at(provider, self.registry, block).await?)
+                self.mirror.insert(Mirror::at(provider, self.registry, at.hash).await?)
             }
         };
         let ids: Vec<B256> = match scope {

@@ -1,10 +1,11 @@
 //! A publish that a reorg takes away: the node follows the canonical chain back.
 
+use alloy::primitives::keccak256;
 use alloy::providers::Provider;
 use ledgerops_e2e::Chain;
 use ledgerops_reconcile::observed::labels;
 
-use crate::harness::{self, Node, SWARM, label, replicas, service};
+use crate::harness::{self, NODE, Node, SWARM, label, replicas, service};
 
 #[tokio::test]
 async fn a_reorged_publish_is_undone_on_the_swarm() {
@@ -31,4 +32,54 @@ async fn a_reorged_publish_is_undone_on_the_swarm() {
     assert!(!node.journaled("", "reorg").is_empty(), "{:?}", node.journal());
     drop(node);
     harness::clean("fork");
+}
+
+/// Waits until the registry holds this node's attestation of `revision` of `service` as converged.
+async fn until_attested(node: &Node, chain: &Chain, service: &str, revision: u32) {
+    let id = keccak256(service);
+    let who = chain.account(NODE);
+    for _ in 0..300 {
+        let state = chain.registry.nodeServiceState(id, who).call().await.expect("eth_call");
+        if (state.revision, state.status) == (revision, 1) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    panic!("{service} revision {revision} not attested:\n{}", node.log());
+}
+
+/// The new branch is as high as the old one and nothing is mined after it: the node must prove
+/// the new blocks, not keep what it proved of the old blocks of the same numbers.
+#[tokio::test]
+async fn a_reorg_to_a_branch_of_the_same_height_is_verified_at_the_new_blocks() {
+    let _swarm = SWARM.lock().await;
+    harness::clean("level");
+    let chain = Chain::start().await.expect("anvil and a registry");
+    harness::set_up(&chain, "level").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = Node::start(&chain, &chain.anvil.endpoint(), dir.path());
+    harness::publish_spec(&chain, "level/web", &harness::app(1, "a", None)).await;
+    until_attested(&node, &chain, "level/web", 1).await;
+    let replaced = harness::publish_spec(&chain, "level/web", &harness::app(2, "b", None)).await;
+    until_attested(&node, &chain, "level/web", 2).await;
+
+    // The publish and the attestation after it, replaced by empty blocks: the node has nothing
+    // left to send, so no later block comes to move it on.
+    let provider = chain.registry.provider();
+    let head = provider.get_block_number().await.expect("block number");
+    provider
+        .raw_request::<_, ()>("anvil_reorg".into(), (head - replaced + 1, Vec::<()>::new()))
+        .await
+        .expect("anvil_reorg");
+    node.until("level_web back at revision 1, at the new head, nothing held", || {
+        let back = service("level_web").and_then(|s| label(&s, labels::REVISION)).as_deref() == Some("1");
+        let (_, status) = node.get("/status");
+        let at_head = status["node"]["chain_block"] == head;
+        let held = status["node"]["held"].as_object().is_some_and(|held| !held.is_empty());
+        (back && at_head && !held).then_some(())
+    })
+    .await;
+    assert_eq!(provider.get_block_number().await.expect("block number"), head, "nothing was mined after the reorg");
+    drop(node);
+    harness::clean("level");
 }

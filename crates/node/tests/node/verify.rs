@@ -6,7 +6,9 @@
 use std::collections::BTreeSet;
 
 use alloy::primitives::keccak256;
+use alloy::providers::Provider;
 use ledgerops_bindings::DeploymentRegistry as R;
+use ledgerops_chain::Cursor;
 use ledgerops_e2e::Chain;
 use ledgerops_evm::MirrorError;
 use ledgerops_node::verify::{Scope, Verifier};
@@ -76,10 +78,20 @@ async fn each_check_holds_only_the_audit_head_and_the_services_it_compared() {
     let state = RegistryState::default();
     let (a, b) = (keccak256("held/a"), keccak256("held/b"));
 
+    let cursor = async |block: u64| {
+        let header = provider.get_block_by_number(block.into()).await.expect("eth_getBlockByNumber").expect("mined");
+        Cursor { block, hash: header.header.hash }
+    };
     let block = harness::publish_spec(&chain, "held/a", &harness::app(1, "a", None)).await;
-    verifier.check(&provider, block, &state, Scope::Touched(&BTreeSet::from([a]))).await.expect("checked");
+    verifier
+        .check(&provider, cursor(block).await, &state, Scope::Touched(&BTreeSet::from([a])))
+        .await
+        .expect("checked");
     let block = harness::publish_spec(&chain, "held/b", &harness::app(1, "b", None)).await;
-    verifier.check(&provider, block, &state, Scope::Touched(&BTreeSet::from([b]))).await.expect("checked");
+    verifier
+        .check(&provider, cursor(block).await, &state, Scope::Touched(&BTreeSet::from([b])))
+        .await
+        .expect("checked");
 
     let mirror = verifier.mirror().expect("built");
     assert_eq!(mirror.block().number, block);
