@@ -115,19 +115,8 @@ async fn kill_9_at_seeded_random_points_resumes_converged_and_loses_no_report() 
     // However the kills fell, no report is lost: the registry holds this node's attestation of
     // each service's final revision as converged.
     for name in SERVICES {
-        let id = keccak256(format!("crash/{name}"));
         let revision = canonical(&chain, "crash", name).await;
-        let mut attested = None;
-        for _ in 0..300 {
-            let state =
-                chain.registry.nodeServiceState(id, chain.account(harness::NODE)).call().await.expect("eth_call");
-            if (state.revision, state.status) == (revision, 1) {
-                attested = Some(state);
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        assert!(attested.is_some(), "crash/{name} revision {revision} not attested converged:\n{}", node.log());
+        harness::until_attested(&node, &chain, &format!("crash/{name}"), revision).await;
     }
     for name in SERVICES {
         let creates = node.journaled(&format!("crash_{name}"), "create");

@@ -66,6 +66,20 @@ pub async fn remove(chain: &Chain, service: &str) {
     call.send().await.expect("sent").get_receipt().await.expect("mined");
 }
 
+/// Waits until the registry holds this node's attestation of `revision` of `service` as converged.
+pub async fn until_attested(node: &Node, chain: &Chain, service: &str, revision: u32) {
+    let id = keccak256(service);
+    let who = chain.account(NODE);
+    for _ in 0..300 {
+        let state = chain.registry.nodeServiceState(id, who).call().await.expect("eth_call");
+        if (state.revision, state.status) == (revision, 1) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{service} revision {revision} not attested:\n{}", node.log());
+}
+
 /// A running `ledgerops-node`; killed when dropped.
 pub struct Node {
     child: Option<Child>,

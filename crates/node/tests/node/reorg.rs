@@ -1,11 +1,10 @@
 //! A publish that a reorg takes away: the node follows the canonical chain back.
 
-use alloy::primitives::keccak256;
 use alloy::providers::Provider;
 use ledgerops_e2e::Chain;
 use ledgerops_reconcile::observed::labels;
 
-use crate::harness::{self, NODE, Node, SWARM, label, replicas, service};
+use crate::harness::{self, Node, SWARM, label, replicas, service, until_attested};
 
 #[tokio::test]
 async fn a_reorged_publish_is_undone_on_the_swarm() {
@@ -32,20 +31,6 @@ async fn a_reorged_publish_is_undone_on_the_swarm() {
     assert!(!node.journaled("", "reorg").is_empty(), "{:?}", node.journal());
     drop(node);
     harness::clean("fork");
-}
-
-/// Waits until the registry holds this node's attestation of `revision` of `service` as converged.
-async fn until_attested(node: &Node, chain: &Chain, service: &str, revision: u32) {
-    let id = keccak256(service);
-    let who = chain.account(NODE);
-    for _ in 0..300 {
-        let state = chain.registry.nodeServiceState(id, who).call().await.expect("eth_call");
-        if (state.revision, state.status) == (revision, 1) {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    panic!("{service} revision {revision} not attested:\n{}", node.log());
 }
 
 /// The new branch is as high as the old one and nothing is mined after it: the node must prove
