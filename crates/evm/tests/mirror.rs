@@ -1,6 +1,7 @@
 //! The mirror against a real anvil: proofs that do not hold are refused, and the registry's views
 //! run in revm over proved storage give exactly what anvil's `eth_call` gives.
 
+use alloy::eips::BlockId;
 use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::TransactionRequest;
@@ -99,9 +100,9 @@ async fn after_a_reorg_the_mirror_moves_to_the_new_block_of_the_same_number() ->
     let chain = registry().await?;
     let provider = chain.registry.provider().clone();
     let address = *chain.registry.address();
-    let before = provider.get_block_by_number(latest(&provider).await.into()).await?.expect("mined").header;
+    let before = provider.get_block(BlockId::latest()).await?.expect("mined").header;
     chain.registry.publish("prod".into(), "api".into(), spec(2, "a")).send().await?.get_receipt().await?;
-    let old = provider.get_block_by_number(latest(&provider).await.into()).await?.expect("mined").header;
+    let old = provider.get_block(BlockId::latest()).await?.expect("mined").header;
     let mut mirror = Mirror::at(&provider, address, old.hash).await?;
     let published = mirror.view(&provider, &R::auditHeadCall {}).await?;
 
