@@ -226,6 +226,16 @@ impl Client {
         call.from(sender).call().await.map(drop).map_err(|e| ChainError::from_contract(&self.url, e))
     }
 
+    /// The gas `call` takes when the signer sends it now, on the latest state, or the registry's
+    /// reason to refuse it. Another sender's transaction landing first can change it.
+    pub async fn estimate<D: CallDecoder + Clone>(
+        &self,
+        call: &CallBuilder<&DynProvider, D>,
+    ) -> Result<u64, ChainError> {
+        let sender = self.sender.ok_or(ChainError::NoSigner)?;
+        call.clone().from(sender).estimate_gas().await.map_err(|e| ChainError::from_contract(&self.url, e))
+    }
+
     /// Hands a transaction to the RPC without waiting for it to be mined, so several can share a
     /// block; [`Client::confirm`] waits for each.
     pub async fn submit<D: CallDecoder>(

@@ -17,3 +17,4 @@ mod reorg;
 #[allow(unreachable_pub)] // shared by the test modules
 mod rpc;
 mod verify;
+mod votes;

@@ -1,5 +1,7 @@
 //! A JSON-RPC proxy in front of anvil that misbehaves on demand: hides one log from `eth_getLogs`,
-//! answers slowly, fails every other request, or is cut off entirely (a partition).
+//! answers slowly, fails every other request, is cut off entirely (a partition), or holds
+//! transactions back until several arrive, so that they are all signed and estimated on the same
+//! state and land one after the other (senders racing each other).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,6 +27,8 @@ pub struct Faults {
     pub fail_half: bool,
     /// Every request fails with 502.
     pub cut: bool,
+    /// `eth_sendRawTransaction` requests are held until this many have arrived, then all sent.
+    pub gather_sends: usize,
 }
 
 /// The proxy; it stops when dropped.
@@ -44,6 +48,8 @@ struct Upstream {
     faults: Arc<Mutex<Faults>>,
     count: Arc<AtomicU64>,
     failed: Arc<AtomicU64>,
+    /// Transactions held so far, and the signal that releases them.
+    held: Arc<(AtomicU64, tokio::sync::Notify)>,
 }
 
 impl RpcProxy {
@@ -57,6 +63,7 @@ impl RpcProxy {
             faults: Arc::clone(&faults),
             count: Arc::default(),
             failed: Arc::clone(&failed),
+            held: Arc::default(),
         };
         let app = axum::Router::new().route("/", post(forward)).with_state(state);
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("bind");
@@ -92,6 +99,16 @@ async fn forward(State(up): State<Upstream>, body: Bytes) -> axum::response::Res
         return StatusCode::BAD_GATEWAY.into_response();
     }
     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if faults.gather_sends > 1 && request["method"] == "eth_sendRawTransaction" {
+        let (count, release) = &*up.held;
+        let released = release.notified();
+        if count.fetch_add(1, Ordering::SeqCst) + 1 < faults.gather_sends as u64 {
+            released.await;
+        } else {
+            count.store(0, Ordering::SeqCst);
+            release.notify_waiters();
+        }
+    }
     let answer = up.client.post(&up.url).header("content-type", "application/json").body(body).send().await;
     let Ok(answer) = answer else { return StatusCode::BAD_GATEWAY.into_response() };
     let mut answer: Value = serde_json::from_slice(&answer.bytes().await.unwrap_or_default()).unwrap_or(Value::Null);
