@@ -257,8 +257,10 @@ contract DeploymentRegistry is IDeploymentRegistry, AccessControlEnumerable, Aud
         ServiceState memory st = _services[sId];
         if (revision == 0 || revision > st.revisionCount) revert UnknownRevision(sId, revision);
         NodeServiceState storage mine = _nodeStates[sId][msg.sender];
-        if (mine.revision == revision && mine.status == status) revert AlreadyAttested(sId, revision, status);
-        (mine.revision, mine.status) = (revision, status);
+        if (mine.revision == revision && mine.status == status && mine.reportedEpoch == st.epoch) {
+            revert AlreadyAttested(sId, revision, status);
+        }
+        (mine.revision, mine.status, mine.reportedEpoch) = (revision, status, st.epoch);
         _record(
             _topics(Attested.selector, sId, bytes32(uint256(revision)), _word(msg.sender)),
             abi.encode(0, bytes24(0), site, status, reason)
@@ -283,7 +285,8 @@ contract DeploymentRegistry is IDeploymentRegistry, AccessControlEnumerable, Aud
         if (st.previousRevision == 0) revert NothingToRollBackTo(sId);
         NodeServiceState storage mine = _nodeStates[sId][msg.sender];
         if (mine.votedEpoch == st.epoch) revert AlreadyVoted(sId, revision, msg.sender);
-        (mine.revision, mine.status, mine.votedEpoch) = (revision, AttestationStatus.Failed, st.epoch);
+        (mine.revision, mine.status, mine.votedEpoch, mine.reportedEpoch) =
+        (revision, AttestationStatus.Failed, st.epoch, st.epoch);
 
         (uint32 votes, uint32 needed) = _tally(st, sites, site);
         _recordVote(sId, revision, site, votes, needed, reason);

@@ -64,6 +64,10 @@ interface IDeploymentRegistry {
         AttestationStatus status;
         /// The service epoch in which this node last voted; 0 when it never voted.
         uint32 votedEpoch;
+        /// The service epoch of this node's last report (attestation or vote). A repeated report is
+        /// refused only within it: once a rollback makes a revision active again, nodes report on
+        /// the new activation even when they said the same of the revision before.
+        uint32 reportedEpoch;
     }
 
     // ---------------------------------------------------------------- errors
@@ -256,7 +260,8 @@ interface IDeploymentRegistry {
 
     // ---------------------------------------------------------------- nodes
 
-    /// @notice Records what the calling node runs for a service. Nodes of `siteId` only.
+    /// @notice Records what the calling node runs for a service. Nodes of `siteId` only. The same
+    /// (revision, status) twice in one epoch is refused (`AlreadyAttested`).
     /// @param siteId The caller's site (keccak256 of its label).
     /// @param reason A short free-text reason (at most MAX_REASON_BYTES); empty when converged.
     function attest(

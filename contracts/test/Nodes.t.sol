@@ -95,6 +95,7 @@ contract NodesTest is RegistryTest {
             vm.assertEq(mine.revision, 1, "revision");
             vm.assertEq(uint8(mine.status), s, "status");
             vm.assertEq(mine.votedEpoch, 0, "no vote");
+            vm.assertEq(mine.reportedEpoch, registry.serviceState(webId).epoch, "reportedEpoch");
         }
     }
 
@@ -108,6 +109,23 @@ contract NodesTest is RegistryTest {
         registry.attest(webId, 2, siteA, FAILED, "crash loop");
         registry.attest(webId, 1, siteA, CONVERGED, "back on 1: the same status for another revision counts");
         vm.stopPrank();
+    }
+
+    function test_Attest_TheSameReportAgainOnceTheRevisionIsActiveAgain() public {
+        publishTwo(typicalSpec(), secondSpec());
+        vm.prank(nodeA1);
+        registry.attest(webId, 2, siteA, CONVERGED, "");
+        vm.startPrank(deployer);
+        registry.rollback(NS, SVC, 1);
+        registry.rollback(NS, SVC, 2);
+        vm.stopPrank();
+        uint32 epoch = registry.serviceState(webId).epoch;
+        vm.startPrank(nodeA1);
+        registry.attest(webId, 2, siteA, CONVERGED, "a new activation of revision 2");
+        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.AlreadyAttested.selector, webId, 2, CONVERGED));
+        registry.attest(webId, 2, siteA, CONVERGED, "twice in one activation");
+        vm.stopPrank();
+        vm.assertEq(registry.nodeServiceState(webId, nodeA1).reportedEpoch, epoch, "reportedEpoch");
     }
 
     function test_RevertWhen_AttestStatusNone() public {
@@ -175,6 +193,7 @@ contract NodesTest is RegistryTest {
         vm.assertEq(mine.revision, 2, "revision");
         vm.assertEq(uint8(mine.status), uint8(FAILED), "a vote is a failed attestation");
         vm.assertEq(mine.votedEpoch, 2, "votedEpoch");
+        vm.assertEq(mine.reportedEpoch, 2, "reportedEpoch");
     }
 
     function test_VoteRollback_QuorumReactivatesPrevious() public {

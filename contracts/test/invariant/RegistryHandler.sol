@@ -33,6 +33,8 @@ contract RegistryHandler {
         uint32 revision;
         uint8 status;
         uint32 votedEpoch;
+        /// The service epoch of the last attestation or vote.
+        uint32 epoch;
     }
 
     DeploymentRegistry public immutable registry;
@@ -162,13 +164,13 @@ contract RegistryHandler {
         NodeRecord storage mine = _records[sId][actor];
         bool authorized = _hasSiteRole(actor, siteIndex);
         bool valid = status != 0 && revision >= 1 && revision <= s.count
-            && !(mine.revision == revision && mine.status == status);
+            && !(mine.revision == revision && mine.status == status && mine.epoch == s.epoch);
         bytes memory data = abi.encodeCall(
             registry.attest, (sId, revision, site, IDeploymentRegistry.AttestationStatus(status), "converged")
         );
         if (!_call("attest", actor, data, authorized && valid)) return;
         _noteAuthorized(authorized);
-        (mine.revision, mine.status) = (revision, status);
+        (mine.revision, mine.status, mine.epoch) = (revision, status, s.epoch);
         expectedSeq += 1;
     }
 
@@ -192,7 +194,7 @@ contract RegistryHandler {
         if (_voted[sId][s.epoch][actor]) doubleVotes += 1;
         _voted[sId][s.epoch][actor] = true;
         NodeRecord storage mine = _records[sId][actor];
-        (mine.revision, mine.status, mine.votedEpoch) = (revision, 2, s.epoch);
+        (mine.revision, mine.status, mine.votedEpoch, mine.epoch) = (revision, 2, s.epoch, s.epoch);
         uint256 eligible = sites.length == 0 ? siteCounts[0] + siteCounts[1] : _eligible(sites);
         uint32 votes = s.votes + 1;
         Service storage live = _services[sId];

@@ -79,6 +79,21 @@ contract RegistryInvariantsTest is TestBase {
         }
     }
 
+    /// Each node's last report is the model's: a repeated one is refused only within one epoch.
+    function invariant_NodeReportsAsModelled() public view {
+        for (uint256 i; i < 2; ++i) {
+            bytes32 sId = handler.serviceId(i);
+            for (uint256 n; n < 4; ++n) {
+                IDeploymentRegistry.NodeServiceState memory mine = registry.nodeServiceState(sId, handler.nodes(n));
+                RegistryHandler.NodeRecord memory model = handler.record(sId, handler.nodes(n));
+                vm.assertEq(mine.revision, model.revision, "revision");
+                vm.assertEq(uint8(mine.status), model.status, "status");
+                vm.assertEq(mine.votedEpoch, model.votedEpoch, "votedEpoch");
+                vm.assertEq(mine.reportedEpoch, model.epoch, "reportedEpoch");
+            }
+        }
+    }
+
     /// Nobody without the role changed anything, and the stranger never holds a role.
     function invariant_NoUnauthorizedChange() public view {
         vm.assertEq(handler.unauthorizedChanges(), 0, "changes by actors without the role");

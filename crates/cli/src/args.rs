@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use alloy::primitives::Address;
 use clap::{Args, Parser, Subcommand};
+use ledgerops_registry::ServiceName;
 
 /// GitOps for Docker Swarm with a ledger as the source of truth.
 #[derive(Debug, Parser)]
@@ -77,7 +78,7 @@ pub(crate) enum Command {
     /// Remove a service: its desired state becomes absent.
     Remove {
         /// namespace/service
-        service: ServiceRef,
+        service: ServiceName,
     },
     /// Active revisions, spec summaries and what each node last reported.
     Status {
@@ -87,7 +88,7 @@ pub(crate) enum Command {
     /// Every revision, rollback and removal of a service, with actor, transaction, block and time.
     History {
         /// namespace/service
-        service: ServiceRef,
+        service: ServiceName,
     },
     /// Verify or export the registry's audit hash chain.
     #[command(subcommand)]
@@ -168,43 +169,11 @@ pub(crate) enum AuditCommand {
     },
 }
 
-/// `namespace/service`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ServiceRef {
-    pub(crate) namespace: String,
-    pub(crate) name: String,
-}
-
-impl std::str::FromStr for ServiceRef {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (namespace, name) = s.split_once('/').ok_or_else(|| format!("{s:?} is not namespace/service"))?;
-        for (kind, part) in [("namespace", namespace), ("service", name)] {
-            ledgerops_spec::validate_name(kind, part).map_err(|e| e.to_string())?;
-        }
-        Ok(Self { namespace: namespace.into(), name: name.into() })
-    }
-}
-
-impl ServiceRef {
-    /// The registry's id for the service: `keccak256("namespace/name")`.
-    pub(crate) fn id(&self) -> alloy::primitives::B256 {
-        alloy::primitives::keccak256(self.to_string())
-    }
-}
-
-impl std::fmt::Display for ServiceRef {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.namespace, self.name)
-    }
-}
-
 /// A revision's spec, flag by flag, in `docker service create` terms.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct DeployArgs {
     /// namespace/service
-    pub(crate) service: ServiceRef,
+    pub(crate) service: ServiceName,
     /// Image pinned by digest: repo@sha256:<64 hex>.
     #[arg(long)]
     pub(crate) image: String,
@@ -344,7 +313,7 @@ pub(crate) struct DiffArgs {
     pub(crate) ignore_unsupported: bool,
     /// namespace/service (without -f)
     #[arg(required_unless_present = "path")]
-    pub(crate) service: Option<ServiceRef>,
+    pub(crate) service: Option<ServiceName>,
     /// Image pinned by digest (without -f).
     #[arg(long, required_unless_present = "path")]
     pub(crate) image: Option<String>,
@@ -359,7 +328,7 @@ pub(crate) struct DiffArgs {
 #[derive(Debug, Clone, Args)]
 pub(crate) struct RollbackArgs {
     /// namespace/service
-    pub(crate) service: ServiceRef,
+    pub(crate) service: ServiceName,
     /// The revision to return to (default: the one before the active one).
     #[arg(long)]
     pub(crate) to: Option<u32>,
@@ -380,7 +349,7 @@ pub(crate) enum PlanAction {
     /// What `deploy` would do.
     Deploy {
         /// namespace/service
-        service: ServiceRef,
+        service: ServiceName,
         /// Image pinned by digest: repo@sha256:<64 hex>.
         #[arg(long)]
         image: String,
@@ -397,14 +366,14 @@ pub(crate) enum PlanAction {
     /// What `remove` would do.
     Remove {
         /// namespace/service
-        service: ServiceRef,
+        service: ServiceName,
     },
 }
 
 #[derive(Debug, Clone, Args)]
 pub(crate) struct WaitArgs {
     /// namespace/service
-    pub(crate) service: ServiceRef,
+    pub(crate) service: ServiceName,
     /// The revision to wait for (default: the active one).
     #[arg(long)]
     pub(crate) revision: Option<u32>,

@@ -58,6 +58,12 @@ pub(crate) enum CliError {
     },
 }
 
+impl From<ledgerops_registry::NameError> for CliError {
+    fn from(error: ledgerops_registry::NameError) -> Self {
+        Self::Spec(error.into())
+    }
+}
+
 impl CliError {
     /// The process exit code for this error.
     pub(crate) fn exit_code(&self) -> u8 {

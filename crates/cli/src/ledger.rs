@@ -1,15 +1,15 @@
-//! The registry's history folded into what the CLI shows: namespaces, services with every
-//! revision, nodes with their sites, and each node's last report per service.
+//! The registry's history as the CLI shows it. The registry's state is folded by
+//! `ledgerops-registry`, the same fold the node runs; from the changes it returns, this records
+//! what the state does not keep: namespaces and their freeze, site labels, every change of each
+//! service (`history`) and each node's last report on it (`status`, `wait`).
 
 use std::collections::BTreeMap;
 
-use alloy::primitives::{Address, B256, keccak256};
-use ledgerops_bindings::DeploymentRegistry::DeploymentRegistryEvents as Ev;
+use alloy::primitives::{Address, B256};
 use ledgerops_bindings::IDeploymentRegistry::ServiceSpec;
 use ledgerops_chain::events::{RegistryLog, fetch_all};
 use ledgerops_chain::{ChainError, Client};
-
-use crate::args::ServiceRef;
+use ledgerops_registry::{Cause, Change, RegistryState, ServiceName, ServiceRecord, namespace_id, placed_on};
 
 /// What happened to a service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +32,7 @@ impl std::fmt::Display for ChangeKind {
 
 /// One thing that happened to a service, for `history` and `wait`.
 #[derive(Debug, Clone)]
-pub(crate) struct Change {
+pub(crate) struct Event {
     pub(crate) kind: ChangeKind,
     pub(crate) revision: u32,
     pub(crate) actor: Address,
@@ -41,46 +41,62 @@ pub(crate) struct Change {
     pub(crate) time: Option<u64>,
 }
 
-/// A node's last report on a service.
+/// A node's last report on a service, and when it came.
 #[derive(Debug, Clone)]
 pub(crate) struct Report {
-    pub(crate) revision: u32,
-    /// converged, failed, rolled-back, or voted-rollback.
-    pub(crate) status: &'static str,
-    pub(crate) reason: String,
+    pub(crate) report: ledgerops_registry::Report,
     pub(crate) time: Option<u64>,
     pub(crate) block: u64,
 }
 
-/// A service as its events tell it.
+/// What the CLI records of a service besides its state.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Service {
-    pub(crate) namespace: String,
-    pub(crate) name: String,
-    /// Revision n is `revisions[n - 1]`.
-    pub(crate) revisions: Vec<ServiceSpec>,
-    /// 0 when removed.
-    pub(crate) active: u32,
-    pub(crate) changes: Vec<Change>,
+pub(crate) struct Trail {
+    pub(crate) events: Vec<Event>,
     pub(crate) reports: BTreeMap<Address, Report>,
 }
 
-impl Service {
+/// A service: its folded record and its trail.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Service<'a> {
+    pub(crate) record: &'a ServiceRecord,
+    pub(crate) trail: &'a Trail,
+}
+
+impl<'a> Service<'a> {
+    /// `namespace/name`.
+    pub(crate) fn name(&self) -> &'a ServiceName {
+        &self.record.service
+    }
+
+    /// The active revision; 0 when removed.
+    pub(crate) fn active(&self) -> u32 {
+        self.record.active
+    }
+
     /// The active revision's spec, if the service is not removed.
-    pub(crate) fn active_spec(&self) -> Option<&ServiceSpec> {
-        self.revisions.get((self.active as usize).checked_sub(1)?)
+    pub(crate) fn active_spec(&self) -> Option<&'a ServiceSpec> {
+        self.record.active_spec()
+    }
+
+    /// The nodes' reports on the active revision since it became active. A rollback that makes
+    /// a revision active again starts a new activation: what nodes said of the revision before
+    /// it (converged, or failed) says nothing of what they run now.
+    pub(crate) fn current_reports(&self) -> impl Iterator<Item = (&'a Address, &'a Report)> + use<'a> {
+        let (active, since) = (self.record.active, self.record.activated);
+        self.trail.reports.iter().filter(move |(_, r)| r.report.revision == active && r.report.seq > since)
     }
 }
 
 /// Everything the registry's events say.
 #[derive(Debug, Default)]
 pub(crate) struct Ledger {
+    state: RegistryState,
+    /// Namespace -> frozen.
     pub(crate) namespaces: BTreeMap<String, bool>,
-    pub(crate) services: BTreeMap<B256, Service>,
-    /// node -> site label
-    pub(crate) nodes: BTreeMap<Address, String>,
-    /// site id -> label, for every site ever named
-    pub(crate) sites: BTreeMap<B256, String>,
+    /// Site id -> label, for every site ever named.
+    sites: BTreeMap<B256, String>,
+    trails: BTreeMap<B256, Trail>,
     pub(crate) logs: Vec<RegistryLog>,
     /// The first block not read yet.
     next_block: u64,
@@ -98,25 +114,41 @@ impl Ledger {
     pub(crate) async fn refresh(&mut self, client: &Client) -> Result<(), ChainError> {
         let fetched = fetch_all(client, self.next_block).await?;
         for log in &fetched.logs {
-            self.apply(log);
+            let change = self
+                .state
+                .apply(&log.event)
+                .map_err(|e| ChainError::Rpc(format!("the registry's log from {} does not add up: {e}", client.url)))?;
+            self.record(change, log);
         }
         self.logs.extend(fetched.logs);
         self.next_block = fetched.to_block + 1;
         Ok(())
     }
 
-    /// The registered nodes at the sites `spec` is placed on (every node when it names none).
-    pub(crate) fn nodes_serving(&self, spec: &ServiceSpec) -> Vec<Address> {
-        self.nodes
-            .iter()
-            .filter(|(_, site)| spec.sites.is_empty() || spec.sites.contains(&keccak256(site.as_bytes())))
-            .map(|(node, _)| *node)
-            .collect()
+    /// Every service ever published, by id.
+    pub(crate) fn services(&self) -> impl Iterator<Item = Service<'_>> {
+        self.state.services.iter().map(|(id, record)| self.with_trail(id, record))
     }
 
     /// The service, if it was ever published.
-    pub(crate) fn service(&self, service: &ServiceRef) -> Option<&Service> {
-        self.services.get(&service.id())
+    pub(crate) fn service(&self, service: &ServiceName) -> Option<Service<'_>> {
+        let id = service.id();
+        self.state.services.get(&id).map(|record| self.with_trail(&id, record))
+    }
+
+    /// The registered nodes at the sites `spec` is placed on (every node when it names none).
+    pub(crate) fn nodes_serving(&self, spec: &ServiceSpec) -> Vec<Address> {
+        self.state.nodes.iter().filter(|(_, site)| placed_on(spec, [*site])).map(|(node, _)| *node).collect()
+    }
+
+    /// A registered node's site id.
+    pub(crate) fn node_site_id(&self, node: &Address) -> Option<B256> {
+        self.state.nodes.get(node).copied()
+    }
+
+    /// A registered node's site label.
+    pub(crate) fn node_site(&self, node: &Address) -> Option<String> {
+        self.node_site_id(node).map(|site| self.site_label(&site))
     }
 
     /// A site's label, or its id when no node ever named it.
@@ -124,82 +156,37 @@ impl Ledger {
         self.sites.get(id).cloned().unwrap_or_else(|| id.to_string())
     }
 
-    fn apply(&mut self, log: &RegistryLog) {
-        let change = |kind: ChangeKind, revision: u32, actor: Address| Change {
-            kind,
-            revision,
-            actor,
-            tx: log.tx,
-            block: log.block,
-            time: log.time,
-        };
-        match &log.event {
-            Ev::NamespaceCreated(e) => drop(self.namespaces.insert(e.namespace.clone(), false)),
-            Ev::NamespaceFreezeSet(e) => self.set_frozen(e.namespaceId, e.frozen),
-            Ev::NodeAdded(e) => {
-                self.nodes.insert(e.node, e.site.clone());
-                self.sites.insert(e.siteId, e.site.clone());
-            }
-            Ev::NodeRemoved(e) => drop(self.nodes.remove(&e.node)),
-            Ev::ServiceCreated(e) => {
-                let service = Service { namespace: e.namespace.clone(), name: e.name.clone(), ..Service::default() };
-                self.services.insert(e.serviceId, service);
-            }
-            Ev::RevisionPublished(e) => {
-                if let Some(s) = self.services.get_mut(&e.serviceId) {
-                    s.revisions.push(e.spec.clone());
-                    s.active = e.revision;
-                    s.changes.push(change(ChangeKind::Published, e.revision, e.publisher));
-                }
-            }
-            Ev::RolledBack(e) => {
-                if let Some(s) = self.services.get_mut(&e.serviceId) {
-                    s.active = e.toRevision;
-                    let kind = ChangeKind::RolledBack { from: e.fromRevision, by_quorum: e.byQuorum };
-                    s.changes.push(change(kind, e.toRevision, e.actor));
-                }
-            }
-            Ev::ServiceRemoved(e) => {
-                if let Some(s) = self.services.get_mut(&e.serviceId) {
-                    s.active = 0;
-                    s.changes.push(change(ChangeKind::Removed, e.lastRevision, e.actor));
-                }
-            }
-            Ev::Attested(e) => self.report(e.serviceId, e.node, e.revision, status_name(e.status), &e.reason, log),
-            Ev::RollbackVoted(e) => self.report(e.serviceId, e.node, e.revision, "voted-rollback", &e.reason, log),
-            _ => {}
-        }
+    fn with_trail<'a>(&'a self, id: &B256, record: &'a ServiceRecord) -> Service<'a> {
+        static EMPTY: Trail = Trail { events: Vec::new(), reports: BTreeMap::new() };
+        Service { record, trail: self.trails.get(id).unwrap_or(&EMPTY) }
     }
 
-    fn set_frozen(&mut self, namespace_id: B256, frozen: bool) {
-        let name = self.namespaces.keys().find(|n| keccak256(n.as_bytes()) == namespace_id).cloned();
-        if let Some(name) = name {
-            self.namespaces.insert(name, frozen);
+    /// Keeps what a change says that the state does not.
+    fn record(&mut self, change: Change, log: &RegistryLog) {
+        match change {
+            Change::NamespaceCreated { namespace } => drop(self.namespaces.insert(namespace, false)),
+            Change::NamespaceFrozen { namespace, frozen } => {
+                if let Some((_, flag)) = self.namespaces.iter_mut().find(|(name, _)| namespace_id(name) == namespace) {
+                    *flag = frozen;
+                }
+            }
+            Change::NodeAdded { site, label, .. } => drop(self.sites.insert(site, label)),
+            Change::Activated { service, activation } => {
+                let (kind, revision, actor) = match activation.cause {
+                    Cause::Published { publisher } => (ChangeKind::Published, activation.revision, publisher),
+                    Cause::RolledBack { from, by_quorum, actor } => {
+                        (ChangeKind::RolledBack { from, by_quorum }, activation.revision, actor)
+                    }
+                    Cause::Removed { last, actor } => (ChangeKind::Removed, last, actor),
+                };
+                let event = Event { kind, revision, actor, tx: log.tx, block: log.block, time: log.time };
+                self.trails.entry(service).or_default().events.push(event);
+            }
+            Change::Reported { service, node, report } => {
+                let report = Report { report, time: log.time, block: log.block };
+                self.trails.entry(service).or_default().reports.insert(node, report);
+            }
+            Change::NodeRemoved { .. } | Change::ServiceCreated { .. } | Change::None => {}
         }
-    }
-
-    fn report(
-        &mut self,
-        service: B256,
-        node: Address,
-        revision: u32,
-        status: &'static str,
-        reason: &str,
-        log: &RegistryLog,
-    ) {
-        if let Some(s) = self.services.get_mut(&service) {
-            let report = Report { revision, status, reason: reason.into(), time: log.time, block: log.block };
-            s.reports.insert(node, report);
-        }
-    }
-}
-
-/// The registry's `AttestationStatus` as a word.
-pub(crate) fn status_name(status: u8) -> &'static str {
-    match status {
-        1 => "converged",
-        2 => "failed",
-        3 => "rolled-back",
-        _ => "unknown",
     }
 }

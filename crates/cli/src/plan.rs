@@ -5,10 +5,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use ledgerops_bindings::IDeploymentRegistry::ServiceSpec;
+use ledgerops_registry::ServiceName;
 use ledgerops_spec::{Spec, spec_hash};
 use serde_json::{Value, json};
 
-use crate::args::ServiceRef;
 use crate::exit::CliError;
 use crate::ledger::Ledger;
 
@@ -59,7 +59,7 @@ pub(crate) struct FieldChange {
 /// One service's planned change.
 #[derive(Debug, Clone)]
 pub(crate) struct ServicePlan {
-    pub(crate) service: ServiceRef,
+    pub(crate) service: ServiceName,
     pub(crate) action: Action,
     /// The active revision now (0: none).
     pub(crate) active: u32,
@@ -73,7 +73,7 @@ pub(crate) struct ServicePlan {
 /// Plans publishing `spec` as `service`. `force` turns "unchanged" into an update.
 pub(crate) fn plan_service(
     ledger: &Ledger,
-    service: ServiceRef,
+    service: ServiceName,
     spec: Spec,
     force: bool,
 ) -> Result<ServicePlan, CliError> {
@@ -81,7 +81,7 @@ pub(crate) fn plan_service(
     let proposed_hash = spec_hash(&onchain);
     let current = ledger.service(&service);
     let active_spec = current.and_then(|s| s.active_spec());
-    let active = current.map_or(0, |s| s.active);
+    let active = current.map_or(0, |s| s.active());
     let before = active_spec.map(|s| flatten_onchain(s, ledger)).unwrap_or_default();
     let changes = field_changes(&before, &flatten(&spec, ledger));
     let action = match active_spec {
@@ -103,17 +103,17 @@ pub(crate) fn plan_namespace(
     let mut plans = Vec::new();
     let mut named = BTreeSet::new();
     for (name, spec) in services {
-        let service: ServiceRef =
+        let service: ServiceName =
             format!("{namespace}/{name}").parse().map_err(|e| CliError::Usage(format!("services.{name}: {e}")))?;
         named.insert(name);
         plans.push(plan_service(ledger, service, spec, false)?);
     }
-    let leftovers = ledger.services.values().filter(|s| s.namespace == namespace && s.active != 0);
-    for gone in leftovers.filter(|s| !named.contains(&s.name)) {
+    let leftovers = ledger.services().filter(|s| s.name().namespace == namespace && s.active() != 0);
+    for gone in leftovers.filter(|s| !named.contains(&s.name().name)) {
         plans.push(ServicePlan {
-            service: ServiceRef { namespace: gone.namespace.clone(), name: gone.name.clone() },
+            service: gone.name().clone(),
             action: if prune { Action::Remove } else { Action::Keep },
-            active: gone.active,
+            active: gone.active(),
             onchain: None,
             rollback_to: None,
             changes: Vec::new(),
@@ -123,21 +123,21 @@ pub(crate) fn plan_namespace(
 }
 
 /// Plans making revision `to` of `service` active again: the fields it changes back.
-pub(crate) fn plan_rollback(ledger: &Ledger, service: ServiceRef, to: u32) -> ServicePlan {
+pub(crate) fn plan_rollback(ledger: &Ledger, service: ServiceName, to: u32) -> ServicePlan {
     let current = ledger.service(&service);
     let before = current.and_then(|s| s.active_spec()).map(|s| flatten_onchain(s, ledger)).unwrap_or_default();
-    let target = current.and_then(|s| s.revisions.get((to as usize).checked_sub(1)?));
-    let active = current.map_or(0, |s| s.active);
+    let target = current.and_then(|s| s.record.revisions.get(&to));
+    let active = current.map_or(0, |s| s.active());
     // An unknown revision changes nothing: the simulation shows the registry's refusal.
     let changes = target.map(|s| field_changes(&before, &flatten_onchain(s, ledger))).unwrap_or_default();
     ServicePlan { service, action: Action::Rollback, active, onchain: None, rollback_to: Some(to), changes }
 }
 
 /// Plans removing `service`: every field of its active spec goes.
-pub(crate) fn plan_remove(ledger: &Ledger, service: ServiceRef) -> ServicePlan {
+pub(crate) fn plan_remove(ledger: &Ledger, service: ServiceName) -> ServicePlan {
     let current = ledger.service(&service);
     let before = current.and_then(|s| s.active_spec()).map(|s| flatten_onchain(s, ledger)).unwrap_or_default();
-    let active = current.map_or(0, |s| s.active);
+    let active = current.map_or(0, |s| s.active());
     let changes = field_changes(&before, &BTreeMap::new());
     ServicePlan { service, action: Action::Remove, active, onchain: None, rollback_to: None, changes }
 }

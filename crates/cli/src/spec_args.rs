@@ -1,6 +1,7 @@
 //! `deploy`'s and `diff`'s flags, in `docker service create` notation, turned into a [`Spec`].
 
-use ledgerops_spec::{HealthCheck, Mount, Port, Resources, Spec, SpecBody, UpdatePolicy, site_id};
+use ledgerops_registry::site_id;
+use ledgerops_spec::{HealthCheck, Mount, Port, Resources, Spec, SpecBody, UpdatePolicy};
 
 use crate::args::SpecFlags;
 use crate::exit::CliError;

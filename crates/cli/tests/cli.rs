@@ -189,6 +189,43 @@ async fn wait_succeeds_on_convergence_and_fails_on_a_failure_a_rollback_or_the_t
     assert!(stderr(&superseded).contains("superseded by revision 4"), "{}", stderr(&superseded));
 }
 
+/// A rollback that makes a revision active again starts a new activation: what a node said of
+/// that revision before (converged, or failed) is not what it runs now, and `wait` waits for the
+/// node to report on this activation.
+#[tokio::test]
+async fn wait_counts_only_what_nodes_reported_since_the_revision_became_active_again() {
+    let w = World::new().await;
+    w.set_up();
+    let deploy = ["deploy", "prod/web", "--image", IMAGE, "--site", "site-b"];
+    let (node, site) = (NODES[2], "site-b");
+    w.json(DEPLOYER, &deploy);
+    w.attest(node, 1, site, 1, "").await;
+    w.json(DEPLOYER, &["wait", "prod/web", "--timeout", "10s"]);
+
+    // Revision 2 comes and goes before the node reports on it; revision 1 is active again.
+    w.json(DEPLOYER, &[&deploy[..], &["--replicas", "2"]].concat());
+    w.json(DEPLOYER, &["rollback", "prod/web"]);
+    let stale = w.run(DEPLOYER, &["wait", "prod/web", "--timeout", "2s"]);
+    assert_eq!(code(&stale), Some(6), "the converged report predates the rollback: {}", stderr(&stale));
+    let status = w.json(DEPLOYER, &["status", "prod/web"]);
+    assert_eq!(status["services"][0]["active_revision"], 1);
+    // The node can report on the new activation, although its last report was the same.
+    w.attest(node, 1, site, 1, "").await;
+    let done = w.json(DEPLOYER, &["wait", "prod/web", "--timeout", "10s"]);
+    assert_eq!((done["revision"].as_u64(), done["nodes"].as_u64()), (Some(1), Some(1)));
+
+    // Revision 3 fails on the node; it is rolled back, then made active again by hand.
+    w.json(DEPLOYER, &[&deploy[..], &["--replicas", "3"]].concat());
+    w.attest(node, 3, site, 2, "task exited with code 3").await;
+    w.json(DEPLOYER, &["rollback", "prod/web"]);
+    w.json(DEPLOYER, &["rollback", "prod/web", "--to", "3"]);
+    let again = w.run(DEPLOYER, &["wait", "prod/web", "--timeout", "2s"]);
+    assert_eq!(code(&again), Some(6), "the failure was of the earlier activation: {}", stderr(&again));
+    w.attest(node, 3, site, 1, "").await;
+    let done = w.json(DEPLOYER, &["wait", "prod/web", "--timeout", "10s"]);
+    assert_eq!((done["revision"].as_u64(), done["nodes"].as_u64()), (Some(3), Some(1)));
+}
+
 #[tokio::test]
 async fn registry_deploy_keystore_config_file_and_keys_never_printed() {
     let w = World::new().await;

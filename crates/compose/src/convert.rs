@@ -8,7 +8,8 @@ use compose_spec::service::deploy::Mode;
 use compose_spec::service::healthcheck::{Command as HealthCommand, Test};
 use compose_spec::service::{ConfigOrSecret, Healthcheck, ports};
 use compose_spec::{ListOrMap, Service, ShortOrLong};
-use ledgerops_spec::{HealthCheck, Mount, Port, Resources as SpecResources, Spec, SpecBody, UpdatePolicy, site_id};
+use ledgerops_registry::site_id;
+use ledgerops_spec::{HealthCheck, Mount, Port, Resources as SpecResources, Spec, SpecBody, UpdatePolicy};
 use serde::Deserialize;
 
 use crate::{ComposeError, Raw};
@@ -85,7 +86,7 @@ pub(crate) fn to_spec(service: Service, cx: &Context<'_>, unsupported: &mut Vec<
         .iter()
         .map(|s| site_id(s))
         .collect::<Result<BTreeSet<_>, _>>()
-        .map_err(|e| ComposeError::Spec { path: format!("{}.x-ledgerops.sites", cx.path), source: e })?;
+        .map_err(|e| ComposeError::Spec { path: format!("{}.x-ledgerops.sites", cx.path), source: e.into() })?;
     let spec = Spec { image: image.to_string(), replicas, sites, body };
     spec.canonical().map_err(|source| ComposeError::Spec { path: cx.path.clone(), source })
 }

@@ -1,7 +1,7 @@
 //! Compose files as users write them, read into the specs the CLI publishes.
 
 use ledgerops_compose::{ComposeError, ComposeFile, Options, parse};
-use ledgerops_spec::site_id;
+use ledgerops_registry::site_id;
 
 fn example() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/stack.yml")).expect("example file")

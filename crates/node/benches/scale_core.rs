@@ -21,7 +21,8 @@ use ledgerops_e2e::bench::{env_or, min_median_max, process_usage, typical_body};
 use ledgerops_node::metrics::Metrics;
 use ledgerops_node::rollouts::Rollouts;
 use ledgerops_node::status::{Seen, statuses};
-use ledgerops_reconcile::{Ownership, RegistryState, desired_for, plan};
+use ledgerops_reconcile::{Ownership, desired_for, plan};
+use ledgerops_registry::RegistryState;
 use ledgerops_swarm::translate::{ObjectIds, observed_of, service_spec};
 
 const SITE: &str = "bench-site";

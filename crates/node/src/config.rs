@@ -223,7 +223,7 @@ impl Config {
         .map_err(|e| ConfigError(e.to_string()))?;
         let sites = if args.site.is_empty() { file.site.unwrap_or_default() } else { args.site.clone() };
         for site in &sites {
-            ledgerops_spec::site_id(site).map_err(|e| ConfigError(format!("site {site:?}: {e}")))?;
+            ledgerops_registry::site_id(site).map_err(|e| ConfigError(format!("site {site:?}: {e}")))?;
         }
         let default_dir = if args.dev { DEV_DATA_DIR } else { DEFAULT_DATA_DIR };
         let config = Self {

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::{Address, B256};
-use ledgerops_reconcile::{Desired, Held, Observed, RegistryState, Step, UpdateReason, desired_for, plan};
+use ledgerops_reconcile::{Desired, Held, Observed, Step, UpdateReason, desired_for, plan};
+use ledgerops_registry::RegistryState;
 use ledgerops_spec::workload_hash;
 use ledgerops_swarm::{Error as DockerError, Swarm};
 use tokio::sync::{mpsc, watch};

@@ -105,7 +105,7 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
     }
     let settings = Settings {
         docker_socket: config.docker_socket.clone(),
-        sites: config.sites.iter().filter_map(|s| ledgerops_spec::site_id(s).ok()).collect::<BTreeSet<_>>(),
+        sites: config.sites.iter().filter_map(|s| ledgerops_registry::site_id(s).ok()).collect::<BTreeSet<_>>(),
         node: config.signer.as_ref().map(PrivateKeySigner::address),
         resync: config.resync,
         backoff_cap: config.backoff_cap,

@@ -13,15 +13,12 @@ use std::time::Duration;
 use alloy::primitives::{Address, B256};
 use alloy::signers::local::PrivateKeySigner;
 use ledgerops_chain::{ChainError, Client};
+use ledgerops_registry::AttestationStatus;
 use tokio::sync::mpsc;
 
 use crate::metrics::Metrics;
 use crate::outage::{Outage, backoff};
 use crate::store::{Store, now_ms};
-
-/// The registry's `AttestationStatus` values (the bindings carry the enum as its `uint8`).
-const CONVERGED: u8 = 1;
-const FAILED: u8 = 2;
 
 /// The registry's limit on a reason's length.
 const MAX_REASON_BYTES: usize = 256;
@@ -29,8 +26,8 @@ const MAX_REASON_BYTES: usize = 256;
 const ATTEMPTS: u32 = 25;
 
 /// A vote's gas limit is its estimate times this. The estimate counts the votes already on chain,
-/// but the vote that reaches the quorum also re-activates the previous revision (81,489 gas
-/// against 58,705 below it, docs/contracts.md#gas), and which vote that is only shows when the
+/// but the vote that reaches the quorum also re-activates the previous revision (81,539 gas
+/// against 58,755 below it, docs/contracts.md#gas), and which vote that is only shows when the
 /// chain orders the fleet's votes: two nodes that voted at once each had the cheaper path
 /// estimated, and the one that landed second ran out of gas. Gas not used is not charged.
 const VOTE_GAS_FACTOR: u64 = 2;
@@ -120,7 +117,13 @@ async fn send(sender: &Sender, client: &mut Option<Client>, report: &Report) -> 
     let site = client.view(registry.nodeSite(sender.signer.address())).await?;
     let sent = match &report.outcome {
         Outcome::Converged => {
-            let call = registry.attest(report.service, report.revision, site, CONVERGED, String::new());
+            let call = registry.attest(
+                report.service,
+                report.revision,
+                site,
+                AttestationStatus::Converged.as_u8(),
+                String::new(),
+            );
             client.send(call).await.map(|_| "attested converged".to_owned())
         }
         Outcome::Failed(reason) => {
@@ -139,7 +142,13 @@ async fn send(sender: &Sender, client: &mut Option<Client>, report: &Report) -> 
             };
             match voted.await {
                 Err(ChainError::Reverted(r)) if r.error.starts_with("NothingToRollBackTo") => {
-                    let call = registry.attest(report.service, report.revision, site, FAILED, reason);
+                    let call = registry.attest(
+                        report.service,
+                        report.revision,
+                        site,
+                        AttestationStatus::Failed.as_u8(),
+                        reason,
+                    );
                     client.send(call).await.map(|_| "attested failed (no earlier revision to roll back to)".to_owned())
                 }
                 other => other.map(|_| format!("voted to roll back: {reason}")),

@@ -3,7 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use ledgerops_reconcile::{Desired, Observed, Plan, RegistryState, Step, by_service};
+use ledgerops_reconcile::{Desired, Observed, Plan, Step, by_service};
+use ledgerops_registry::{RegistryState, ServiceName};
 
 use crate::health::ServiceStatus;
 use crate::metrics::{Metrics, ServiceLabels};
@@ -41,10 +42,12 @@ pub fn statuses(seen: &Seen<'_>, metrics: &Metrics) -> Vec<ServiceStatus> {
     let observed = by_service(seen.observed);
     let desired_names: HashSet<&str> = seen.desired.iter().map(|d| d.swarm_name.as_str()).collect();
     let mut out = Vec::with_capacity(seen.desired.len());
+    let mut names = Vec::with_capacity(seen.desired.len());
     for d in seen.desired {
         let o = observed.get(&d.id).copied();
-        let record = seen.state.services.get(&d.id);
-        let service = record.map_or_else(|| d.swarm_name.clone(), |r| format!("{}/{}", r.namespace, r.name));
+        let name = seen.state.services.get(&d.id).map(|r| r.service.clone());
+        let service = name.as_ref().map_or_else(|| d.swarm_name.clone(), ToString::to_string);
+        names.push(name);
         let synced = !out_of_sync.contains(d.swarm_name.as_str()) && !held.contains_key(d.swarm_name.as_str());
         let last = seen.last.get(&d.swarm_name);
         let failing = last.is_some_and(|(_, error)| error.is_some());
@@ -73,8 +76,9 @@ pub fn statuses(seen: &Seen<'_>, metrics: &Metrics) -> Vec<ServiceStatus> {
     }
     for o in seen.observed.iter().filter(|o| !desired_names.contains(o.swarm_name.as_str())) {
         let last = seen.last.get(&o.swarm_name);
+        let name = ServiceName::from_swarm_name(&o.swarm_name);
         out.push(ServiceStatus {
-            service: o.swarm_name.replacen('_', "/", 1),
+            service: name.as_ref().map_or_else(|| o.swarm_name.clone(), ToString::to_string),
             swarm_name: o.swarm_name.clone(),
             desired_revision: None,
             observed_revision: o.owner.map(|owner| owner.revision),
@@ -83,13 +87,13 @@ pub fn statuses(seen: &Seen<'_>, metrics: &Metrics) -> Vec<ServiceStatus> {
             last_action: last.map(|(action, _)| action.clone()),
             last_error: last.and_then(|(_, e)| e.clone()),
         });
+        names.push(name);
     }
     metrics.service_info.clear();
-    for s in &out {
-        let (namespace, name) = s.service.split_once('/').unwrap_or(("", &s.service));
+    for (s, name) in out.iter().zip(names) {
         let labels = ServiceLabels {
-            namespace: namespace.to_owned(),
-            service: name.to_owned(),
+            namespace: name.as_ref().map_or_else(String::new, |n| n.namespace.clone()),
+            service: name.map_or_else(|| s.service.clone(), |n| n.name),
             revision: s.desired_revision.map_or_else(String::new, |r| r.to_string()),
             sync_status: s.sync.to_owned(),
             health_status: s.health.to_owned(),

@@ -15,7 +15,7 @@ use ledgerops_chain::audit::{AuditChain, AuditError, Head};
 use ledgerops_chain::events::{RegistryLog, decode};
 use ledgerops_chain::{ChainError, Client, Cursor, Follower, NewHeads, Next};
 use ledgerops_evm::MirrorError;
-use ledgerops_reconcile::{FoldError, RegistryState};
+use ledgerops_registry::{FoldError, RegistryState, ServiceName};
 use tokio::sync::watch;
 
 use crate::health::Health;
@@ -77,7 +77,7 @@ impl Folded {
         let mut touched = BTreeSet::new();
         for log in logs {
             self.audit.append_log(&log.raw.inner)?;
-            touched.extend(Arc::make_mut(&mut self.state).apply(&log.event)?);
+            touched.extend(Arc::make_mut(&mut self.state).apply(&log.event)?.desired_service());
         }
         Ok(touched)
     }
@@ -224,7 +224,7 @@ struct Held {
     /// The audit seq the logs give, and the one the registry has.
     seqs: (u64, u64),
     /// Services held at their last verified state, with the evidence, by name.
-    services: BTreeMap<String, String>,
+    services: BTreeMap<ServiceName, String>,
     /// The logs' state with those services held: every other service was checked.
     state: RegistryState,
 }
@@ -323,7 +323,8 @@ async fn hold(
     let Verdict { audit, mismatches, .. } = verifier.check(provider, at, &state, Scope::All).await?;
     let mut services = BTreeMap::new();
     for (id, evidence) in mismatches {
-        let name = state.services.get(&id).map_or_else(|| id.to_string(), |r| format!("{}/{}", r.namespace, r.name));
+        // Every id compared is one of `state`'s services.
+        let name = state.services.get(&id).map_or_else(|| ServiceName::new("", id.to_string()), |r| r.service.clone());
         match verified.state.services.get(&id) {
             Some(record) => state.services.insert(id, record.clone()),
             None => state.services.remove(&id),
@@ -346,14 +347,19 @@ fn report_held(held: &Held, store: &Store, health: &Health, metrics: &Metrics) {
     metrics.verify_mismatches.inc();
     metrics.held_services.set(i64::try_from(held.services.len()).unwrap_or(i64::MAX));
     for (service, evidence) in &held.services {
-        tracing::warn!(service, evidence, "held at its last verified state");
-        let swarm = service.replacen('/', "_", 1);
-        let entry = Entry { service: swarm, result: "error".into(), ..Entry::chain("unverified", evidence.clone()) };
+        tracing::warn!(%service, evidence, "held at its last verified state");
+        let entry = Entry {
+            service: service.swarm_name(),
+            result: "error".into(),
+            ..Entry::chain("unverified", evidence.clone())
+        };
         if let Err(e) = store.record(&entry) {
             tracing::warn!(error = %e, "cannot journal");
         }
     }
-    health.update(|s| s.held = held.services.clone());
+    health.update(|s| {
+        s.held = held.services.iter().map(|(name, evidence)| (name.to_string(), evidence.clone())).collect()
+    });
 }
 
 /// Checks the state kept in the store against the mirror kept with it, without an RPC: the

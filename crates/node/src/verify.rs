@@ -12,7 +12,7 @@ use alloy::sol_types::SolCall;
 use ledgerops_bindings::DeploymentRegistry as R;
 use ledgerops_chain::{Cursor, Head};
 use ledgerops_evm::{Mirror, MirrorError, Session};
-use ledgerops_reconcile::{RegistryState, ServiceRecord};
+use ledgerops_registry::{RegistryState, ServiceRecord};
 use ledgerops_spec::spec_hash;
 
 /// Which services to compare.

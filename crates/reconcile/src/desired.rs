@@ -4,9 +4,9 @@ use std::collections::BTreeSet;
 
 use alloy::primitives::B256;
 use ledgerops_bindings::IDeploymentRegistry::ServiceSpec;
+use ledgerops_registry::{RegistryState, placed_on};
 use ledgerops_spec::{Spec, spec_hash};
 
-use crate::registry::RegistryState;
 use crate::workload::Workload;
 
 /// One service this node should run.
@@ -14,7 +14,7 @@ use crate::workload::Workload;
 pub struct Desired {
     /// The registry's service id.
     pub id: B256,
-    /// The Swarm service name, `namespace_name` as `docker stack deploy` names them.
+    /// The Swarm service name ([`ledgerops_registry::ServiceName::swarm_name`]).
     pub swarm_name: String,
     /// The active revision.
     pub revision: u32,
@@ -37,10 +37,9 @@ pub fn desired_for(state: &RegistryState, sites: &BTreeSet<B256>, max_replicas: 
         .iter()
         .filter_map(|(id, record)| {
             let spec = record.active_spec()?;
-            let placed = spec.sites.is_empty() || spec.sites.iter().any(|s| sites.contains(s));
-            placed.then(|| Desired {
+            placed_on(spec, sites).then(|| Desired {
                 id: *id,
-                swarm_name: swarm_name(&record.namespace, &record.name),
+                swarm_name: record.service.swarm_name(),
                 revision: record.active,
                 activation: record.activated,
                 spec_hash: spec_hash(spec),
@@ -63,17 +62,13 @@ fn workload_of(spec: &ServiceSpec, max_replicas: u32) -> Result<Workload, String
     Spec::from_onchain(spec).and_then(|s| Workload::from_spec(&s)).map_err(|e| format!("is invalid: {e}"))
 }
 
-/// `namespace_name`: names are `[a-z0-9-]`, so the `_` cannot be ambiguous.
-pub fn swarm_name(namespace: &str, name: &str) -> String {
-    format!("{namespace}_{name}")
-}
-
 #[cfg(test)]
 mod tests {
     use alloy::primitives::{Bytes, keccak256};
 
+    use ledgerops_registry::{ServiceName, ServiceRecord};
+
     use super::*;
-    use crate::registry::ServiceRecord;
 
     fn record(name: &str, sites: &[&str], body: &str) -> (B256, ServiceRecord) {
         with_replicas(name, sites, body, 1)
@@ -87,8 +82,7 @@ mod tests {
             body: Bytes::from(body.as_bytes().to_vec()),
         };
         let record = ServiceRecord {
-            namespace: "shop".into(),
-            name: name.into(),
+            service: ServiceName::new("shop", name),
             revisions: [(1, spec)].into(),
             active: 1,
             activated: 1,

@@ -7,14 +7,12 @@
 
 mod body;
 mod image;
-mod names;
 mod onchain;
 
 pub use body::{FORMAT_VERSION, cpu_nanos, memory_bytes, parse_duration};
 pub use body::{HealthCheck, Mount, Port, Resources, SpecBody, UpdatePolicy};
 pub use image::validate_image;
-pub use names::validate_name;
-pub use onchain::{MAX_SITES, Spec, site_id, spec_hash, workload_hash};
+pub use onchain::{MAX_SITES, Spec, spec_hash, workload_hash};
 
 /// Why a spec, or one of its parts, was refused. Each variant names the field at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -28,16 +26,9 @@ pub enum SpecError {
     /// The repository part has characters Docker does not allow (the contract's `InvalidImageRepository`).
     #[error("image {0:?}: the repository may hold only a-z 0-9 . _ - / and a registry port")]
     BadRepository(String),
-    /// A namespace, service, site, secret or config name breaks the naming rule.
-    #[error(
-        "{kind} name {name:?} is invalid: 1-63 characters of a-z, 0-9 and -, starting and ending with a letter or digit"
-    )]
-    BadName {
-        /// What the name is for ("service", "site", ...).
-        kind: &'static str,
-        /// The name as given.
-        name: String,
-    },
+    /// A namespace, service or site name breaks the registry's name rule.
+    #[error(transparent)]
+    BadName(#[from] ledgerops_registry::NameError),
     /// A field's value is malformed; the message says which field and why.
     #[error("{field}: {reason}")]
     BadField {

@@ -7,7 +7,7 @@ use alloy::primitives::{B256, Bytes, keccak256};
 use alloy::sol_types::SolValue;
 use ledgerops_bindings::IDeploymentRegistry::ServiceSpec;
 
-use crate::{SpecBody, SpecError, validate_image, validate_name};
+use crate::{SpecBody, SpecError, validate_image};
 
 /// Most sites one revision may target (the contract's `MAX_SITES`).
 pub const MAX_SITES: usize = 64;
@@ -23,12 +23,6 @@ pub struct Spec {
     pub sites: BTreeSet<B256>,
     /// Everything else.
     pub body: SpecBody,
-}
-
-/// The id of a site label, as the registry computes it; refuses labels that break the name rule.
-pub fn site_id(label: &str) -> Result<B256, SpecError> {
-    validate_name("site", label)?;
-    Ok(keccak256(label))
 }
 
 impl Spec {
@@ -84,6 +78,8 @@ pub fn spec_hash(spec: &ServiceSpec) -> B256 {
 
 #[cfg(test)]
 mod tests {
+    use ledgerops_registry::site_id;
+
     use super::*;
 
     #[test]
@@ -98,6 +94,5 @@ mod tests {
         assert!(onchain.sites.windows(2).all(|w| w[0] < w[1]), "ascending, as the contract requires");
         assert_eq!(onchain.body.as_ref(), br#"{"v":1}"#);
         assert_eq!(Spec::from_onchain(&onchain), Ok(spec));
-        assert!(site_id("Site A").is_err());
     }
 }

@@ -6,7 +6,7 @@ use crate::args::{DeployerCommand, NamespaceCommand, NodeCommand, QuorumCommand,
 use crate::commands::{Ctx, Outcome};
 use crate::exit::CliError;
 use ledgerops_chain::Client;
-use ledgerops_spec::validate_name;
+use ledgerops_registry::validate_name;
 
 pub(crate) async fn registry(ctx: &Ctx, command: RegistryCommand) -> Result<Outcome, CliError> {
     let RegistryCommand::Deploy { admin } = command;

@@ -3,10 +3,11 @@
 use alloy::sol_types::SolEvent;
 use ledgerops_bindings::DeploymentRegistry::RevisionPublished;
 use ledgerops_chain::{Client, Sent};
+use ledgerops_registry::ServiceName;
 use ledgerops_spec::spec_hash;
 use serde_json::json;
 
-use crate::args::{DeployArgs, ServiceRef};
+use crate::args::DeployArgs;
 use crate::commands::wait::{self, Target};
 use crate::commands::{Ctx, Outcome, sent_doc, sent_text};
 use crate::exit::CliError;
@@ -58,7 +59,7 @@ pub(crate) fn published_revision(sent: &Sent) -> Result<u32, CliError> {
         .ok_or_else(|| CliError::Usage(format!("the receipt of {} holds no RevisionPublished event", sent.tx)))
 }
 
-pub(crate) async fn rollback(ctx: &Ctx, service: &ServiceRef, to: Option<u32>) -> Result<Outcome, CliError> {
+pub(crate) async fn rollback(ctx: &Ctx, service: &ServiceName, to: Option<u32>) -> Result<Outcome, CliError> {
     let client = ctx.client().await?;
     let state = client.view(client.registry.serviceState(service.id())).await?;
     let to = match to {
@@ -77,7 +78,7 @@ pub(crate) async fn rollback(ctx: &Ctx, service: &ServiceRef, to: Option<u32>) -
     Ok(Outcome::Done)
 }
 
-pub(crate) async fn remove(ctx: &Ctx, service: &ServiceRef) -> Result<Outcome, CliError> {
+pub(crate) async fn remove(ctx: &Ctx, service: &ServiceName) -> Result<Outcome, CliError> {
     let client: Client = ctx.client().await?;
     let sent = client.send(client.registry.remove(service.namespace.clone(), service.name.clone())).await?;
     ctx.sent(&format!("{service}: removed"), &sent, json!({ "service": service.to_string() }));

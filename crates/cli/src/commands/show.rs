@@ -1,9 +1,9 @@
 //! Read-only views: status and history.
 
+use ledgerops_registry::{ReportStatus, ServiceName};
 use ledgerops_spec::SpecBody;
 use serde_json::json;
 
-use crate::args::ServiceRef;
 use crate::commands::{Ctx, Outcome, short};
 use crate::exit::CliError;
 use crate::ledger::{Ledger, Service};
@@ -24,31 +24,29 @@ pub(crate) async fn status(ctx: &Ctx, target: Option<&str>) -> Result<Outcome, C
     {
         return Err(CliError::Usage(format!("no namespace {ns:?} in this registry")));
     }
-    let services: Vec<&Service> = ledger
-        .services
-        .values()
-        .filter(|s| namespace.is_none_or(|ns| s.namespace == ns) && name.is_none_or(|n| s.name == n))
+    let services: Vec<Service<'_>> = ledger
+        .services()
+        .filter(|s| namespace.is_none_or(|ns| s.name().namespace == ns) && name.is_none_or(|n| s.name().name == n))
         .collect();
     if let (Some(ns), Some(n)) = (namespace, name)
         && services.is_empty()
     {
         return Err(CliError::Usage(format!("no service {ns}/{n} in this registry")));
     }
-    let docs: Vec<_> = services.iter().map(|s| service_json(s, &ledger)).collect();
+    let docs: Vec<_> = services.iter().map(|s| service_json(*s, &ledger)).collect();
     ctx.out.emit(&json!({ "services": docs }), || {
         let mut text = table(
             &["SERVICE", "REVISION", "IMAGE", "REPLICAS", "SITES", "CONVERGED"],
             services.iter().map(|s| {
                 let spec = s.active_spec();
-                let converged =
-                    s.reports.values().filter(|r| r.revision == s.active && r.status == "converged").count();
+                let converged = s.current_reports().filter(|(_, r)| r.report.status == ReportStatus::CONVERGED).count();
                 vec![
-                    format!("{}/{}", s.namespace, s.name),
-                    if s.active == 0 { "removed".into() } else { s.active.to_string() },
+                    s.name().to_string(),
+                    if s.active() == 0 { "removed".into() } else { s.active().to_string() },
                     spec.map_or("-".into(), |sp| sp.image.clone()),
                     spec.map_or("-".into(), |sp| sp.replicas.to_string()),
                     spec.map_or("-".into(), |sp| sites_text(&sp.sites, &ledger)),
-                    format!("{converged}/{}", eligible(s, &ledger)),
+                    format!("{converged}/{}", eligible(*s, &ledger)),
                 ]
             }),
         );
@@ -56,14 +54,14 @@ pub(crate) async fn status(ctx: &Ctx, target: Option<&str>) -> Result<Outcome, C
             text += "\n\n";
             text += &table(
                 &["NODE", "SITE", "REVISION", "STATUS", "WHEN", "REASON"],
-                one.reports.iter().map(|(node, r)| {
+                one.trail.reports.iter().map(|(node, r)| {
                     vec![
                         node.to_string(),
-                        ledger.nodes.get(node).cloned().unwrap_or_else(|| "(removed)".into()),
-                        r.revision.to_string(),
-                        r.status.into(),
+                        ledger.node_site(node).unwrap_or_else(|| "(removed)".into()),
+                        r.report.revision.to_string(),
+                        r.report.status.as_str().into(),
                         ago(r.time),
-                        r.reason.clone(),
+                        r.report.reason.clone(),
                     ]
                 }),
             );
@@ -74,7 +72,7 @@ pub(crate) async fn status(ctx: &Ctx, target: Option<&str>) -> Result<Outcome, C
 }
 
 /// Nodes the active revision is placed on.
-fn eligible(s: &Service, ledger: &Ledger) -> usize {
+fn eligible(s: Service<'_>, ledger: &Ledger) -> usize {
     s.active_spec().map_or(0, |spec| ledger.nodes_serving(spec).len())
 }
 
@@ -82,35 +80,36 @@ fn sites_text(sites: &[alloy::primitives::B256], ledger: &Ledger) -> String {
     if sites.is_empty() { "*".into() } else { sites.iter().map(|s| ledger.site_label(s)).collect::<Vec<_>>().join(",") }
 }
 
-fn service_json(s: &Service, ledger: &Ledger) -> serde_json::Value {
+fn service_json(s: Service<'_>, ledger: &Ledger) -> serde_json::Value {
     let spec = s.active_spec();
     json!({
-        "service": format!("{}/{}", s.namespace, s.name),
-        "active_revision": s.active,
-        "revisions": s.revisions.len(),
+        "service": s.name().to_string(),
+        "active_revision": s.active(),
+        "revisions": s.record.revisions.len(),
         "image": spec.map(|sp| sp.image.clone()),
         "replicas": spec.map(|sp| sp.replicas),
         "sites": spec.map(|sp| sp.sites.iter().map(|id| ledger.site_label(id)).collect::<Vec<_>>()),
         "body": spec.and_then(|sp| SpecBody::decode(&sp.body).ok()),
         "eligible_nodes": eligible(s, ledger),
-        "nodes": s.reports.iter().map(|(node, r)| json!({
+        "nodes": s.trail.reports.iter().map(|(node, r)| json!({
             "node": node,
-            "site": ledger.nodes.get(node),
-            "revision": r.revision,
-            "status": r.status,
-            "reason": r.reason,
+            "site": ledger.node_site(node),
+            "revision": r.report.revision,
+            "status": r.report.status.as_str(),
+            "reason": r.report.reason,
             "block": r.block,
             "time": r.time,
         })).collect::<Vec<_>>(),
     })
 }
 
-pub(crate) async fn history(ctx: &Ctx, service: &ServiceRef) -> Result<Outcome, CliError> {
+pub(crate) async fn history(ctx: &Ctx, service: &ServiceName) -> Result<Outcome, CliError> {
     let client = ctx.client().await?;
     let ledger = Ledger::read(&client).await?;
     let s = ledger.service(service).ok_or_else(|| CliError::Usage(format!("no service {service} in this registry")))?;
     let docs: Vec<_> = s
-        .changes
+        .trail
+        .events
         .iter()
         .map(|c| {
             json!({ "revision": c.revision, "change": c.kind.to_string(), "actor": c.actor, "tx": c.tx, "block": c.block, "time": c.time })
@@ -119,7 +118,7 @@ pub(crate) async fn history(ctx: &Ctx, service: &ServiceRef) -> Result<Outcome, 
     ctx.out.emit(&json!({ "service": service.to_string(), "history": docs }), || {
         table(
             &["REVISION", "CHANGE", "ACTOR", "TX", "BLOCK", "WHEN"],
-            s.changes.iter().map(|c| {
+            s.trail.events.iter().map(|c| {
                 vec![
                     c.revision.to_string(),
                     c.kind.to_string(),

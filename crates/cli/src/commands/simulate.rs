@@ -9,9 +9,10 @@ use alloy::sol_types::{SolCall, SolEventInterface, SolInterface};
 use ledgerops_bindings::DeploymentRegistry::{self as R, DeploymentRegistryErrors, DeploymentRegistryEvents as Ev};
 use ledgerops_chain::Revert;
 use ledgerops_evm::{Executed, Failure, Mirror, MirrorError};
+use ledgerops_registry::ServiceName;
 use serde_json::{Value, json};
 
-use crate::args::{PlanAction, PlanArgs, RollbackArgs, ServiceRef};
+use crate::args::{PlanAction, PlanArgs, RollbackArgs};
 use crate::commands::apply::{read_compose, require_namespace};
 use crate::commands::{Ctx, Outcome};
 use crate::exit::CliError;
@@ -114,7 +115,7 @@ async fn plans(
 async fn previous_revision(
     mirror: &mut Mirror,
     provider: &impl Provider,
-    service: &ServiceRef,
+    service: &ServiceName,
 ) -> Result<u32, CliError> {
     let state = mirror.view(provider, &R::serviceStateCall { sId: service.id() }).await.map_err(unverifiable)?;
     match state.previousRevision {
@@ -141,7 +142,7 @@ fn call_of(plan: &ServicePlan) -> Option<(&'static str, Bytes)> {
 }
 
 /// The decoded events of a success, or the decoded revert.
-fn outcome(executed: &Executed, service: &ServiceRef) -> Result<Vec<Value>, String> {
+fn outcome(executed: &Executed, service: &ServiceName) -> Result<Vec<Value>, String> {
     match executed.success() {
         Ok(_) => {
             Ok(executed.logs().iter().filter_map(|l| Ev::decode_log(l).ok()).map(|e| event(&e.data, service)).collect())
@@ -155,7 +156,7 @@ fn outcome(executed: &Executed, service: &ServiceRef) -> Result<Vec<Value>, Stri
 }
 
 /// An event as the plan lists it: its name and what it says about the service.
-fn event(event: &Ev, service: &ServiceRef) -> Value {
+fn event(event: &Ev, service: &ServiceName) -> Value {
     match event {
         Ev::ServiceCreated(e) => json!({ "event": "ServiceCreated", "service": service.to_string(), "seq": e.seq }),
         Ev::RevisionPublished(e) => json!({ "event": "RevisionPublished", "revision": e.revision, "seq": e.seq }),

@@ -2,16 +2,16 @@
 //! failure report, on-chain rollback, newer publish or removal, or time out. Never runs past its
 //! timeout. `deploy --wait` and `apply --wait` wait the same way, for one or many services.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-use alloy::primitives::{Address, B256, keccak256};
+use alloy::primitives::{Address, B256};
 use ledgerops_chain::Client;
-use ledgerops_spec::site_id;
+use ledgerops_registry::{ReportStatus, ServiceName, site_id};
 use serde_json::{Value, json};
 
-use crate::args::{ServiceRef, WaitArgs};
+use crate::args::WaitArgs;
 use crate::commands::{Ctx, Outcome};
 use crate::exit::CliError;
 use crate::ledger::{ChangeKind, Ledger};
@@ -24,7 +24,7 @@ const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '�
 /// One service and the revision its nodes must report converged.
 #[derive(Debug, Clone)]
 pub(crate) struct Target {
-    pub(crate) service: ServiceRef,
+    pub(crate) service: ServiceName,
     pub(crate) revision: u32,
 }
 
@@ -127,11 +127,12 @@ fn check(ledger: &Ledger, target: &Target, wanted_sites: &BTreeSet<B256>) -> Res
     let Target { service: name, revision } = target;
     let service = ledger.service(name).ok_or_else(|| CliError::Usage(format!("no service {name} in this registry")))?;
     let spec = service
+        .record
         .revisions
-        .get((*revision as usize).wrapping_sub(1))
+        .get(revision)
         .ok_or_else(|| CliError::Usage(format!("{name} has no revision {revision}")))?;
-    if service.active != *revision
-        && let Some(change) = service.changes.last()
+    if service.active() != *revision
+        && let Some(change) = service.trail.events.last()
     {
         let what = match change.kind {
             ChangeKind::Published => format!("superseded by revision {}", change.revision),
@@ -139,29 +140,30 @@ fn check(ledger: &Ledger, target: &Target, wanted_sites: &BTreeSet<B256>) -> Res
         };
         return Err(CliError::WaitFailed(format!(
             "{name} revision {revision} is no longer active: {what} (revision {} active, tx {})",
-            service.active, change.tx
+            service.active(),
+            change.tx
         )));
     }
     let nodes: Vec<Address> = ledger
         .nodes_serving(spec)
         .into_iter()
         .filter(|node| {
-            wanted_sites.is_empty()
-                || ledger.nodes.get(node).is_some_and(|site| wanted_sites.contains(&keccak256(site)))
+            wanted_sites.is_empty() || ledger.node_site_id(node).is_some_and(|site| wanted_sites.contains(&site))
         })
         .collect();
     if nodes.is_empty() {
         return Err(CliError::Usage(format!("no registered node serves {name} revision {revision}")));
     }
+    let reports: BTreeMap<_, _> = service.current_reports().collect();
     let mut converged = 0;
     for node in &nodes {
-        match service.reports.get(node).filter(|r| r.revision == *revision) {
-            Some(r) if r.status == "converged" => converged += 1,
-            Some(r) if r.status != "unknown" => {
+        match reports.get(node).map(|r| &r.report) {
+            Some(r) if r.status == ReportStatus::CONVERGED => converged += 1,
+            Some(r) if r.status != ReportStatus::Unknown => {
                 return Err(CliError::WaitFailed(format!(
                     "{name} revision {revision}: node {node} ({}) reported {}: {}",
-                    ledger.nodes.get(node).map_or("?", String::as_str),
-                    r.status,
+                    ledger.node_site(node).as_deref().unwrap_or("?"),
+                    r.status.as_str(),
                     r.reason
                 )));
             }

@@ -12,8 +12,8 @@ use ledgerops_chain::Cursor;
 use ledgerops_e2e::Chain;
 use ledgerops_evm::MirrorError;
 use ledgerops_node::verify::{Scope, Verifier};
-use ledgerops_reconcile::RegistryState;
 use ledgerops_reconcile::observed::labels;
+use ledgerops_registry::RegistryState;
 
 use crate::harness::{self, Node, SWARM, label, service};
 use crate::rpc::{Faults, RpcProxy};
