@@ -8,6 +8,9 @@ use ledgerops_bindings::DeploymentRegistry::DeploymentRegistryErrors as E;
 /// A decoded revert of the registry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Revert {
+    /// The custom error as decoded: code that acts on a revert matches on its variant, so a
+    /// renamed error breaks the build rather than the behaviour.
+    pub decoded: E,
     /// The custom error with its arguments, e.g. `NamespaceFrozen { namespace: "shop" }`.
     pub error: String,
     /// What to do about it.
@@ -24,7 +27,7 @@ impl fmt::Display for Revert {
 macro_rules! described {
     ($error:expr, $($variant:ident => $hint:literal,)*) => {
         match $error {
-            $(E::$variant(inner) => Revert { error: format!("{inner:?}"), hint: $hint },)*
+            $(E::$variant(inner) => Revert { decoded: $error.clone(), error: format!("{inner:?}"), hint: $hint },)*
         }
     };
 }
@@ -79,6 +82,7 @@ mod tests {
     fn names_the_error_its_arguments_and_a_hint() {
         let revert = Revert::from(&E::NamespaceFrozen(NamespaceFrozen { namespace: "shop".into() }));
         assert_eq!(revert.error, r#"NamespaceFrozen { namespace: "shop" }"#);
+        assert!(matches!(&revert.decoded, E::NamespaceFrozen(e) if e.namespace == "shop"), "the decoded error is kept");
         assert!(revert.to_string().contains("unfreeze"), "{revert}");
     }
 }

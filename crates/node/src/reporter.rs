@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use alloy::primitives::{Address, B256};
 use alloy::signers::local::PrivateKeySigner;
+use ledgerops_bindings::DeploymentRegistry::DeploymentRegistryErrors as E;
 use ledgerops_chain::{ChainError, Client};
 use ledgerops_registry::AttestationStatus;
 use tokio::sync::mpsc;
@@ -141,7 +142,7 @@ async fn send(sender: &Sender, client: &mut Option<Client>, report: &Report) -> 
                 client.send(vote.gas(gas.saturating_mul(VOTE_GAS_FACTOR))).await
             };
             match voted.await {
-                Err(ChainError::Reverted(r)) if r.error.starts_with("NothingToRollBackTo") => {
+                Err(ChainError::Reverted(r)) if matches!(r.decoded, E::NothingToRollBackTo(_)) => {
                     let call = registry.attest(
                         report.service,
                         report.revision,
@@ -156,9 +157,7 @@ async fn send(sender: &Sender, client: &mut Option<Client>, report: &Report) -> 
         }
     };
     match sent {
-        Err(ChainError::Reverted(r))
-            if r.error.starts_with("AlreadyAttested") || r.error.starts_with("AlreadyVoted") =>
-        {
+        Err(ChainError::Reverted(r)) if matches!(r.decoded, E::AlreadyAttested(_) | E::AlreadyVoted(_)) => {
             Ok("already reported on chain".into())
         }
         other => other,
