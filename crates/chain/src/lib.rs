@@ -8,9 +8,11 @@ pub mod events;
 pub mod follow;
 pub mod keys;
 mod revert;
+pub mod settings;
 
 pub use audit::{AuditChain, AuditError, Head};
 pub use client::{ChainError, Client, Sent};
 pub use follow::{Cursor, Follower, NewHeads, Next};
 pub use keys::{KeyError, load_signer};
 pub use revert::Revert;
+pub use settings::{Connection, ConnectionArgs, ConnectionFile, SettingsError};

@@ -1,10 +1,12 @@
-//! The command line, as clap reads it. Connection flags also come from the environment
-//! (`LEDGEROPS_*`) and from a TOML config file; see [`crate::config`].
+//! The command line, as clap reads it. The connection flags are `ledgerops_chain`'s, shared with
+//! the node; they also come from the environment (`LEDGEROPS_*`) and a TOML config file
+//! ([`crate::config`]).
 
 use std::path::PathBuf;
 
 use alloy::primitives::Address;
 use clap::{Args, Parser, Subcommand};
+use ledgerops_chain::ConnectionArgs;
 use ledgerops_registry::ServiceName;
 
 /// GitOps for Docker Swarm with a ledger as the source of truth.
@@ -13,38 +15,20 @@ use ledgerops_registry::ServiceName;
 pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) connection: ConnectionArgs,
+    /// TOML file with rpc_url, chain_id, registry, keystore, password_file (flags and env win
+    /// over it; default: ./ledgerops.toml when present).
+    #[arg(
+        long,
+        env = "LEDGEROPS_CONFIG",
+        global = true,
+        help_heading = "Connection (flags > LEDGEROPS_* env > config file)"
+    )]
+    pub(crate) config: Option<PathBuf>,
     /// Print one JSON document instead of human-readable text (docs/cli.md has the shapes).
     #[arg(long, global = true, help_heading = "Output")]
     pub(crate) json: bool,
     #[command(subcommand)]
     pub(crate) command: Command,
-}
-
-/// Where the registry is and who signs.
-#[derive(Debug, Clone, Default, Args)]
-#[command(next_help_heading = "Connection (flags > LEDGEROPS_* env > ledgerops.toml)")]
-pub(crate) struct ConnectionArgs {
-    /// JSON-RPC endpoint, http(s):// or ws(s)://.
-    #[arg(long, env = "LEDGEROPS_RPC_URL", global = true)]
-    pub(crate) rpc_url: Option<String>,
-    /// Refuse an RPC that serves another chain (guards against a wrong --rpc-url).
-    #[arg(long, env = "LEDGEROPS_CHAIN_ID", global = true)]
-    pub(crate) chain_id: Option<u64>,
-    /// The registry's address.
-    #[arg(long, env = "LEDGEROPS_REGISTRY", global = true)]
-    pub(crate) registry: Option<Address>,
-    /// Hex private key of the signer (prefer --keystore; never printed).
-    #[arg(long, env = "LEDGEROPS_PRIVATE_KEY", global = true, hide_env_values = true)]
-    pub(crate) private_key: Option<String>,
-    /// Encrypted JSON keystore (as cast and geth write) of the signer.
-    #[arg(long, env = "LEDGEROPS_KEYSTORE", global = true, conflicts_with = "private_key")]
-    pub(crate) keystore: Option<PathBuf>,
-    /// File holding the keystore's password.
-    #[arg(long, env = "LEDGEROPS_PASSWORD_FILE", global = true)]
-    pub(crate) password_file: Option<PathBuf>,
-    /// TOML file with rpc_url, chain_id, registry, keystore, password_file (flags and env win over it).
-    #[arg(long, env = "LEDGEROPS_CONFIG", global = true)]
-    pub(crate) config: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -58,6 +58,12 @@ pub(crate) enum CliError {
     },
 }
 
+impl From<ledgerops_chain::SettingsError> for CliError {
+    fn from(error: ledgerops_chain::SettingsError) -> Self {
+        Self::Usage(error.to_string())
+    }
+}
+
 impl From<ledgerops_registry::NameError> for CliError {
     fn from(error: ledgerops_registry::NameError) -> Self {
         Self::Spec(error.into())

@@ -1,19 +1,18 @@
 //! Settings from three places, strongest first: flags, `LEDGEROPS_*` environment variables (both
-//! through clap), then a TOML file (`--config`). Everything is checked once, at start, so a node
-//! never fails an hour later on a typo.
+//! through clap), then a TOML file (`--config`). The connection settings (RPC, chain id, registry,
+//! key) are `ledgerops_chain::settings`', the same as the CLI's. Everything is checked once, at
+//! start, so a node never fails an hour later on a typo.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use alloy::primitives::Address;
-use alloy::signers::local::PrivateKeySigner;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use ledgerops_chain::load_signer;
+use ledgerops_chain::settings::refuse_unknown_keys;
+use ledgerops_chain::{Connection, ConnectionArgs, ConnectionFile};
 use serde::Deserialize;
-
-/// anvil's default endpoint.
-const DEFAULT_RPC_URL: &str = "http://127.0.0.1:8545";
+use serde::de::IgnoredAny;
 /// Where the store lives unless told otherwise (a systemd `StateDirectory=`).
 pub const DEFAULT_DATA_DIR: &str = "/var/lib/ledgerops-node";
 /// Where `--dev` keeps its chain and store.
@@ -72,18 +71,9 @@ pub enum LogFormat {
 /// Flags of a running node (every one also an env variable and a key of the config file).
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// TOML file with any of the settings below (snake_case keys).
+    /// TOML file with any of the settings (snake_case keys; no private_key).
     #[arg(long, env = "LEDGEROPS_NODE_CONFIG")]
     pub config: Option<PathBuf>,
-    /// The chain's JSON-RPC endpoint: http(s):// is polled, ws(s):// is subscribed to.
-    #[arg(long, env = "LEDGEROPS_RPC_URL")]
-    pub rpc_url: Option<String>,
-    /// The registry's address.
-    #[arg(long, env = "LEDGEROPS_REGISTRY")]
-    pub registry: Option<Address>,
-    /// Refuse an RPC that serves another chain.
-    #[arg(long, env = "LEDGEROPS_CHAIN_ID")]
-    pub chain_id: Option<u64>,
     /// This node's edge site(s), comma-separated; default: the site the registry lists for the key.
     #[arg(long, env = "LEDGEROPS_SITE", value_delimiter = ',')]
     pub site: Vec<String>,
@@ -115,15 +105,6 @@ pub struct RunArgs {
     /// Log line format.
     #[arg(long, env = "LEDGEROPS_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
-    /// Hex private key of the node (prefer --keystore; never printed).
-    #[arg(long, env = "LEDGEROPS_PRIVATE_KEY", hide_env_values = true)]
-    pub private_key: Option<String>,
-    /// Encrypted JSON keystore of the node's key.
-    #[arg(long, env = "LEDGEROPS_KEYSTORE")]
-    pub keystore: Option<PathBuf>,
-    /// File holding the keystore's password.
-    #[arg(long, env = "LEDGEROPS_PASSWORD_FILE")]
-    pub password_file: Option<PathBuf>,
     /// Development mode: start anvil (state in the data dir), deploy a registry, register this node
     /// at site "local" and reconcile the local Docker.
     #[arg(long)]
@@ -131,15 +112,17 @@ pub struct RunArgs {
     /// Port of the anvil that --dev starts.
     #[arg(long, env = "LEDGEROPS_DEV_PORT", default_value_t = 8545)]
     pub dev_port: u16,
+    /// The RPC, the registry and the node's key: an http(s):// RPC is polled, a ws(s):// one
+    /// subscribed to.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
-/// The config file: the same settings as the flags.
+/// The config file: the same settings as the flags (the connection's, then the node's own).
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct FileConfig {
-    rpc_url: Option<String>,
-    registry: Option<Address>,
-    chain_id: Option<u64>,
+    #[serde(flatten)]
+    connection: ConnectionFile,
     site: Option<Vec<String>>,
     data_dir: Option<PathBuf>,
     docker_socket: Option<String>,
@@ -150,8 +133,9 @@ struct FileConfig {
     max_replicas: Option<u32>,
     listen: Option<SocketAddr>,
     log_format: Option<LogFormat>,
-    keystore: Option<PathBuf>,
-    password_file: Option<PathBuf>,
+    /// Keys no setting has, refused.
+    #[serde(flatten)]
+    unknown: BTreeMap<String, IgnoredAny>,
 }
 
 /// A setting that cannot be used, named.
@@ -159,15 +143,18 @@ struct FileConfig {
 #[error("{0}")]
 pub struct ConfigError(pub String);
 
+impl ConfigError {
+    fn of(error: ledgerops_chain::SettingsError) -> Self {
+        Self(error.to_string())
+    }
+}
+
 /// The node's checked settings.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The RPC endpoint.
-    pub rpc_url: String,
-    /// The registry (unset only before `--dev` deploys one).
-    pub registry: Option<Address>,
-    /// The expected chain id, when configured.
-    pub chain_id: Option<u64>,
+    /// The RPC, expected chain id, registry (unset only before `--dev` deploys one) and the
+    /// node's key (for attestations and votes).
+    pub connection: Connection,
     /// Site names given in the configuration (may be empty: then the registry's record for the key).
     pub sites: Vec<String>,
     /// The store's directory.
@@ -188,8 +175,6 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Log format.
     pub log_format: LogFormat,
-    /// The node's key, for registration and (next) attestations and votes.
-    pub signer: Option<PrivateKeySigner>,
     /// Development mode.
     pub dev: bool,
     /// anvil's port in development mode.
@@ -215,21 +200,14 @@ impl Config {
             }
             Ok(value)
         };
-        let signer = load_signer(
-            args.private_key.as_deref(),
-            args.keystore.as_deref().or(file.keystore.as_deref()),
-            args.password_file.as_deref().or(file.password_file.as_deref()),
-        )
-        .map_err(|e| ConfigError(e.to_string()))?;
+        let connection = Connection::resolve(&args.connection, file.connection).map_err(ConfigError::of)?;
         let sites = if args.site.is_empty() { file.site.unwrap_or_default() } else { args.site.clone() };
         for site in &sites {
             ledgerops_registry::site_id(site).map_err(|e| ConfigError(format!("site {site:?}: {e}")))?;
         }
         let default_dir = if args.dev { DEV_DATA_DIR } else { DEFAULT_DATA_DIR };
         let config = Self {
-            rpc_url: args.rpc_url.clone().or(file.rpc_url).unwrap_or_else(|| DEFAULT_RPC_URL.into()),
-            registry: args.registry.or(file.registry),
-            chain_id: args.chain_id.or(file.chain_id),
+            connection,
             sites,
             data_dir: args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| default_dir.into()),
             docker_socket: args.docker_socket.clone().or(file.docker_socket),
@@ -245,7 +223,6 @@ impl Config {
             max_replicas: args.max_replicas.or(file.max_replicas).unwrap_or(DEFAULT_MAX_REPLICAS),
             listen: args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("a valid address")),
             log_format: args.log_format.or(file.log_format).unwrap_or_default(),
-            signer,
             dev: args.dev,
             dev_port: args.dev_port,
         };
@@ -257,18 +234,11 @@ impl Config {
         if self.dev {
             return Ok(());
         }
-        if self.registry.is_none() {
-            return Err(ConfigError(
-                "no registry address: give --registry, LEDGEROPS_REGISTRY or `registry` in the config file".into(),
-            ));
-        }
-        if !["http://", "https://", "ws://", "wss://"].iter().any(|p| self.rpc_url.starts_with(p)) {
-            return Err(ConfigError(format!("--rpc-url {:?} is not an http(s):// or ws(s):// URL", self.rpc_url)));
-        }
+        self.connection.registry().map_err(ConfigError::of)?;
         if self.max_replicas == 0 {
             return Err(ConfigError("max_replicas must be at least 1".into()));
         }
-        if self.sites.is_empty() && self.signer.is_none() {
+        if self.sites.is_empty() && self.connection.signer.is_none() {
             return Err(ConfigError(
                 "no site: give --site (LEDGEROPS_SITE), or the node's key so its site is read from the registry".into(),
             ));
@@ -280,5 +250,7 @@ impl Config {
 fn load_file(path: &Path) -> Result<FileConfig, ConfigError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError(format!("cannot read config {}: {e}", path.display())))?;
-    toml::from_str(&text).map_err(|e| ConfigError(format!("config {}: {e}", path.display())))
+    let file: FileConfig = toml::from_str(&text).map_err(|e| ConfigError(format!("config {}: {e}", path.display())))?;
+    refuse_unknown_keys(&file.unknown).map_err(|e| ConfigError(format!("config {}: {e}", path.display())))?;
+    Ok(file)
 }

@@ -61,10 +61,10 @@ pub enum RunError {
 /// Runs the node until SIGTERM or SIGINT (then finishes the Docker call in flight) or a fatal error.
 pub async fn run(mut config: Config) -> Result<(), RunError> {
     let _dev_chain = if config.dev { Some(start_dev(&mut config).await?) } else { None };
-    let registry = config.registry.ok_or_else(|| RunError::Task("no registry configured".into()))?;
+    let registry = config.connection.registry.ok_or_else(|| RunError::Task("no registry configured".into()))?;
     let store = Arc::new(Store::open(&config.data_dir)?);
     if let Some((chain_id, stored)) = store.binding()?.filter(|(_, stored)| *stored != registry) {
-        let wanted_chain = config.chain_id.unwrap_or(chain_id);
+        let wanted_chain = config.connection.chain_id.unwrap_or(chain_id);
         return Err(StoreError::OtherRegistry { stored, stored_chain: chain_id, wanted: registry, wanted_chain }.into());
     }
     let restored = sync::restore(&store)?;
@@ -80,9 +80,9 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
 
     let source = Source {
-        rpc_url: config.rpc_url.clone(),
+        rpc_url: config.connection.rpc_url.clone(),
         registry,
-        chain_id: config.chain_id,
+        chain_id: config.connection.chain_id,
         confirmations: config.confirmations,
         poll_interval: config.poll_interval,
     };
@@ -94,9 +94,9 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
         Arc::clone(&health),
         Arc::clone(&metrics),
     ));
-    let reports = config.signer.clone().map(|signer| {
+    let reports = config.connection.signer.clone().map(|signer| {
         let (tx, rx) = mpsc::unbounded_channel();
-        let sender = reporter::Sender { rpc_url: config.rpc_url.clone(), registry, signer };
+        let sender = reporter::Sender { rpc_url: config.connection.rpc_url.clone(), registry, signer };
         tokio::spawn(reporter::run(sender, Arc::clone(&store), Arc::clone(&metrics), rx));
         tx
     });
@@ -106,7 +106,7 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
     let settings = Settings {
         docker_socket: config.docker_socket.clone(),
         sites: config.sites.iter().filter_map(|s| ledgerops_registry::site_id(s).ok()).collect::<BTreeSet<_>>(),
-        node: config.signer.as_ref().map(PrivateKeySigner::address),
+        node: config.connection.signer.as_ref().map(PrivateKeySigner::address),
         resync: config.resync,
         backoff_cap: config.backoff_cap,
         max_replicas: config.max_replicas,
@@ -142,9 +142,9 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
 /// Starts the dev chain and points the configuration at it.
 async fn start_dev(config: &mut Config) -> Result<dev::DevChain, RunError> {
     let chain = dev::start(&config.data_dir, config.dev_port).await?;
-    config.rpc_url = chain.ws_url.clone();
-    config.registry = Some(chain.registry);
-    config.signer = Some(chain.node.clone());
+    config.connection.rpc_url = chain.ws_url.clone();
+    config.connection.registry = Some(chain.registry);
+    config.connection.signer = Some(chain.node.clone());
     eprintln!(
         "\n  ledgerops dev: anvil {rpc} (state in {dir}), registry {registry}\n  \
          node {node} at site \"{site}\", reconciling the local Docker; namespace \"{ns}\" (deployer: anvil account 0)\n\n  \

@@ -10,11 +10,10 @@ mod simulate;
 mod wait;
 
 use alloy::primitives::Address;
-use ledgerops_chain::{Client, Sent};
+use ledgerops_chain::{Client, Connection, Sent};
 use serde_json::json;
 
 use crate::args::{Cli, Command};
-use crate::config::Connection;
 use crate::exit::CliError;
 use crate::output::Output;
 
@@ -64,7 +63,8 @@ pub(crate) fn sent_text(what: &str, sent: &Sent) -> String {
 
 /// Runs the command the user asked for.
 pub(crate) async fn run(cli: Cli) -> Result<Outcome, CliError> {
-    let ctx = Ctx { conn: Connection::resolve(&cli.connection)?, out: Output { json: cli.json } };
+    let conn = crate::config::connection(&cli.connection, cli.config.as_deref())?;
+    let ctx = Ctx { conn, out: Output { json: cli.json } };
     match cli.command {
         Command::Registry(c) => admin::registry(&ctx, c).await,
         Command::Namespace(c) => admin::namespace(&ctx, c).await,
