@@ -18,9 +18,9 @@ use ledgerops_bindings::DeploymentRegistry::{
 };
 use ledgerops_bindings::IDeploymentRegistry::ServiceSpec;
 use ledgerops_e2e::bench::{env_or, min_median_max, process_usage, typical_body};
-use ledgerops_node::metrics::Metrics;
-use ledgerops_node::rollouts::Rollouts;
-use ledgerops_node::status::{Seen, statuses};
+use ledgerops_node::control::rollouts::Rollouts;
+use ledgerops_node::control::status::{Seen, statuses};
+use ledgerops_node::serve::metrics::Metrics;
 use ledgerops_reconcile::{Ownership, desired_for, plan};
 use ledgerops_registry::RegistryState;
 use ledgerops_swarm::translate::{ObjectIds, observed_of, service_spec};

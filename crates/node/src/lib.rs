@@ -1,24 +1,27 @@
-//! `ledgerops-node`, the watcher on every edge node. It follows the registry's log ([`sync`]),
-//! keeps what it verified in a local store ([`store`]), and makes the local Docker Swarm match the
-//! desired state of its site ([`controller`]), judges each rollout ([`rollouts`]) and reports the
-//! verdict on chain ([`reporter`]), and shows itself on `/healthz`, `/readyz`, `/status`
-//! ([`health`]) and `/metrics` ([`metrics`]). Each part keeps working while another's dependency is down: without RPC the
-//! last verified state is still enforced; without Docker the chain is still followed.
+//! `ledgerops-node`, the watcher on every edge node. Its folders are its tasks, each a tokio task
+//! of its own, wired together by [`run`]:
+//!
+//! - [`follow`]: follows the registry's log, checks it against the audit chain and the
+//!   registry's proved state, and publishes the verified state.
+//! - [`control`]: makes the local Docker Swarm match the desired state of its site, and judges
+//!   each rollout (the verdict is [`control::rollouts::Outcome`]).
+//! - [`report`]: sends the verdicts on chain: attestations and rollback votes.
+//! - [`serve`]: `/healthz`, `/readyz`, `/status` and `/metrics`.
+//!
+//! They share the local [`store`] (cursor, verified log, proofs, journal). Each keeps working while
+//! another's dependency is down: without RPC the last verified state is still enforced; without
+//! Docker the chain is still followed.
 
 pub mod config;
-pub mod controller;
+pub mod control;
 pub mod dev;
-pub mod health;
+pub mod follow;
 pub mod journal;
-pub mod metrics;
 pub mod outage;
-pub mod reporter;
-pub mod rollouts;
-pub mod status;
+pub mod report;
+pub mod serve;
 pub mod store;
-pub mod sync;
 pub mod telemetry;
-pub mod verify;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -27,11 +30,11 @@ use alloy::signers::local::PrivateKeySigner;
 use tokio::sync::{mpsc, watch};
 
 use crate::config::Config;
-use crate::controller::{Controller, Settings};
-use crate::health::Health;
-use crate::metrics::Metrics;
+use crate::control::{Controller, Settings};
+use crate::follow::{Source, SyncError};
+use crate::serve::Health;
+use crate::serve::metrics::Metrics;
 use crate::store::{Store, StoreError};
-use crate::sync::{Source, SyncError};
 
 /// Why the node stopped.
 #[derive(Debug, thiserror::Error)]
@@ -67,7 +70,7 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
         let wanted_chain = config.connection.chain_id.unwrap_or(chain_id);
         return Err(StoreError::OtherRegistry { stored, stored_chain: chain_id, wanted: registry, wanted_chain }.into());
     }
-    let restored = sync::restore(&store)?;
+    let restored = follow::restore(&store)?;
     let (states_tx, states_rx) = watch::channel(restored.as_ref().map(|f| Arc::clone(&f.state)));
     if let Some(folded) = &restored {
         tracing::info!(
@@ -86,7 +89,7 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
         confirmations: config.confirmations,
         poll_interval: config.poll_interval,
     };
-    let mut sync = tokio::spawn(sync::run(
+    let mut sync = tokio::spawn(follow::run(
         source,
         Arc::clone(&store),
         restored,
@@ -96,8 +99,8 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
     ));
     let reports = config.connection.signer.clone().map(|signer| {
         let (tx, rx) = mpsc::unbounded_channel();
-        let sender = reporter::Sender { rpc_url: config.connection.rpc_url.clone(), registry, signer };
-        tokio::spawn(reporter::run(sender, Arc::clone(&store), Arc::clone(&metrics), rx));
+        let sender = report::Sender { rpc_url: config.connection.rpc_url.clone(), registry, signer };
+        tokio::spawn(report::run(sender, Arc::clone(&store), Arc::clone(&metrics), rx));
         tx
     });
     if reports.is_none() {
@@ -113,7 +116,7 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
     };
     let controller = Controller::new(settings, Arc::clone(&store), Arc::clone(&health), Arc::clone(&metrics), reports);
     let mut controller = tokio::spawn(controller.run(states_rx, shutdown_rx));
-    let mut http = tokio::spawn(health::serve(config.listen, health, metrics));
+    let mut http = tokio::spawn(serve::serve(config.listen, health, metrics));
 
     let outcome = tokio::select! {
         () = terminated() => {

@@ -28,7 +28,7 @@ use ledgerops_chain::Cursor;
 use ledgerops_chain::events::RegistryLog;
 use ledgerops_evm::{AccountHead, Mirror};
 
-use crate::verify::MirrorChanges;
+use crate::follow::verify::MirrorChanges;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::Serialize;
 

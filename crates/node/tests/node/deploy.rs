@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 
 use ledgerops_e2e::repo_root;
-use ledgerops_node::metrics::{Metrics, ServiceLabels};
-use ledgerops_node::reporter::Outcome;
+use ledgerops_node::control::rollouts::Outcome;
+use ledgerops_node::serve::metrics::{Metrics, ServiceLabels};
 use serde_json::Value;
 
 /// Every series name the node exports, with each family populated once.

@@ -11,7 +11,7 @@ use ledgerops_bindings::DeploymentRegistry as R;
 use ledgerops_chain::Cursor;
 use ledgerops_e2e::Chain;
 use ledgerops_evm::MirrorError;
-use ledgerops_node::verify::{Scope, Verifier};
+use ledgerops_node::follow::verify::{Scope, Verifier};
 use ledgerops_reconcile::observed::labels;
 use ledgerops_registry::RegistryState;
 

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use alloy::primitives::keccak256;
 use alloy::signers::local::PrivateKeySigner;
 use ledgerops_e2e::Chain;
-use ledgerops_node::metrics::Metrics;
-use ledgerops_node::reporter::{self, Outcome, Report, Sender};
+use ledgerops_node::control::rollouts::{Outcome, Report};
+use ledgerops_node::report::{self, Sender};
+use ledgerops_node::serve::metrics::Metrics;
 use ledgerops_node::store::Store;
 use ledgerops_spec::workload_hash;
 use tokio::sync::mpsc;
@@ -72,7 +73,7 @@ async fn votes_estimated_on_the_same_block_still_roll_the_fleet_back_when_they_l
         };
         reports.send(report).expect("reporter listens");
         drop(reports);
-        reporters.push(tokio::spawn(reporter::run(sender, store, Arc::new(Metrics::default()), received)));
+        reporters.push(tokio::spawn(report::run(sender, store, Arc::new(Metrics::default()), received)));
     }
     for reporter in reporters {
         tokio::time::timeout(std::time::Duration::from_secs(60), reporter).await.expect("reports sent").expect("ran");

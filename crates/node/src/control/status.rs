@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use ledgerops_reconcile::{Desired, Observed, Plan, Step, by_service};
 use ledgerops_registry::{RegistryState, ServiceName};
 
-use crate::health::ServiceStatus;
-use crate::metrics::{Metrics, ServiceLabels};
-use crate::rollouts::Rollouts;
+use super::rollouts::Rollouts;
+use crate::serve::ServiceStatus;
+use crate::serve::metrics::{Metrics, ServiceLabels};
 
 /// What the pass saw, and what the controller remembers.
 pub struct Seen<'a> {

@@ -15,12 +15,14 @@ use ledgerops_swarm::{Error as DockerError, Swarm};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use crate::health::Health;
-use crate::metrics::Metrics;
+pub mod rollouts;
+pub mod status;
+
+use self::rollouts::{Activation, Outcome, Report, Rollouts};
+use self::status::{Seen, statuses};
 use crate::outage::{Outage, backoff};
-use crate::reporter::{Outcome, Report};
-use crate::rollouts::{Activation, Rollouts};
-use crate::status::{Seen, statuses};
+use crate::serve::Health;
+use crate::serve::metrics::Metrics;
 use crate::store::{Entry, Store, now_ms};
 
 /// How often a rollout in progress is looked at.

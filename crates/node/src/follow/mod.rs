@@ -1,9 +1,11 @@
 //! The chain side of the node: reads the registry's log from the stored cursor, checks it (the
 //! audit chain over every log, then the registry's own audit head and the changed services at the
-//! new cursor, proved and run in revm: [`crate::verify`]), keeps it, and publishes the folded
+//! new cursor, proved and run in revm: [`verify`]), keeps it, and publishes the folded
 //! registry state to the controller. Logs that do not add up hold the services they got wrong at
 //! their last verified state; the others go on. It never stops the controller: while the RPC is
 //! down the controller keeps enforcing the last state published.
+
+pub mod verify;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -18,11 +20,11 @@ use ledgerops_evm::MirrorError;
 use ledgerops_registry::{FoldError, RegistryState, ServiceName};
 use tokio::sync::watch;
 
-use crate::health::Health;
-use crate::metrics::Metrics;
+use self::verify::{Scope, Verdict, Verifier};
 use crate::outage::Outage;
+use crate::serve::Health;
+use crate::serve::metrics::Metrics;
 use crate::store::{Entry, Store, StoreError};
-use crate::verify::{Scope, Verdict, Verifier};
 
 /// Longest wait between two tries of an unreachable RPC.
 const RPC_RETRY_CAP: Duration = Duration::from_secs(30);

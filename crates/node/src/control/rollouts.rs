@@ -12,7 +12,6 @@ use ledgerops_reconcile::{Desired, Observed, Verdict, by_service, judge};
 use ledgerops_swarm::Swarm;
 use tokio::time::Instant;
 
-use crate::reporter::Outcome;
 use crate::store::Store;
 
 /// Swarm's default update monitor, used when the spec sets none.
@@ -36,6 +35,34 @@ impl From<&Desired> for Activation {
     fn from(d: &Desired) -> Self {
         Self { id: d.id, swarm_name: d.swarm_name.clone(), revision: d.revision, activation: d.activation }
     }
+}
+
+/// The verdict on an activation, which the node reports on chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The revision runs here as desired.
+    Converged,
+    /// It failed here: vote to roll it back.
+    Failed(String),
+}
+
+/// A verdict with what the chain needs to record it (the reporter only sends it).
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The Swarm service name, for logs.
+    pub name: String,
+    /// The registry's service id.
+    pub service: B256,
+    /// The revision.
+    pub revision: u32,
+    /// Its activation (audit seq), the store's key with the two above.
+    pub activation: u64,
+    /// The revision's placement sites (the vote re-states the commitment).
+    pub sites: Vec<B256>,
+    /// The rest of its commitment.
+    pub workload_hash: B256,
+    /// What happened.
+    pub outcome: Outcome,
 }
 
 #[derive(Debug, Clone)]

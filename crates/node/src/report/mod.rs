@@ -10,15 +10,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use alloy::primitives::{Address, B256};
+use alloy::primitives::Address;
 use alloy::signers::local::PrivateKeySigner;
 use ledgerops_bindings::DeploymentRegistry::DeploymentRegistryErrors as E;
 use ledgerops_chain::{ChainError, Client};
 use ledgerops_registry::AttestationStatus;
 use tokio::sync::mpsc;
 
-use crate::metrics::Metrics;
+use crate::control::rollouts::{Outcome, Report};
 use crate::outage::{Outage, backoff};
+use crate::serve::metrics::Metrics;
 use crate::store::{Store, now_ms};
 
 /// The registry's limit on a reason's length.
@@ -32,34 +33,6 @@ const ATTEMPTS: u32 = 25;
 /// chain orders the fleet's votes: two nodes that voted at once each had the cheaper path
 /// estimated, and the one that landed second ran out of gas. Gas not used is not charged.
 const VOTE_GAS_FACTOR: u64 = 2;
-
-/// What to report.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// The revision runs here as desired.
-    Converged,
-    /// It failed here: vote to roll it back.
-    Failed(String),
-}
-
-/// One report.
-#[derive(Debug, Clone)]
-pub struct Report {
-    /// The Swarm service name, for logs.
-    pub name: String,
-    /// The registry's service id.
-    pub service: B256,
-    /// The revision.
-    pub revision: u32,
-    /// Its activation (audit seq), the store's key with the two above.
-    pub activation: u64,
-    /// The revision's placement sites (the vote re-states the commitment).
-    pub sites: Vec<B256>,
-    /// The rest of its commitment.
-    pub workload_hash: B256,
-    /// What happened.
-    pub outcome: Outcome,
-}
 
 /// Where to send.
 #[derive(Debug, Clone)]

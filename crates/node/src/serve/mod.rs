@@ -13,7 +13,9 @@ use axum::response::{IntoResponse, Json};
 use axum::routing::get;
 use serde::Serialize;
 
-use crate::metrics::Metrics;
+pub mod metrics;
+
+use self::metrics::Metrics;
 
 /// The node's status as the endpoints report it.
 #[derive(Debug, Clone, Default, Serialize)]
