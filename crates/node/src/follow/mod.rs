@@ -5,9 +5,10 @@
 //! their last verified state; the others go on. It never stops the controller: while the RPC is
 //! down the controller keeps enforcing the last state published.
 
+mod held;
 pub mod verify;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,10 +18,11 @@ use ledgerops_chain::audit::{AuditChain, AuditError, Head};
 use ledgerops_chain::events::{RegistryLog, decode};
 use ledgerops_chain::{ChainError, Client, Cursor, Follower, NewHeads, Next};
 use ledgerops_evm::MirrorError;
-use ledgerops_registry::{FoldError, RegistryState, ServiceName};
+use ledgerops_registry::{FoldError, RegistryState};
 use tokio::sync::watch;
 
-use self::verify::{Scope, Verdict, Verifier};
+use self::held::Held;
+use self::verify::{Scope, Verifier};
 use crate::outage::Outage;
 use crate::serve::Health;
 use crate::serve::metrics::Metrics;
@@ -163,11 +165,11 @@ pub async fn run(
                 rpc.recovered();
                 metrics.chain_head.set(i64::try_from(head).unwrap_or(i64::MAX));
                 metrics.chain_lag.set(i64::try_from(head.saturating_sub(cursor.block)).unwrap_or(i64::MAX));
-                if held.as_ref() != Some(&now) {
-                    report_held(&now, &store, &health, &metrics);
+                if now.differs_from(held.as_ref()) {
+                    now.report(held.as_ref(), &store, &health, &metrics);
                     states.send_replace(Some(Arc::new(now.state.clone())));
-                    held = Some(now);
                 }
+                held = Some(now);
             }
             Ok((stepped, head)) => {
                 rpc.recovered();
@@ -218,19 +220,6 @@ async fn connect(source: &Source, store: &Store) -> Result<(Follower, Cursor), S
     Ok((follower, cursor))
 }
 
-/// Logs that do not add up to the registry's proved state, and what the node enforces meanwhile.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Held {
-    /// The block the registry's state was proved at.
-    block: u64,
-    /// The audit seq the logs give, and the one the registry has.
-    seqs: (u64, u64),
-    /// Services held at their last verified state, with the evidence, by name.
-    services: BTreeMap<ServiceName, String>,
-    /// The logs' state with those services held: every other service was checked.
-    state: RegistryState,
-}
-
 /// What one read after the cursor did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Stepped {
@@ -269,7 +258,8 @@ async fn step(
                 }
             };
             if !verdict.is_some_and(|v| v.audit == next.head() && v.mismatches.is_empty()) {
-                return Ok((Stepped::Held(hold(provider, verifier, folded, &logs, to).await?), head));
+                let held = Held::find(provider, verifier, &folded.state, &logs, to).await?;
+                return Ok((Stepped::Held(held), head));
             }
             let verified = started.elapsed();
             store.advance(&logs, to)?;
@@ -307,61 +297,6 @@ async fn step(
         }
     };
     Ok((stepped, head))
-}
-
-/// Logs that do not add up: folds them as they are, compares every service with the registry's
-/// proved state, and holds the ones that differ at their last verified record.
-async fn hold(
-    provider: &impl alloy::providers::Provider,
-    verifier: &mut Verifier,
-    verified: &Folded,
-    logs: &[RegistryLog],
-    at: Cursor,
-) -> Result<Held, SyncError> {
-    let mut state = RegistryState::clone(&verified.state);
-    for log in logs {
-        state.apply_unchecked(&log.event);
-    }
-    let Verdict { audit, mismatches, .. } = verifier.check(provider, at, &state, Scope::All).await?;
-    let mut services = BTreeMap::new();
-    for (id, evidence) in mismatches {
-        // Every id compared is one of `state`'s services.
-        let name = state.services.get(&id).map_or_else(|| ServiceName::new("", id.to_string()), |r| r.service.clone());
-        match verified.state.services.get(&id) {
-            Some(record) => state.services.insert(id, record.clone()),
-            None => state.services.remove(&id),
-        };
-        services.insert(name, evidence);
-    }
-    Ok(Held { block: at.block, seqs: (state.seq, audit.0), services, state })
-}
-
-/// Says what is held and why: a log line and a journal entry per service, a metric, `/status`.
-fn report_held(held: &Held, store: &Store, health: &Health, metrics: &Metrics) {
-    let (ours, theirs) = held.seqs;
-    tracing::warn!(
-        block = held.block,
-        logs_seq = ours,
-        registry_seq = theirs,
-        held = held.services.len(),
-        "the registry's logs as read do not match its proved state; re-reading"
-    );
-    metrics.verify_mismatches.inc();
-    metrics.held_services.set(i64::try_from(held.services.len()).unwrap_or(i64::MAX));
-    for (service, evidence) in &held.services {
-        tracing::warn!(%service, evidence, "held at its last verified state");
-        let entry = Entry {
-            service: service.swarm_name(),
-            result: "error".into(),
-            ..Entry::chain("unverified", evidence.clone())
-        };
-        if let Err(e) = store.record(&entry) {
-            tracing::warn!(error = %e, "cannot journal");
-        }
-    }
-    health.update(|s| {
-        s.held = held.services.iter().map(|(name, evidence)| (name.to_string(), evidence.clone())).collect()
-    });
 }
 
 /// Checks the state kept in the store against the mirror kept with it, without an RPC: the

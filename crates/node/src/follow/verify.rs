@@ -31,8 +31,45 @@ pub struct Verdict {
     pub block: u64,
     /// The registry's audit seq and head at that block.
     pub audit: (u64, Head),
-    /// Services whose events disagree with the registry, with the evidence.
-    pub mismatches: BTreeMap<B256, String>,
+    /// Services whose events disagree with the registry, and how.
+    pub mismatches: BTreeMap<B256, Mismatch>,
+}
+
+/// How the events' record of a service disagrees with the registry's proved state. It names
+/// what differs, not the block it was proved at: the same hidden or altered log found again at a
+/// later block is the same mismatch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mismatch {
+    /// The registry has another revision active than the events give.
+    Active {
+        /// The registry's.
+        registry: u32,
+        /// The events'.
+        events: u32,
+    },
+    /// The active revision's spec from the events does not hash to the registry's commitment.
+    Spec {
+        /// The revision.
+        revision: u32,
+        /// The hash of the events' spec.
+        events: B256,
+        /// The registry's commitment.
+        registry: B256,
+    },
+}
+
+impl Mismatch {
+    /// The evidence in words, with the block the registry's state was proved at.
+    pub fn evidence(&self, block: u64) -> String {
+        match self {
+            Self::Active { registry, events } => format!(
+                "the registry (proved at block {block}) has revision {registry} active, the events read give revision {events}: a log is missing or altered"
+            ),
+            Self::Spec { revision, events, registry } => format!(
+                "revision {revision}'s spec from the events hashes to {events}, the registry (proved at block {block}) holds {registry}: the log was altered"
+            ),
+        }
+    }
 }
 
 /// What the store writes to keep the mirror in step.
@@ -133,8 +170,8 @@ impl Verifier {
         let head = session.view(&R::auditHeadCall {})?;
         let mut mismatches = BTreeMap::new();
         for id in ids {
-            if let Some(evidence) = compare(&mut session, block, id, state.services.get(&id))? {
-                mismatches.insert(id, evidence);
+            if let Some(mismatch) = compare(&mut session, id, state.services.get(&id))? {
+                mismatches.insert(id, mismatch);
             }
         }
         Ok(Verdict { block, audit: (head.seq, head.head), mismatches })
@@ -151,33 +188,26 @@ impl Verifier {
         let mismatches = state
             .services
             .iter()
-            .filter_map(|(id, record)| Some((*id, compare(&mut session, block, *id, Some(record)).ok()??)))
+            .filter_map(|(id, record)| Some((*id, compare(&mut session, *id, Some(record)).ok()??)))
             .collect();
         Some(Verdict { block, audit: (head.seq, head.head), mismatches })
     }
 }
 
-/// The evidence when the events' record of service `id` disagrees with the registry's state in
-/// `session`; an error when that state is not all in the mirror.
+/// How the events' record of service `id` disagrees with the registry's state in `session`, if
+/// it does; an error when that state is not all in the mirror.
 fn compare(
     session: &mut Session<'_>,
-    block: u64,
     id: B256,
     record: Option<&ServiceRecord>,
-) -> Result<Option<String>, MirrorError> {
+) -> Result<Option<Mismatch>, MirrorError> {
     let active = session.view(&R::serviceStateCall { sId: id })?.activeRevision;
     let ours = record.map_or(0, |r| r.active);
     if ours != active {
-        return Ok(Some(format!(
-            "the registry (proved at block {block}) has revision {active} active, the events read give revision {ours}: a log is missing or altered"
-        )));
+        return Ok(Some(Mismatch::Active { registry: active, events: ours }));
     }
     let Some(spec) = record.and_then(ServiceRecord::active_spec) else { return Ok(None) };
     let proved = session.view(&R::revisionHashCall { sId: id, revision: active })?;
     let ours = spec_hash(spec);
-    Ok((ours != proved).then(|| {
-        format!(
-            "revision {active}'s spec from the events hashes to {ours}, the registry (proved at block {block}) holds {proved}: the log was altered"
-        )
-    }))
+    Ok((ours != proved).then_some(Mismatch::Spec { revision: active, events: ours, registry: proved }))
 }
