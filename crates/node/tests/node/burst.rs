@@ -6,24 +6,19 @@
 use std::time::Instant;
 
 use alloy::providers::PendingTransactionBuilder;
-use ledgerops_e2e::Chain;
 use ledgerops_reconcile::observed::labels;
 
-use crate::harness::{self, DockerProxy, Node, SWARM, docker, label, mode, service};
+use crate::harness::{self, DockerProxy, Site, docker, label, mode, service};
 
 const REVISIONS: u32 = 1_000;
 const SERVICES: u32 = 200;
 
 #[tokio::test]
 async fn a_burst_of_1000_revisions_and_200_services_converges_with_bounded_docker_calls() {
-    let _swarm = SWARM.lock().await;
-    harness::clean("burst");
-    let chain = Chain::start().await.expect("anvil and a registry");
-    harness::set_up(&chain, "burst").await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let proxy = DockerProxy::start(&dir.path().join("docker.sock"));
+    let site = Site::start("burst").await;
+    let proxy = DockerProxy::start(&site.dir.path().join("docker.sock"));
     let socket = proxy.path.to_string_lossy().into_owned();
-    let node = Node::start_with(&chain, &chain.anvil.endpoint(), dir.path(), &["--docker-socket", &socket]);
+    let node = site.node_with(&site.chain.anvil.endpoint(), &["--docker-socket", &socket]);
     node.until("the node ready", || (node.get("/readyz").0 == 200).then_some(())).await;
     proxy.reset();
 
@@ -34,11 +29,11 @@ async fn a_burst_of_1000_revisions_and_200_services_converges_with_bounded_docke
     let mut last: Option<PendingTransactionBuilder<_>> = None;
     for i in 1..=REVISIONS {
         let spec = harness::app(1, &format!("rev-{i}"), None).to_onchain().expect("a valid spec");
-        last = Some(chain.registry.publish("burst".into(), "busy".into(), spec).send().await.expect("sent"));
+        last = Some(site.chain.registry.publish("burst".into(), "busy".into(), spec).send().await.expect("sent"));
         if i % (REVISIONS / SERVICES) == 0 {
             let spec = harness::app(0, "many", None).to_onchain().expect("a valid spec");
             let name = format!("s{}", i / (REVISIONS / SERVICES));
-            last = Some(chain.registry.publish("burst".into(), name, spec).send().await.expect("sent"));
+            last = Some(site.chain.registry.publish("burst".into(), name, spec).send().await.expect("sent"));
         }
     }
     let receipt = last.expect("sent").get_receipt().await.expect("mined");
@@ -75,5 +70,4 @@ async fn a_burst_of_1000_revisions_and_200_services_converges_with_bounded_docke
     assert!(updates < u64::from(REVISIONS) / 5, "far fewer updates than revisions: {calls:?}");
     assert_eq!(node.journaled("burst_busy", "create").len(), 1, "{:?}", node.journal());
     drop(node);
-    harness::clean("burst");
 }

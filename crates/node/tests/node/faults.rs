@@ -9,7 +9,7 @@ use alloy::providers::Provider;
 use ledgerops_e2e::Chain;
 use ledgerops_reconcile::observed::labels;
 
-use crate::harness::{self, Node, SWARM, label, service};
+use crate::harness::{self, Node, Site, label, service};
 use crate::rpc::{Faults, RpcProxy};
 
 const SERVICES: [&str; 2] = ["a", "b"];
@@ -62,20 +62,16 @@ async fn changes(chain: &Chain, namespace: &str, depth: u64, round: u64) {
 
 #[tokio::test]
 async fn reorgs_of_depth_1_to_5_end_on_the_canonical_state() {
-    let _swarm = SWARM.lock().await;
-    harness::clean("deep");
-    let chain = Chain::start().await.expect("anvil and a registry");
-    harness::set_up(&chain, "deep").await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let node = Node::start(&chain, &chain.anvil.endpoint(), dir.path());
+    let site = Site::start("deep").await;
+    let node = site.node();
     for name in SERVICES {
-        harness::publish_spec(&chain, &format!("deep/{name}"), &harness::app(1, "base", None)).await;
+        harness::publish_spec(&site.chain, &format!("deep/{name}"), &harness::app(1, "base", None)).await;
     }
-    until_canonical(&node, &chain, "deep", "the base state").await;
-    let provider = chain.registry.provider();
+    until_canonical(&node, &site.chain, "deep", "the base state").await;
+    let provider = site.chain.registry.provider();
     for depth in 1..=5u64 {
-        changes(&chain, "deep", depth, depth).await;
-        until_canonical(&node, &chain, "deep", &format!("the changes before the reorg of depth {depth}")).await;
+        changes(&site.chain, "deep", depth, depth).await;
+        until_canonical(&node, &site.chain, "deep", &format!("the changes before the reorg of depth {depth}")).await;
         if depth % 2 == 1 {
             // The last `depth` blocks replaced by empty ones.
             provider.raw_request::<_, ()>("anvil_reorg".into(), (depth, Vec::<()>::new())).await.expect("anvil_reorg");
@@ -84,46 +80,42 @@ async fn reorgs_of_depth_1_to_5_end_on_the_canonical_state() {
             provider.raw_request::<_, ()>("anvil_rollback".into(), (Some(depth),)).await.expect("anvil_rollback");
             provider.raw_request::<_, ()>("anvil_mine".into(), (depth + 1, ())).await.expect("anvil_mine");
         }
-        until_canonical(&node, &chain, "deep", &format!("the canonical state after the reorg of depth {depth}")).await;
+        until_canonical(&node, &site.chain, "deep", &format!("the canonical state after the reorg of depth {depth}"))
+            .await;
     }
     assert!(node.journaled("", "reorg").len() >= 5, "each reorg is journaled: {:?}", node.journal());
     drop(node);
-    harness::clean("deep");
 }
 
 #[tokio::test]
 async fn kill_9_at_seeded_random_points_resumes_converged_and_loses_no_report() {
-    let _swarm = SWARM.lock().await;
-    harness::clean("crash");
-    let chain = Chain::start().await.expect("anvil and a registry");
-    harness::set_up(&chain, "crash").await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut node = Node::start(&chain, &chain.anvil.endpoint(), dir.path());
+    let site = Site::start("crash").await;
+    let mut node = site.node();
     for seed in 1..=4u64 {
         // A reconcile in flight: both services change at once, and the node is killed somewhere
         // between reading the block and attesting (a pseudo-random delay from the seed).
         for name in SERVICES {
             let mode = format!("seed{seed}");
-            harness::publish_spec(&chain, &format!("crash/{name}"), &harness::app(1, &mode, None)).await;
+            harness::publish_spec(&site.chain, &format!("crash/{name}"), &harness::app(1, &mode, None)).await;
         }
         let delay = (seed * 7919) % 400;
         tokio::time::sleep(Duration::from_millis(delay)).await;
         node.kill();
-        node = Node::start(&chain, &chain.anvil.endpoint(), dir.path());
-        until_canonical(&node, &chain, "crash", &format!("converged after kill -9 at {delay} ms (seed {seed})")).await;
+        node = site.node();
+        until_canonical(&node, &site.chain, "crash", &format!("converged after kill -9 at {delay} ms (seed {seed})"))
+            .await;
     }
     // However the kills fell, no report is lost: the registry holds this node's attestation of
     // each service's final revision as converged.
     for name in SERVICES {
-        let revision = canonical(&chain, "crash", name).await;
-        harness::until_attested(&node, &chain, &format!("crash/{name}"), revision).await;
+        let revision = canonical(&site.chain, "crash", name).await;
+        harness::until_attested(&node, &site.chain, &format!("crash/{name}"), revision).await;
     }
     for name in SERVICES {
         let creates = node.journaled(&format!("crash_{name}"), "create");
         assert!(creates.len() <= 1, "crash_{name} created {} times: {:?}", creates.len(), node.journal());
     }
     drop(node);
-    harness::clean("crash");
 }
 
 /// How long the partition test cuts the RPC off: 60 s in CI (`LEDGEROPS_PARTITION_SECS` to change).
@@ -134,25 +126,21 @@ fn partition() -> Duration {
 
 #[tokio::test]
 async fn through_an_rpc_partition_services_stay_up_and_the_node_catches_up_without_a_gap() {
-    let _swarm = SWARM.lock().await;
-    harness::clean("part");
-    let chain = Chain::start().await.expect("anvil and a registry");
-    harness::set_up(&chain, "part").await;
-    let rpc = RpcProxy::start(&chain.anvil.endpoint()).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let node = Node::start(&chain, &rpc.url, dir.path());
+    let site = Site::start("part").await;
+    let rpc = RpcProxy::start(&site.chain.anvil.endpoint()).await;
+    let node = site.node_with(&rpc.url, &[]);
     for name in SERVICES {
-        harness::publish_spec(&chain, &format!("part/{name}"), &harness::app(1, "before", None)).await;
+        harness::publish_spec(&site.chain, &format!("part/{name}"), &harness::app(1, "before", None)).await;
     }
-    until_canonical(&node, &chain, "part", "the state before the partition").await;
+    until_canonical(&node, &site.chain, "part", "the state before the partition").await;
 
     // The node is cut off from the RPC while the chain moves on: three changes it cannot see.
     rpc.set(Faults { cut: true, ..Faults::default() });
     let cut = partition();
     let started = std::time::Instant::now();
-    harness::publish_spec(&chain, "part/a", &harness::app(2, "during-1", None)).await;
-    harness::publish_spec(&chain, "part/b", &harness::app(2, "during", None)).await;
-    harness::publish_spec(&chain, "part/a", &harness::app(1, "during-2", None)).await;
+    harness::publish_spec(&site.chain, "part/a", &harness::app(2, "during-1", None)).await;
+    harness::publish_spec(&site.chain, "part/b", &harness::app(2, "during", None)).await;
+    harness::publish_spec(&site.chain, "part/a", &harness::app(1, "during-2", None)).await;
     node.until("the partition noticed", || node.log().contains("RPC unreachable").then_some(())).await;
     while started.elapsed() < cut {
         for name in SERVICES {
@@ -164,7 +152,7 @@ async fn through_an_rpc_partition_services_stay_up_and_the_node_catches_up_witho
 
     rpc.set(Faults::default());
     let healed = std::time::Instant::now();
-    until_canonical(&node, &chain, "part", "caught up after the partition").await;
+    until_canonical(&node, &site.chain, "part", "caught up after the partition").await;
     eprintln!("caught up {:.1} s after a {} s partition", healed.elapsed().as_secs_f64(), cut.as_secs());
     // No gap: the node read every change of the partition (a's two revisions were both seen).
     let a = node.journaled("part_a", "update");
@@ -173,28 +161,23 @@ async fn through_an_rpc_partition_services_stay_up_and_the_node_catches_up_witho
     assert_eq!(log.matches("RPC unreachable").count(), 1, "logged once:\n{log}");
     assert!(log.contains("RPC reachable again"), "{log}");
     drop(node);
-    harness::clean("part");
 }
 
 #[tokio::test]
 async fn an_rpc_that_fails_half_the_time_and_answers_slowly_still_converges() {
-    let _swarm = SWARM.lock().await;
-    harness::clean("flaky");
-    let chain = Chain::start().await.expect("anvil and a registry");
-    harness::set_up(&chain, "flaky").await;
-    let rpc = RpcProxy::start(&chain.anvil.endpoint()).await;
+    let site = Site::start("flaky").await;
+    let rpc = RpcProxy::start(&site.chain.anvil.endpoint()).await;
     rpc.set(Faults { fail_half: true, delay: Duration::from_millis(150), ..Faults::default() });
-    let dir = tempfile::tempdir().expect("tempdir");
-    let node = Node::start(&chain, &rpc.url, dir.path());
+    let node = site.node_with(&rpc.url, &[]);
     for round in 0..3 {
         for name in SERVICES {
             let mode = format!("round{round}");
-            harness::publish_spec(&chain, &format!("flaky/{name}"), &harness::app(1 + round % 2, &mode, None)).await;
+            harness::publish_spec(&site.chain, &format!("flaky/{name}"), &harness::app(1 + round % 2, &mode, None))
+                .await;
         }
     }
-    until_canonical(&node, &chain, "flaky", "converged through a flaky, slow RPC").await;
+    until_canonical(&node, &site.chain, "flaky", "converged through a flaky, slow RPC").await;
     assert!(rpc.failed.load(std::sync::atomic::Ordering::Relaxed) > 0, "the proxy did fail requests");
     assert!(!node.log().contains("panicked"), "{}", node.log());
     drop(node);
-    harness::clean("flaky");
 }

@@ -56,21 +56,50 @@ fn text(out: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
-/// Three nodes, one per engine (the main one and two extra), as anvil accounts 2, 3, 4.
-fn start_fleet(chain: &Chain, dir: &std::path::Path) -> (Vec<Option<String>>, Vec<Node>) {
-    let sockets: Vec<Option<String>> = std::iter::once(None).chain(engines().into_iter().take(2).map(Some)).collect();
-    let nodes = sockets
-        .iter()
-        .enumerate()
-        .map(|(i, socket)| {
-            let mut extra = vec![];
-            if let Some(socket) = socket {
-                extra.extend(["--docker-socket", socket.as_str()]);
-            }
-            Node::start_as(chain, 2 + i, &chain.anvil.endpoint(), &dir.join(format!("node-{i}")), &extra)
-        })
-        .collect();
-    (sockets, nodes)
+/// Three edge sites, each a Docker engine (the main one and two extra) with its node (anvil
+/// accounts 2, 3, 4): the Swarms to the test alone, a fresh registry with `namespace` and the
+/// nodes registered at `sites`. Dropped, it stops the nodes and removes the namespace's services.
+struct Fleet {
+    chain: Chain,
+    sockets: Vec<Option<String>>,
+    nodes: Vec<Node>,
+    dir: tempfile::TempDir,
+    prefix: String,
+    _swarm: tokio::sync::MutexGuard<'static, ()>,
+}
+
+impl Fleet {
+    async fn start(namespace: &str, sites: [&str; 3]) -> Self {
+        let swarm = SWARM.lock().await;
+        let chain = Chain::start().await.expect("anvil and a registry");
+        let accounts: Vec<(usize, &str)> = sites.iter().enumerate().map(|(i, site)| (2 + i, *site)).collect();
+        register(&chain, namespace, &accounts).await;
+        let sockets: Vec<Option<String>> =
+            std::iter::once(None).chain(engines().into_iter().take(2).map(Some)).collect();
+        let prefix = format!("{namespace}_");
+        for socket in &sockets {
+            clean_on(socket.as_deref(), &prefix);
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let nodes = sockets
+            .iter()
+            .enumerate()
+            .map(|(i, socket)| {
+                let extra: Vec<&str> = socket.iter().flat_map(|s| ["--docker-socket", s.as_str()]).collect();
+                Node::start_as(&chain, 2 + i, &chain.anvil.endpoint(), &dir.path().join(format!("node-{i}")), &extra)
+            })
+            .collect();
+        Self { chain, sockets, nodes, dir, prefix, _swarm: swarm }
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        self.nodes.clear();
+        for socket in &self.sockets {
+            clean_on(socket.as_deref(), &self.prefix);
+        }
+    }
 }
 
 fn revision_on(socket: &Option<String>, name: &str) -> Option<String> {
@@ -79,22 +108,16 @@ fn revision_on(socket: &Option<String>, name: &str) -> Option<String> {
 
 #[tokio::test]
 async fn a_service_runs_only_at_its_sites_and_each_node_attests_it() {
-    let _swarm = SWARM.lock().await;
-    let chain = Chain::start().await.expect("anvil and a registry");
-    register(&chain, "geo", &[(2, "north"), (3, "south"), (4, "south")]).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (sockets, nodes) = start_fleet(&chain, dir.path());
-    for socket in &sockets {
-        clean_on(socket.as_deref(), "geo_");
-    }
+    let fleet = Fleet::start("geo", ["north", "south", "south"]).await;
+    let (chain, sockets, nodes) = (&fleet.chain, &fleet.sockets, &fleet.nodes);
     let app = test_image("TESTAPP");
-    harness::publish_spec(&chain, "geo/north-only", &spec(&app, &["north"], "n")).await;
-    harness::publish_spec(&chain, "geo/south-only", &spec(&app, &["south"], "s")).await;
+    harness::publish_spec(chain, "geo/north-only", &spec(&app, &["north"], "n")).await;
+    harness::publish_spec(chain, "geo/south-only", &spec(&app, &["south"], "s")).await;
 
-    let out = wait(&chain, "geo/south-only", LONG);
+    let out = wait(chain, "geo/south-only", LONG);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains("converged on 2 node(s)"), "{}", text(&out));
-    let out = wait(&chain, "geo/north-only", LONG);
+    let out = wait(chain, "geo/north-only", LONG);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let placed =
         |name: &str| -> Vec<bool> { sockets.iter().map(|s| service_on(s.as_deref(), name).is_some()).collect() };
@@ -115,80 +138,62 @@ async fn a_service_runs_only_at_its_sites_and_each_node_attests_it() {
         ),
         "{metrics}"
     );
-    drop(nodes);
-    for socket in &sockets {
-        clean_on(socket.as_deref(), "geo_");
-    }
 }
 
 #[tokio::test]
 async fn a_revision_failing_on_a_majority_is_rolled_back_on_chain_and_everywhere() {
-    let _swarm = SWARM.lock().await;
-    let chain = Chain::start().await.expect("anvil and a registry");
-    register(&chain, "fleet", &[(2, "edge"), (3, "edge"), (4, "edge")]).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (sockets, nodes) = start_fleet(&chain, dir.path());
-    for socket in &sockets {
-        clean_on(socket.as_deref(), "fleet_");
-    }
-    harness::publish_spec(&chain, "fleet/web", &spec(&test_image("TESTAPP"), &["edge"], "good")).await;
-    let out = wait(&chain, "fleet/web", LONG);
+    let fleet = Fleet::start("fleet", ["edge", "edge", "edge"]).await;
+    let (chain, sockets, nodes) = (&fleet.chain, &fleet.sockets, &fleet.nodes);
+    harness::publish_spec(chain, "fleet/web", &spec(&test_image("TESTAPP"), &["edge"], "good")).await;
+    let out = wait(chain, "fleet/web", LONG);
     assert_eq!(out.status.code(), Some(0), "revision 1 converges everywhere: {}", text(&out));
 
     // CI ships an image that crashes: Swarm rolls it back on every engine, every node votes, the
     // quorum (2 of 3) rolls the registry back to revision 1, and the nodes attest revision 1 again.
-    harness::publish_spec(&chain, "fleet/web", &spec(&test_image("CRASH"), &["edge"], "bad")).await;
-    let out = wait(&chain, "fleet/web", &["--revision", "2", "--timeout", "90s"]);
+    harness::publish_spec(chain, "fleet/web", &spec(&test_image("CRASH"), &["edge"], "bad")).await;
+    let out = wait(chain, "fleet/web", &["--revision", "2", "--timeout", "90s"]);
     assert_ne!(out.status.code(), Some(0), "{}", text(&out));
     nodes[0]
         .until("the registry rolled back by quorum", || {
-            let out = wait(&chain, "fleet/web", &["--revision", "2", "--timeout", "1s"]);
+            let out = wait(chain, "fleet/web", &["--revision", "2", "--timeout", "1s"]);
             text(&out).contains("rolled back from 2 by a quorum of nodes").then_some(())
         })
         .await;
-    let out = wait(&chain, "fleet/web", LONG);
+    let out = wait(chain, "fleet/web", LONG);
     assert_eq!(out.status.code(), Some(0), "the fleet converged back on revision 1: {}", text(&out));
     assert!(text(&out).contains("revision 1"), "{}", text(&out));
-    for socket in &sockets {
+    for socket in sockets {
         assert_eq!(revision_on(socket, "fleet_web").as_deref(), Some("1"), "engine {socket:?}");
     }
     let votes: u64 = nodes.iter().map(|n| metric(n, "ledgerops_rollback_votes_total")).sum();
     assert!(votes >= 2, "a quorum of votes was sent: {votes}");
-    drop(nodes);
-    for socket in &sockets {
-        clean_on(socket.as_deref(), "fleet_");
-    }
 }
 
 #[tokio::test]
 async fn one_failing_node_of_three_does_not_roll_the_fleet_back() {
-    let _swarm = SWARM.lock().await;
-    let chain = Chain::start().await.expect("anvil and a registry");
-    register(&chain, "lone", &[(2, "edge"), (3, "edge"), (4, "edge")]).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (sockets, nodes) = start_fleet(&chain, dir.path());
+    let fleet = Fleet::start("lone", ["edge", "edge", "edge"]).await;
+    let (chain, sockets, nodes) = (&fleet.chain, &fleet.sockets, &fleet.nodes);
     let secret = "lone-only-two";
-    for socket in &sockets {
-        clean_on(socket.as_deref(), "lone_");
+    for socket in sockets {
         docker_on(socket.as_deref(), &["secret", "rm", secret]);
     }
     for socket in &sockets[..2] {
-        let file = dir.path().join("secret");
+        let file = fleet.dir.path().join("secret");
         std::fs::write(&file, "s3cret").expect("write");
         docker_on(socket.as_deref(), &["secret", "create", secret, file.to_str().expect("utf-8")]).expect("secret");
     }
     let app = test_image("TESTAPP");
-    harness::publish_spec(&chain, "lone/web", &spec(&app, &["edge"], "one")).await;
-    assert_eq!(wait(&chain, "lone/web", LONG).status.code(), Some(0));
+    harness::publish_spec(chain, "lone/web", &spec(&app, &["edge"], "one")).await;
+    assert_eq!(wait(chain, "lone/web", LONG).status.code(), Some(0));
 
     // Revision 2 needs a secret the third engine lacks: that node votes, alone.
     let mut needs_secret = spec(&app, &["edge"], "two");
     needs_secret.body.secrets.push(Mount { name: secret.into(), target: None });
-    harness::publish_spec(&chain, "lone/web", &needs_secret).await;
+    harness::publish_spec(chain, "lone/web", &needs_secret).await;
     nodes[2]
         .until("the third node voted", || (metric(&nodes[2], "ledgerops_rollback_votes_total") == 1).then_some(()))
         .await;
-    for (node, socket) in nodes.iter().zip(&sockets).take(2) {
+    for (node, socket) in nodes.iter().zip(sockets).take(2) {
         node.until("revision 2 runs where the secret exists", || {
             (revision_on(socket, "lone_web").as_deref() == Some("2")).then_some(())
         })
@@ -196,12 +201,10 @@ async fn one_failing_node_of_three_does_not_roll_the_fleet_back() {
     }
     let state = chain.registry.serviceState(keccak256("lone/web")).call().await.expect("serviceState");
     assert_eq!(state.activeRevision, 2, "one vote of three is no quorum");
-    let out = wait(&chain, "lone/web", &["--timeout", "5s"]);
+    let out = wait(chain, "lone/web", &["--timeout", "5s"]);
     assert_ne!(out.status.code(), Some(0));
     assert!(text(&out).contains("voted-rollback") && text(&out).contains(secret), "{}", text(&out));
-    drop(nodes);
-    for socket in &sockets {
-        clean_on(socket.as_deref(), "lone_");
+    for socket in sockets {
         docker_on(socket.as_deref(), &["secret", "rm", secret]);
     }
 }

@@ -24,6 +24,46 @@ pub const NODE: usize = 1;
 /// The node's site.
 pub const SITE: &str = "site-a";
 
+/// What most tests start with: the Swarm to themselves, the leftovers of `namespace` removed, a
+/// fresh anvil with a registry, `namespace` created with the node registered at [`SITE`], and a
+/// data directory. Dropped (also when the test fails), it removes the namespace's services.
+pub struct Site {
+    /// The chain and its registry.
+    pub chain: Chain,
+    /// The node's data directory.
+    pub dir: tempfile::TempDir,
+    namespace: &'static str,
+    _swarm: tokio::sync::MutexGuard<'static, ()>,
+}
+
+impl Site {
+    /// Sets it all up for `namespace`.
+    pub async fn start(namespace: &'static str) -> Self {
+        let swarm = SWARM.lock().await;
+        clean(namespace);
+        let chain = Chain::start().await.expect("anvil and a registry");
+        set_up(&chain, namespace).await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        Self { chain, dir, namespace, _swarm: swarm }
+    }
+
+    /// The node, on the chain's HTTP endpoint.
+    pub fn node(&self) -> Node {
+        self.node_with(&self.chain.anvil.endpoint(), &[])
+    }
+
+    /// The node on `rpc_url`, with more flags.
+    pub fn node_with(&self, rpc_url: &str, extra: &[&str]) -> Node {
+        Node::start_with(&self.chain, rpc_url, self.dir.path(), extra)
+    }
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        clean(self.namespace);
+    }
+}
+
 /// Creates `namespace` (the admin deploys to it) and registers the node at [`SITE`].
 pub async fn set_up(chain: &Chain, namespace: &str) {
     chain.namespace_with_node(namespace, NODE, SITE).await.expect("namespace and node set up");

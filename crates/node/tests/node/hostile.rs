@@ -4,12 +4,12 @@
 
 use alloy::primitives::{Bytes, keccak256};
 use ledgerops_bindings::IDeploymentRegistry::ServiceSpec;
-use ledgerops_e2e::{Chain, test_image};
+use ledgerops_e2e::test_image;
 use serde_json::{Value, json};
 
 use ledgerops_reconcile::observed::labels;
 
-use crate::harness::{self, Node, SITE, SWARM, label, service};
+use crate::harness::{self, SITE, Site, label, service};
 
 /// A body as the registry stores it: JSON bytes, here built by hand rather than by the spec crate.
 fn body(value: Value) -> Vec<u8> {
@@ -49,21 +49,11 @@ fn hostile() -> Vec<(&'static str, u32, Vec<u8>, &'static str)> {
     ]
 }
 
-fn status_of<'a>(status: &'a Value, service: &str) -> Option<&'a Value> {
-    status["services"].as_array()?.iter().find(|s| s["service"] == service)
-}
-
-#[tokio::test]
-async fn hostile_specs_are_held_with_a_reason_and_every_other_service_runs() {
-    let _swarm = SWARM.lock().await;
-    harness::clean("hostile");
-    let chain = Chain::start().await.expect("anvil and a registry");
-    harness::set_up(&chain, "hostile").await;
-    let limits = chain.registry.setNamespaceLimits("hostile".into(), 10_000, 128 * 1024);
+/// Raises `namespace`'s ceilings to the registry's hard maximum and publishes every hostile
+/// body to it, straight to the contract; returns the cases.
+async fn publish_hostile(site: &Site, namespace: &str) -> Vec<(&'static str, u32, Vec<u8>, &'static str)> {
+    let limits = site.chain.registry.setNamespaceLimits(namespace.into(), 10_000, 128 * 1024);
     limits.send().await.expect("sent").get_receipt().await.expect("mined");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let node = Node::start(&chain, &chain.anvil.endpoint(), dir.path());
-
     let cases = hostile();
     for (name, replicas, bytes, _) in &cases {
         let spec = ServiceSpec {
@@ -72,9 +62,21 @@ async fn hostile_specs_are_held_with_a_reason_and_every_other_service_runs() {
             sites: vec![keccak256(SITE)],
             body: Bytes::from(bytes.clone()),
         };
-        harness::publish(&chain, &format!("hostile/{name}"), spec).await;
+        harness::publish(&site.chain, &format!("{namespace}/{name}"), spec).await;
     }
-    harness::publish_spec(&chain, "hostile/good", &harness::app(1, "good", None)).await;
+    cases
+}
+
+fn status_of<'a>(status: &'a Value, service: &str) -> Option<&'a Value> {
+    status["services"].as_array()?.iter().find(|s| s["service"] == service)
+}
+
+#[tokio::test]
+async fn hostile_specs_are_held_with_a_reason_and_every_other_service_runs() {
+    let site = Site::start("hostile").await;
+    let node = site.node();
+    let cases = publish_hostile(&site, "hostile").await;
+    harness::publish_spec(&site.chain, "hostile/good", &harness::app(1, "good", None)).await;
     node.until("the good service runs after all the hostile ones", || service("hostile_good")).await;
 
     for (name, _, _, reason) in &cases {
@@ -100,7 +102,7 @@ async fn hostile_specs_are_held_with_a_reason_and_every_other_service_runs() {
     // A running service scaled to absurd numbers by a later revision keeps its last good one.
     let mut absurd = harness::app(1, "good", None).to_onchain().expect("a valid spec");
     absurd.replicas = 10_000;
-    harness::publish(&chain, "hostile/good", absurd).await;
+    harness::publish(&site.chain, "hostile/good", absurd).await;
     let entry = node
         .until("the absurd revision reported", || {
             let (_, status) = node.get("/status");
@@ -118,7 +120,6 @@ async fn hostile_specs_are_held_with_a_reason_and_every_other_service_runs() {
     let rss_kb = node.rss_kb();
     assert!(rss_kb < 200 * 1024, "the node's memory stays bounded: {rss_kb} kB");
     drop(node);
-    harness::clean("hostile");
 }
 
 /// Revisions of a 100 kB body published to measure what history costs.
@@ -130,24 +131,9 @@ const HISTORY: u64 = 200;
 /// revisions of a 100 kB body add about their size, not more. The samples are printed.
 #[tokio::test]
 async fn memory_stays_flat_while_hostile_specs_are_read_again_and_again() {
-    let _swarm = SWARM.lock().await;
-    harness::clean("leak");
-    let chain = Chain::start().await.expect("anvil and a registry");
-    harness::set_up(&chain, "leak").await;
-    let limits = chain.registry.setNamespaceLimits("leak".into(), 10_000, 128 * 1024);
-    limits.send().await.expect("sent").get_receipt().await.expect("mined");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let node = Node::start_with(&chain, &chain.anvil.endpoint(), dir.path(), &["--resync", "100ms"]);
-    let cases = hostile();
-    for (name, replicas, bytes, _) in &cases {
-        let spec = ServiceSpec {
-            image: test_image("TESTAPP"),
-            replicas: *replicas,
-            sites: vec![keccak256(SITE)],
-            body: Bytes::from(bytes.clone()),
-        };
-        harness::publish(&chain, &format!("leak/{name}"), spec).await;
-    }
+    let site = Site::start("leak").await;
+    let node = site.node_with(&site.chain.anvil.endpoint(), &["--resync", "100ms"]);
+    let cases = publish_hostile(&site, "leak").await;
     node.until("every hostile spec reported", || {
         let (_, status) = node.get("/status");
         let reported = status["services"]
@@ -179,7 +165,7 @@ async fn memory_stays_flat_while_hostile_specs_are_read_again_and_again() {
             sites: vec![keccak256(SITE)],
             body: Bytes::from(big.clone()),
         };
-        last = harness::publish(&chain, "leak/history", spec).await;
+        last = harness::publish(&site.chain, "leak/history", spec).await;
     }
     node.until("the last revision read", || {
         (node.get("/status").1["node"]["chain_block"].as_u64()? >= last).then_some(())
@@ -193,5 +179,4 @@ async fn memory_stays_flat_while_hostile_specs_are_read_again_and_again() {
     assert!(per_revision < 4 * big.len() as u64 / 1024, "{per_revision} kB per revision of {} B", big.len());
     assert!(!node.log().contains("panicked"));
     drop(node);
-    harness::clean("leak");
 }

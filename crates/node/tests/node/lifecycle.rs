@@ -3,27 +3,23 @@
 
 use alloy::primitives::{Bytes, keccak256};
 use ledgerops_bindings::IDeploymentRegistry::ServiceSpec;
-use ledgerops_e2e::{Chain, test_image};
+use ledgerops_e2e::test_image;
 use ledgerops_reconcile::observed::labels;
 
-use crate::harness::{self, Node, SWARM, docker, label, mode, replicas, service};
+use crate::harness::{self, Site, docker, label, mode, replicas, service};
 
 #[tokio::test]
 async fn publish_update_drift_and_removal_reach_the_swarm_and_others_are_left_alone() {
-    let _swarm = SWARM.lock().await;
-    harness::clean("life");
-    let chain = Chain::start().await.expect("anvil and a registry");
-    harness::set_up(&chain, "life").await;
+    let site = Site::start("life").await;
     let unmanaged = "life-unmanaged";
     docker(&["service", "create", "--detach", "--name", unmanaged, "--replicas", "0", &test_image("TESTAPP")])
         .expect("an unmanaged service");
     let untouched_version = service(unmanaged).expect("inspect")["Version"]["Index"].clone();
 
-    let dir = tempfile::tempdir().expect("tempdir");
-    let node = Node::start(&chain, &chain.anvil.ws_endpoint(), dir.path());
+    let node = site.node_with(&site.chain.anvil.ws_endpoint(), &[]);
 
     // Published: created with the image, replicas, env, port and ownership labels.
-    harness::publish_spec(&chain, "life/web", &harness::app(2, "a", Some(28_101))).await;
+    harness::publish_spec(&site.chain, "life/web", &harness::app(2, "a", Some(28_101))).await;
     let web = node.until("life_web created", || service("life_web")).await;
     assert_eq!(web["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"], test_image("TESTAPP"));
     assert_eq!(replicas(&web), 2);
@@ -34,7 +30,7 @@ async fn publish_update_drift_and_removal_reach_the_swarm_and_others_are_left_al
     assert_eq!(label(&web, labels::REVISION).as_deref(), Some("1"));
 
     // A new revision: updated.
-    harness::publish_spec(&chain, "life/web", &harness::app(1, "b", Some(28_101))).await;
+    harness::publish_spec(&site.chain, "life/web", &harness::app(1, "b", Some(28_101))).await;
     let web = node
         .until("life_web at revision 2", || {
             service("life_web").filter(|s| label(s, labels::REVISION).as_deref() == Some("2"))
@@ -54,7 +50,7 @@ async fn publish_update_drift_and_removal_reach_the_swarm_and_others_are_left_al
 
     // A secret this node lacks: that service is reported, the others go on.
     let broken = harness::with_secret(harness::app(1, "c", None), "life-missing-secret");
-    harness::publish_spec(&chain, "life/needs-secret", &broken).await;
+    harness::publish_spec(&site.chain, "life/needs-secret", &broken).await;
     // A spec that breaks the rules, published straight to the contract (as a stolen deployer
     // key could): held with the reason, never applied, never a crash.
     let hostile = ServiceSpec {
@@ -63,8 +59,8 @@ async fn publish_update_drift_and_removal_reach_the_swarm_and_others_are_left_al
         sites: vec![],
         body: Bytes::from_static(br#"{"v":1,"ports":[{"target":0}]}"#),
     };
-    harness::publish(&chain, "life/hostile", hostile).await;
-    harness::publish_spec(&chain, "life/api", &harness::app(1, "d", None)).await;
+    harness::publish(&site.chain, "life/hostile", hostile).await;
+    harness::publish_spec(&site.chain, "life/api", &harness::app(1, "d", None)).await;
     node.until("life_api created after the broken ones", || service("life_api")).await;
     let failed =
         node.until("the missing secret journaled", || node.journaled("life_needs-secret", "create").pop()).await;
@@ -75,7 +71,7 @@ async fn publish_update_drift_and_removal_reach_the_swarm_and_others_are_left_al
     assert!(service("life_needs-secret").is_none() && service("life_hostile").is_none());
 
     // Removed from the registry: pruned.
-    harness::remove(&chain, "life/web").await;
+    harness::remove(&site.chain, "life/web").await;
     node.until("life_web pruned", || service("life_web").is_none().then_some(())).await;
 
     // Never read or touched: the unmanaged service.
@@ -92,5 +88,4 @@ async fn publish_update_drift_and_removal_reach_the_swarm_and_others_are_left_al
     assert_eq!(code, 200, "{ready}");
     assert_eq!(ready["docker_reachable"], true);
     drop(node);
-    harness::clean("life");
 }

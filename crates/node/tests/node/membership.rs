@@ -10,7 +10,7 @@ use ledgerops_e2e::Chain;
 use ledgerops_reconcile::observed::labels;
 use ledgerops_spec::Spec;
 
-use crate::harness::{self, NODE, Node, SITE, SWARM, label, service};
+use crate::harness::{self, NODE, Node, SITE, Site, label, service};
 
 /// `ledgerops args...` as the registry's admin.
 fn admin(chain: &Chain, args: &[&str]) -> Output {
@@ -49,17 +49,13 @@ fn revision(name: &str) -> Option<String> {
 
 #[tokio::test]
 async fn a_removed_node_keeps_its_services_running_and_resumes_when_added_again() {
-    let _swarm = SWARM.lock().await;
-    harness::clean("member");
-    let chain = Chain::start().await.expect("anvil and a registry");
-    harness::set_up(&chain, "member").await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let node = Node::start(&chain, &chain.anvil.endpoint(), dir.path());
-    publish(&chain, "member/web", &harness::app(1, "one", None)).await;
+    let site = Site::start("member").await;
+    let node = site.node();
+    publish(&site.chain, "member/web", &harness::app(1, "one", None)).await;
     node.until("revision 1 healthy", || health_of(&node, "member/web").filter(|h| *h == (1, "Healthy".into()))).await;
 
-    let address = chain.account(NODE).to_string();
-    admin(&chain, &["node", "remove", &address]);
+    let address = site.chain.account(NODE).to_string();
+    admin(&site.chain, &["node", "remove", &address]);
     let ready = node
         .until("the node says it is not registered", || {
             let (code, ready) = node.get("/readyz");
@@ -70,7 +66,7 @@ async fn a_removed_node_keeps_its_services_running_and_resumes_when_added_again(
     assert!(node.log().contains("not registered in the registry"), "{}", node.log());
 
     // A revision published meanwhile is not applied, and nothing is pruned.
-    let block = publish(&chain, "member/web", &harness::app(1, "two", None)).await;
+    let block = publish(&site.chain, "member/web", &harness::app(1, "two", None)).await;
     node.until("the node read the new revision", || {
         (node.get("/status").1["node"]["chain_block"].as_u64()? >= block).then_some(())
     })
@@ -78,7 +74,7 @@ async fn a_removed_node_keeps_its_services_running_and_resumes_when_added_again(
     tokio::time::sleep(Duration::from_secs(3)).await; // three resyncs
     assert_eq!(revision("member_web").as_deref(), Some("1"), "held at revision 1 while unregistered");
 
-    admin(&chain, &["node", "add", &address, "--site", SITE]);
+    admin(&site.chain, &["node", "add", &address, "--site", SITE]);
     node.until("revision 2 healthy once added again", || {
         health_of(&node, "member/web").filter(|h| *h == (2, "Healthy".into()))
     })
@@ -86,45 +82,40 @@ async fn a_removed_node_keeps_its_services_running_and_resumes_when_added_again(
     assert_eq!(node.get("/readyz").0, 200);
     assert!(node.journaled("member_web", "remove").is_empty(), "never pruned: {:?}", node.journal());
     drop(node);
-    harness::clean("member");
 }
 
 #[tokio::test]
 async fn a_vote_sent_twice_counts_once_and_a_removed_nodes_report_is_refused() {
-    let _swarm = SWARM.lock().await;
-    harness::clean("votes");
-    let chain = Chain::start().await.expect("anvil and a registry");
-    harness::set_up(&chain, "votes").await;
+    let site = Site::start("votes").await;
     // Two more nodes at the site, not running: one vote of three is no quorum, so the revision
     // stays active and a node restarted without its store votes against it again.
     for account in [5, 6] {
-        admin(&chain, &["node", "add", &chain.account(account).to_string(), "--site", SITE]);
+        admin(&site.chain, &["node", "add", &site.chain.account(account).to_string(), "--site", SITE]);
     }
-    let first = tempfile::tempdir().expect("tempdir");
-    let mut node = Node::start(&chain, &chain.anvil.endpoint(), first.path());
-    publish(&chain, "votes/web", &harness::app(1, "one", None)).await;
+    let mut node = site.node();
+    publish(&site.chain, "votes/web", &harness::app(1, "one", None)).await;
     node.until("revision 1 healthy", || health_of(&node, "votes/web").filter(|h| *h == (1, "Healthy".into()))).await;
     let needs_secret = harness::with_secret(harness::app(1, "two", None), "votes-missing-secret");
-    publish(&chain, "votes/web", &needs_secret).await;
+    publish(&site.chain, "votes/web", &needs_secret).await;
     node.until("the node voted", || node.log().contains("voted to roll back").then_some(())).await;
     node.kill();
 
     // The same key with an empty store: it judges revision 2 again and sends the same vote.
     let second = tempfile::tempdir().expect("tempdir");
-    let mut node = Node::start(&chain, &chain.anvil.endpoint(), second.path());
+    let mut node = Node::start(&site.chain, &site.chain.anvil.endpoint(), second.path());
     node.until("the second vote refused as a repeat", || {
         node.log().contains("already reported on chain").then_some(())
     })
     .await;
-    let state = chain.registry.serviceState(keccak256("votes/web")).call().await.expect("serviceState");
+    let state = site.chain.registry.serviceState(keccak256("votes/web")).call().await.expect("serviceState");
     assert_eq!((state.activeRevision, state.votes), (2, 1), "the vote counted once");
     node.kill();
 
     // Removed, but serving a site it was configured with: it still acts, and its report is
     // refused with the registry's error, logged, without a crash.
-    admin(&chain, &["node", "remove", &chain.account(NODE).to_string()]);
+    admin(&site.chain, &["node", "remove", &site.chain.account(NODE).to_string()]);
     let third = tempfile::tempdir().expect("tempdir");
-    let node = Node::start_with(&chain, &chain.anvil.endpoint(), third.path(), &["--site", SITE]);
+    let node = Node::start_with(&site.chain, &site.chain.anvil.endpoint(), third.path(), &["--site", SITE]);
     let line = node
         .until("the removed node's vote refused", || {
             node.log().lines().find(|l| l.contains("report dropped")).map(str::to_owned)
@@ -132,9 +123,8 @@ async fn a_vote_sent_twice_counts_once_and_a_removed_nodes_report_is_refused() {
         .await;
     // Removal revokes the node role, which the registry checks first; the hint names the fix.
     assert!(line.contains("AccessControlUnauthorizedAccount") && line.contains("node add"), "{line}");
-    let state = chain.registry.serviceState(keccak256("votes/web")).call().await.expect("serviceState");
+    let state = site.chain.registry.serviceState(keccak256("votes/web")).call().await.expect("serviceState");
     assert_eq!(state.votes, 1, "a removed node's vote is not counted");
     assert_eq!(node.get("/healthz").0, 200);
     drop(node);
-    harness::clean("votes");
 }

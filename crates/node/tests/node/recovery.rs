@@ -4,26 +4,22 @@ use alloy::node_bindings::Anvil;
 use ledgerops_e2e::{Chain, anvil_path};
 use ledgerops_reconcile::observed::labels;
 
-use crate::harness::{self, DockerProxy, Node, SWARM, docker, free_port, label, replicas, service};
+use crate::harness::{self, DockerProxy, Node, SWARM, Site, docker, free_port, label, replicas, service};
 
 #[tokio::test]
 async fn a_node_killed_mid_way_resumes_from_its_store_without_repeating_itself() {
-    let _swarm = SWARM.lock().await;
-    harness::clean("again");
-    let mut chain = Chain::start().await.expect("anvil and a registry");
-    harness::set_up(&chain, "again").await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let rpc = chain.anvil.endpoint();
+    let mut site = Site::start("again").await;
+    let rpc = site.chain.anvil.endpoint();
 
-    let mut node = Node::start(&chain, &rpc, dir.path());
-    harness::publish_spec(&chain, "again/one", &harness::app(1, "a", None)).await;
+    let mut node = site.node_with(&rpc, &[]);
+    harness::publish_spec(&site.chain, "again/one", &harness::app(1, "a", None)).await;
     node.until("again_one created", || service("again_one")).await;
     node.kill();
 
     // While the node is down: a new revision of one service and a new service.
-    harness::publish_spec(&chain, "again/one", &harness::app(2, "b", None)).await;
-    harness::publish_spec(&chain, "again/two", &harness::app(1, "c", None)).await;
-    let mut node = Node::start(&chain, &rpc, dir.path());
+    harness::publish_spec(&site.chain, "again/one", &harness::app(2, "b", None)).await;
+    harness::publish_spec(&site.chain, "again/two", &harness::app(1, "c", None)).await;
+    let mut node = site.node_with(&rpc, &[]);
     node.until("again_two created after the restart", || service("again_two")).await;
     node.until("again_one updated after the restart", || {
         service("again_one").filter(|s| label(s, labels::REVISION).as_deref() == Some("2"))
@@ -37,8 +33,8 @@ async fn a_node_killed_mid_way_resumes_from_its_store_without_repeating_itself()
     // SIGTERM: a clean stop (exit 0), and the next start reads on from the kept cursor.
     assert_eq!(node.terminate(), Some(0), "{}", node.log());
     assert!(node.log().contains("controller stopped"));
-    let node = Node::start(&chain, &rpc, dir.path());
-    harness::publish_spec(&chain, "again/two", &harness::app(2, "d", None)).await;
+    let node = site.node_with(&rpc, &[]);
+    harness::publish_spec(&site.chain, "again/two", &harness::app(2, "d", None)).await;
     node.until("again_two updated", || service("again_two").filter(|s| replicas(s) == 2)).await;
     let creates = node.journal().iter().filter(|e| e["action"] == "create").count();
     assert_eq!(creates, 2, "no action repeated across three starts: {:?}", node.journal());
@@ -47,12 +43,11 @@ async fn a_node_killed_mid_way_resumes_from_its_store_without_repeating_itself()
     let checked = |node: &Node| node.log().matches("the kept state matches the kept proofs").count();
     let before = checked(&node);
     drop(node);
-    chain.anvil.child_mut().kill().expect("anvil stops");
-    let node = Node::start(&chain, &rpc, dir.path());
+    site.chain.anvil.child_mut().kill().expect("anvil stops");
+    let node = site.node_with(&rpc, &[]);
     node.until("the kept state checked without an RPC", || (checked(&node) > before).then_some(())).await;
     node.until("still enforced", || service("again_two").filter(|s| replicas(s) == 2)).await;
     drop(node);
-    harness::clean("again");
 }
 
 #[tokio::test]
@@ -103,20 +98,20 @@ async fn with_the_chain_down_services_stay_enforced_and_the_node_catches_up() {
 
 #[tokio::test]
 async fn with_docker_away_the_chain_is_still_followed_and_changes_land_when_it_returns() {
-    let _swarm = SWARM.lock().await;
-    harness::clean("dock");
-    let chain = Chain::start().await.expect("anvil and a registry");
-    harness::set_up(&chain, "dock").await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut proxy = DockerProxy::start(&dir.path().join("docker.sock"));
+    let site = Site::start("dock").await;
+    let mut proxy = DockerProxy::start(&site.dir.path().join("docker.sock"));
     let socket = proxy.path.to_str().expect("utf-8").to_owned();
-    let node =
-        Node::start_with(&chain, &chain.anvil.endpoint(), &dir.path().join("node"), &["--docker-socket", &socket]);
-    harness::publish_spec(&chain, "dock/web", &harness::app(1, "a", None)).await;
+    let node = Node::start_with(
+        &site.chain,
+        &site.chain.anvil.endpoint(),
+        &site.dir.path().join("node"),
+        &["--docker-socket", &socket],
+    );
+    harness::publish_spec(&site.chain, "dock/web", &harness::app(1, "a", None)).await;
     node.until("dock_web created", || service("dock_web")).await;
 
     proxy.cut();
-    let block = harness::publish_spec(&chain, "dock/web", &harness::app(2, "b", None)).await;
+    let block = harness::publish_spec(&site.chain, "dock/web", &harness::app(2, "b", None)).await;
     node.until("the outage noticed", || node.log().contains("Docker unreachable").then_some(())).await;
     let (code, ready) = node
         .until("the chain read on while Docker is away", || {
@@ -133,5 +128,4 @@ async fn with_docker_away_the_chain_is_still_followed_and_changes_land_when_it_r
     assert_eq!(log.matches("Docker unreachable").count(), 1, "the outage is logged once:\n{log}");
     assert!(log.contains("Docker reachable again"), "{log}");
     drop(node);
-    harness::clean("dock");
 }

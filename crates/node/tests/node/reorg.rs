@@ -1,26 +1,21 @@
 //! A publish that a reorg takes away: the node follows the canonical chain back.
 
 use alloy::providers::Provider;
-use ledgerops_e2e::Chain;
 use ledgerops_reconcile::observed::labels;
 
-use crate::harness::{self, Node, SWARM, label, replicas, service, until_attested};
+use crate::harness::{self, Site, label, replicas, service, until_attested};
 
 #[tokio::test]
 async fn a_reorged_publish_is_undone_on_the_swarm() {
-    let _swarm = SWARM.lock().await;
-    harness::clean("fork");
-    let chain = Chain::start().await.expect("anvil and a registry");
-    harness::set_up(&chain, "fork").await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let node = Node::start(&chain, &chain.anvil.endpoint(), dir.path());
-    harness::publish_spec(&chain, "fork/web", &harness::app(1, "a", None)).await;
+    let site = Site::start("fork").await;
+    let node = site.node();
+    harness::publish_spec(&site.chain, "fork/web", &harness::app(1, "a", None)).await;
     node.until("fork_web created", || service("fork_web")).await;
-    harness::publish_spec(&chain, "fork/web", &harness::app(2, "b", None)).await;
+    harness::publish_spec(&site.chain, "fork/web", &harness::app(2, "b", None)).await;
     node.until("fork_web at revision 2", || service("fork_web").filter(|s| replicas(s) == 2)).await;
 
     // Replace the block holding revision 2 with an empty one.
-    let provider = chain.registry.provider();
+    let provider = site.chain.registry.provider();
     provider.raw_request::<_, ()>("anvil_reorg".into(), (1u64, Vec::<()>::new())).await.expect("anvil_reorg");
     let web = node
         .until("fork_web back at revision 1", || {
@@ -30,27 +25,22 @@ async fn a_reorged_publish_is_undone_on_the_swarm() {
     assert_eq!(replicas(&web), 1);
     assert!(!node.journaled("", "reorg").is_empty(), "{:?}", node.journal());
     drop(node);
-    harness::clean("fork");
 }
 
 /// The new branch is as high as the old one and nothing is mined after it: the node must prove
 /// the new blocks, not keep what it proved of the old blocks of the same numbers.
 #[tokio::test]
 async fn a_reorg_to_a_branch_of_the_same_height_is_verified_at_the_new_blocks() {
-    let _swarm = SWARM.lock().await;
-    harness::clean("level");
-    let chain = Chain::start().await.expect("anvil and a registry");
-    harness::set_up(&chain, "level").await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let node = Node::start(&chain, &chain.anvil.endpoint(), dir.path());
-    harness::publish_spec(&chain, "level/web", &harness::app(1, "a", None)).await;
-    until_attested(&node, &chain, "level/web", 1).await;
-    let replaced = harness::publish_spec(&chain, "level/web", &harness::app(2, "b", None)).await;
-    until_attested(&node, &chain, "level/web", 2).await;
+    let site = Site::start("level").await;
+    let node = site.node();
+    harness::publish_spec(&site.chain, "level/web", &harness::app(1, "a", None)).await;
+    until_attested(&node, &site.chain, "level/web", 1).await;
+    let replaced = harness::publish_spec(&site.chain, "level/web", &harness::app(2, "b", None)).await;
+    until_attested(&node, &site.chain, "level/web", 2).await;
 
     // The publish and the attestation after it, replaced by empty blocks: the node has nothing
     // left to send, so no later block comes to move it on.
-    let provider = chain.registry.provider();
+    let provider = site.chain.registry.provider();
     let head = provider.get_block_number().await.expect("block number");
     provider
         .raw_request::<_, ()>("anvil_reorg".into(), (head - replaced + 1, Vec::<()>::new()))
@@ -66,5 +56,4 @@ async fn a_reorg_to_a_branch_of_the_same_height_is_verified_at_the_new_blocks() 
     .await;
     assert_eq!(provider.get_block_number().await.expect("block number"), head, "nothing was mined after the reorg");
     drop(node);
-    harness::clean("level");
 }

@@ -15,28 +15,24 @@ use ledgerops_node::follow::verify::{Scope, Verifier};
 use ledgerops_reconcile::observed::labels;
 use ledgerops_registry::RegistryState;
 
-use crate::harness::{self, Node, SWARM, label, service};
+use crate::harness::{self, Site, label, service};
 use crate::rpc::{Faults, RpcProxy};
 
 #[tokio::test]
 async fn a_log_hidden_by_the_rpc_holds_that_service_and_no_other() {
-    let _swarm = SWARM.lock().await;
-    harness::clean("proved");
-    let chain = Chain::start().await.expect("anvil and a registry");
-    harness::set_up(&chain, "proved").await;
-    let rpc = RpcProxy::start(&chain.anvil.endpoint()).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    harness::publish_spec(&chain, "proved/a", &harness::app(1, "a", None)).await;
-    let node = Node::start(&chain, &rpc.url, dir.path());
+    let site = Site::start("proved").await;
+    let rpc = RpcProxy::start(&site.chain.anvil.endpoint()).await;
+    harness::publish_spec(&site.chain, "proved/a", &harness::app(1, "a", None)).await;
+    let node = site.node_with(&rpc.url, &[]);
     node.until("proved_a created", || service("proved_a")).await;
 
     // The RPC hides revision 2 of proved/a; proved/b is published after the node held proved/a,
     // so the node finds the same mismatch in two reads, at two blocks (it was journaled twice
     // when the two publishes happened to be read in two ranges).
     rpc.hide_revision("proved/a", 2);
-    harness::publish_spec(&chain, "proved/a", &harness::app(2, "b", None)).await;
+    harness::publish_spec(&site.chain, "proved/a", &harness::app(2, "b", None)).await;
     node.until("proved/a held", || node.get("/status").1["node"]["held"]["proved/a"].as_str().map(str::to_owned)).await;
-    harness::publish_spec(&chain, "proved/b", &harness::app(1, "c", None)).await;
+    harness::publish_spec(&site.chain, "proved/b", &harness::app(1, "c", None)).await;
     node.until("proved_b created although the log before it is missing", || service("proved_b")).await;
     let (_, status) = node.get("/status");
     let evidence = node
@@ -66,7 +62,6 @@ async fn a_log_hidden_by_the_rpc_holds_that_service_and_no_other() {
     })
     .await;
     drop(node);
-    harness::clean("proved");
 }
 
 /// A check proves at its block only what it reads: the audit head and the services the block

@@ -24,24 +24,10 @@ const NODES: [usize; 3] = [2, 3, 4];
 async fn votes_estimated_on_the_same_block_still_roll_the_fleet_back_when_they_land_together() {
     let chain = Chain::start().await.expect("anvil and a registry");
     let registry = &chain.registry;
-    registry.createNamespace("race".into()).send().await.expect("sent").get_receipt().await.expect("mined");
-    registry
-        .grantDeployer("race".into(), chain.account(0))
-        .send()
-        .await
-        .expect("sent")
-        .get_receipt()
-        .await
-        .expect("mined");
-    for node in NODES {
-        registry
-            .addNode(chain.account(node), "edge".into())
-            .send()
-            .await
-            .expect("sent")
-            .get_receipt()
-            .await
-            .expect("mined");
+    chain.namespace_with_node("race", NODES[0], "edge").await.expect("namespace and first node");
+    for node in &NODES[1..] {
+        let pending = registry.addNode(chain.account(*node), "edge".into()).send().await.expect("sent");
+        pending.get_receipt().await.expect("mined");
     }
     let mut spec = harness::app(1, "one", None);
     spec.sites = [keccak256("edge")].into();
