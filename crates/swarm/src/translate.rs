@@ -1,7 +1,7 @@
 //! [`Workload`] to Swarm's `ServiceSpec` and back, as `docker service create` would write it. The
 //! way back reads only the fields ledgerops sets, so Swarm's filled-in defaults are no drift.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use bollard::models::{
@@ -23,12 +23,31 @@ pub struct ObjectIds {
     pub configs: BTreeMap<String, String>,
 }
 
+/// A file in the container for a secret or a config (bollard has a type for each, with the same
+/// fields), owned by root and readable by all: Swarm's defaults, written out so that what is read
+/// back compares equal.
+macro_rules! root_file {
+    ($file:ident, $target:expr) => {
+        $file { name: Some($target), uid: Some("0".into()), gid: Some("0".into()), mode: Some(0o444) }
+    };
+}
+
+/// Each secret or config reference as Swarm's type, by `make(name, target)`; none when empty.
+fn files<T>(refs: &BTreeSet<FileRef>, make: impl Fn(String, String) -> T) -> Option<Vec<T>> {
+    (!refs.is_empty()).then(|| refs.iter().map(|f| make(f.name.clone(), f.target.clone())).collect())
+}
+
+/// A secret or config as Swarm reports it: its name, and its file in the container (the name
+/// when none is given).
+fn file_ref(name: Option<String>, target: Option<String>) -> FileRef {
+    FileRef { name: name.clone().unwrap_or_default(), target: target.or(name).unwrap_or_default() }
+}
+
 /// The Swarm spec for `workload`, named `name`, carrying the ownership labels.
 pub fn service_spec(name: &str, owner: &Ownership, workload: &Workload, ids: &ObjectIds) -> ServiceSpec {
     let mut service_labels: HashMap<String, String> = workload.labels.clone().into_iter().collect();
     service_labels.extend(owner.labels());
     let nanos = |d: &Option<Duration>| d.map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
-    let file = |f: &FileRef| (f.name.clone(), f.target.clone());
     let container = TaskSpecContainerSpec {
         image: Some(workload.image.clone()),
         command: (!workload.command.is_empty()).then(|| workload.command.clone()),
@@ -42,40 +61,16 @@ pub fn service_spec(name: &str, owner: &Ownership, workload: &Workload, ids: &Ob
             start_period: nanos(&h.start_period),
             start_interval: None,
         }),
-        secrets: (!workload.secrets.is_empty()).then(|| {
-            workload
-                .secrets
-                .iter()
-                .map(file)
-                .map(|(name, target)| TaskSpecContainerSpecSecrets {
-                    file: Some(TaskSpecContainerSpecFile {
-                        name: Some(target),
-                        uid: Some("0".into()),
-                        gid: Some("0".into()),
-                        mode: Some(0o444),
-                    }),
-                    secret_id: ids.secrets.get(&name).cloned(),
-                    secret_name: Some(name),
-                })
-                .collect()
+        secrets: files(&workload.secrets, |name, target| TaskSpecContainerSpecSecrets {
+            file: Some(root_file!(TaskSpecContainerSpecFile, target)),
+            secret_id: ids.secrets.get(&name).cloned(),
+            secret_name: Some(name),
         }),
-        configs: (!workload.configs.is_empty()).then(|| {
-            workload
-                .configs
-                .iter()
-                .map(file)
-                .map(|(name, target)| TaskSpecContainerSpecConfigs {
-                    file: Some(TaskSpecContainerSpecFile1 {
-                        name: Some(target),
-                        uid: Some("0".into()),
-                        gid: Some("0".into()),
-                        mode: Some(0o444),
-                    }),
-                    config_id: ids.configs.get(&name).cloned(),
-                    config_name: Some(name),
-                    ..Default::default()
-                })
-                .collect()
+        configs: files(&workload.configs, |name, target| TaskSpecContainerSpecConfigs {
+            file: Some(root_file!(TaskSpecContainerSpecFile1, target)),
+            config_id: ids.configs.get(&name).cloned(),
+            config_name: Some(name),
+            ..Default::default()
         }),
         ..Default::default()
     };
@@ -169,23 +164,11 @@ pub fn workload_of(spec: &ServiceSpec) -> Workload {
                 mode: p.publish_mode.map_or_else(|| "ingress".into(), |x| x.to_string()),
             })
             .collect(),
-        secrets: container
-            .secrets
-            .unwrap_or_default()
-            .into_iter()
-            .map(|s| FileRef {
-                name: s.secret_name.clone().unwrap_or_default(),
-                target: s.file.and_then(|f| f.name).or(s.secret_name).unwrap_or_default(),
-            })
+        secrets: (container.secrets.unwrap_or_default().into_iter())
+            .map(|s| file_ref(s.secret_name, s.file.and_then(|f| f.name)))
             .collect(),
-        configs: container
-            .configs
-            .unwrap_or_default()
-            .into_iter()
-            .map(|c| FileRef {
-                name: c.config_name.clone().unwrap_or_default(),
-                target: c.file.and_then(|f| f.name).or(c.config_name).unwrap_or_default(),
-            })
+        configs: (container.configs.unwrap_or_default().into_iter())
+            .map(|c| file_ref(c.config_name, c.file.and_then(|f| f.name)))
             .collect(),
         constraints: task.placement.and_then(|p| p.constraints).unwrap_or_default().into_iter().collect(),
         update: UpdatePolicy {

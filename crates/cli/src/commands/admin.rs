@@ -22,55 +22,46 @@ pub(crate) async fn registry(ctx: &Ctx, command: RegistryCommand) -> Result<Outc
     Ok(Outcome::Done)
 }
 
-pub(crate) async fn namespace(ctx: &Ctx, command: NamespaceCommand) -> Result<Outcome, CliError> {
+/// The admin's changes that each send one transaction: namespaces, deployers, nodes.
+pub(crate) enum Change {
+    Namespace(NamespaceCommand),
+    Deployer(DeployerCommand),
+    Node(NodeCommand),
+}
+
+pub(crate) async fn change(ctx: &Ctx, change: Change) -> Result<Outcome, CliError> {
     let client = ctx.client().await?;
     let r = &client.registry;
-    let (what, sent) = match command {
-        NamespaceCommand::Create { namespace } => {
+    let (what, sent) = match change {
+        Change::Namespace(NamespaceCommand::Create { namespace }) => {
             validate_name("namespace", &namespace)?;
             (format!("namespace {namespace} created"), client.send(r.createNamespace(namespace.clone())).await?)
         }
-        NamespaceCommand::Freeze { namespace } => {
+        Change::Namespace(NamespaceCommand::Freeze { namespace }) => {
             (format!("namespace {namespace} frozen"), client.send(r.freezeNamespace(namespace.clone())).await?)
         }
-        NamespaceCommand::Unfreeze { namespace } => {
+        Change::Namespace(NamespaceCommand::Unfreeze { namespace }) => {
             (format!("namespace {namespace} unfrozen"), client.send(r.unfreezeNamespace(namespace.clone())).await?)
         }
-        NamespaceCommand::Limits { namespace, max_replicas, max_spec_bytes } => (
+        Change::Namespace(NamespaceCommand::Limits { namespace, max_replicas, max_spec_bytes }) => (
             format!("namespace {namespace}: at most {max_replicas} replicas and {max_spec_bytes} spec bytes"),
             client.send(r.setNamespaceLimits(namespace.clone(), max_replicas, max_spec_bytes)).await?,
         ),
-    };
-    ctx.sent(&what, &sent, json!({}));
-    Ok(Outcome::Done)
-}
-
-pub(crate) async fn deployer(ctx: &Ctx, command: DeployerCommand) -> Result<Outcome, CliError> {
-    let client = ctx.client().await?;
-    let r = &client.registry;
-    let (what, sent) = match command {
-        DeployerCommand::Grant { namespace, account } => (
+        Change::Deployer(DeployerCommand::Grant { namespace, account }) => (
             format!("{account} may now deploy to {namespace}"),
             client.send(r.grantDeployer(namespace.clone(), account)).await?,
         ),
-        DeployerCommand::Revoke { namespace, account } => (
+        Change::Deployer(DeployerCommand::Revoke { namespace, account }) => (
             format!("{account} may no longer deploy to {namespace}"),
             client.send(r.revokeDeployer(namespace.clone(), account)).await?,
         ),
-    };
-    ctx.sent(&what, &sent, json!({}));
-    Ok(Outcome::Done)
-}
-
-pub(crate) async fn node(ctx: &Ctx, command: NodeCommand) -> Result<Outcome, CliError> {
-    let client = ctx.client().await?;
-    let r = &client.registry;
-    let (what, sent) = match command {
-        NodeCommand::Add { node, site } => {
+        Change::Node(NodeCommand::Add { node, site }) => {
             validate_name("site", &site)?;
             (format!("node {node} added at site {site}"), client.send(r.addNode(node, site.clone())).await?)
         }
-        NodeCommand::Remove { node } => (format!("node {node} removed"), client.send(r.removeNode(node)).await?),
+        Change::Node(NodeCommand::Remove { node }) => {
+            (format!("node {node} removed"), client.send(r.removeNode(node)).await?)
+        }
     };
     ctx.sent(&what, &sent, json!({}));
     Ok(Outcome::Done)

@@ -67,9 +67,9 @@ pub(crate) async fn run(cli: Cli) -> Result<Outcome, CliError> {
     let ctx = Ctx { conn, out: Output { json: cli.json } };
     match cli.command {
         Command::Registry(c) => admin::registry(&ctx, c).await,
-        Command::Namespace(c) => admin::namespace(&ctx, c).await,
-        Command::Deployer(c) => admin::deployer(&ctx, c).await,
-        Command::Node(c) => admin::node(&ctx, c).await,
+        Command::Namespace(c) => admin::change(&ctx, admin::Change::Namespace(c)).await,
+        Command::Deployer(c) => admin::change(&ctx, admin::Change::Deployer(c)).await,
+        Command::Node(c) => admin::change(&ctx, admin::Change::Node(c)).await,
         Command::Quorum(c) => admin::quorum(&ctx, c).await,
         Command::Deploy(a) => deploy::deploy(&ctx, a).await,
         Command::Apply(a) => apply::apply(&ctx, a).await,
