@@ -22,6 +22,8 @@ contract DeploymentRegistry is IDeploymentRegistry, AccessControlEnumerable, Aud
     /// Bounds an admin may set per namespace.
     uint32 public constant HARD_MAX_REPLICAS = 10_000;
     uint32 public constant HARD_MAX_SPEC_BYTES = 128 * 1024;
+    /// A namespace policy lists permission words and object names: a few hundred bytes in practice.
+    uint256 public constant MAX_POLICY_BYTES = 4096;
     /// Ceilings of a new namespace.
     uint32 public constant DEFAULT_MAX_REPLICAS = 100;
     uint32 public constant DEFAULT_MAX_SPEC_BYTES = 16 * 1024;
@@ -43,6 +45,8 @@ contract DeploymentRegistry is IDeploymentRegistry, AccessControlEnumerable, Aud
     mapping(bytes32 serviceId => mapping(uint32 revision => bytes32 specHash)) private _revisions;
     mapping(bytes32 serviceId => mapping(address node => NodeServiceState)) private _nodeStates;
     mapping(address node => bytes32 siteId) private _nodeSites;
+    /// @dev Apart from `Namespace` so that publishing, which reads that struct, stays one slot.
+    mapping(bytes32 namespaceId => bytes32 policyHash) private _policyHashes;
 
     /// @param admin The first admin (in production a multisig or a timelock).
     constructor(address admin) {
@@ -109,6 +113,20 @@ contract DeploymentRegistry is IDeploymentRegistry, AccessControlEnumerable, Aud
         (bytes32 nsId, Namespace storage ns) = _existingNamespace(namespace);
         (ns.maxReplicas, ns.maxSpecBytes) = (maxReplicas, maxSpecBytes);
         _record(_topics(NamespaceLimitsSet.selector, nsId), abi.encode(0, bytes24(0), maxReplicas, maxSpecBytes));
+    }
+
+    /// @inheritdoc IDeploymentRegistry
+    function setNamespacePolicy(string calldata namespace, bytes calldata policy)
+        external
+        onlyRole(DEFAULT_ADMIN_ROLE)
+    {
+        if (policy.length > MAX_POLICY_BYTES) {
+            revert PolicyTooLarge(policy.length, MAX_POLICY_BYTES);
+        }
+        (bytes32 nsId,) = _existingNamespace(namespace);
+        bytes32 policyHash = policy.length == 0 ? bytes32(0) : keccak256(policy);
+        _policyHashes[nsId] = policyHash;
+        _record(_topics(NamespacePolicySet.selector, nsId), abi.encode(0, bytes24(0), policyHash, policy));
     }
 
     /// @inheritdoc IDeploymentRegistry
@@ -203,7 +221,7 @@ contract DeploymentRegistry is IDeploymentRegistry, AccessControlEnumerable, Aud
         bytes32 sId = serviceId(namespace, name);
         ServiceState memory st = _services[sId];
         if (st.revisionCount == 0) {
-            SpecRules.requireValidName(name);
+            SpecRules.requireValidServiceName(namespace, name);
             _record(_topics(ServiceCreated.selector, sId, nsId), abi.encode(0, bytes24(0), namespace, name));
         }
         revision = st.revisionCount + 1;
@@ -321,6 +339,11 @@ contract DeploymentRegistry is IDeploymentRegistry, AccessControlEnumerable, Aud
     /// @inheritdoc IDeploymentRegistry
     function namespaceInfo(string calldata namespace) external view returns (Namespace memory) {
         return _namespaces[namespaceId(namespace)];
+    }
+
+    /// @inheritdoc IDeploymentRegistry
+    function namespacePolicyHash(bytes32 nsId) external view returns (bytes32) {
+        return _policyHashes[nsId];
     }
 
     /// @inheritdoc IDeploymentRegistry

@@ -84,6 +84,8 @@ interface IDeploymentRegistry {
     error FreezeUnchanged(string namespace, bool frozen);
     /// @notice Limits outside the hard bounds (replicas 1..HARD_MAX_REPLICAS, spec 1..HARD_MAX_SPEC_BYTES).
     error InvalidLimits(uint32 maxReplicas, uint32 maxSpecBytes);
+    /// @notice A namespace policy over MAX_POLICY_BYTES.
+    error PolicyTooLarge(uint256 size, uint256 max);
     /// @notice The image is not `repo@sha256:<64 lowercase hex>`.
     error ImageNotPinnedByDigest(string image);
     /// @notice The image names a tag next to its digest; the digest alone must pin it.
@@ -147,6 +149,9 @@ interface IDeploymentRegistry {
     event NamespaceLimitsSet(
         bytes32 indexed namespaceId, uint64 seq, bytes24 head, uint32 maxReplicas, uint32 maxSpecBytes
     );
+    /// @notice A namespace's policy changed: what its specs may ask of a node beyond a plain
+    /// container (canonical JSON, see docs/spec-format.md); an empty policy, hash 0, is the default.
+    event NamespacePolicySet(bytes32 indexed namespaceId, uint64 seq, bytes24 head, bytes32 policyHash, bytes policy);
     /// @notice A deploy freeze started or ended.
     event NamespaceFreezeSet(bytes32 indexed namespaceId, uint64 seq, bytes24 head, bool frozen);
     /// @notice An account became (or stopped being) a deployer of a namespace.
@@ -217,6 +222,12 @@ interface IDeploymentRegistry {
 
     /// @notice Sets a namespace's replica and spec-size ceilings. Admin only.
     function setNamespaceLimits(string calldata namespace, uint32 maxReplicas, uint32 maxSpecBytes) external;
+
+    /// @notice Sets what a namespace's specs may ask of a node beyond a plain container (host
+    /// mounts, capabilities, objects of other namespaces). Nodes enforce it, each with its own
+    /// allow-list on top; the registry only commits to its hash. Empty bytes restore the default.
+    /// Admin only.
+    function setNamespacePolicy(string calldata namespace, bytes calldata policy) external;
 
     /// @notice Starts a deploy freeze: publish, manual rollback and remove are refused. Admin only.
     function freezeNamespace(string calldata namespace) external;
@@ -299,6 +310,9 @@ interface IDeploymentRegistry {
 
     /// @notice A namespace's record.
     function namespaceInfo(string calldata namespace) external view returns (Namespace memory);
+
+    /// @notice keccak256 of a namespace's policy, or 0 for the default.
+    function namespacePolicyHash(bytes32 namespaceId) external view returns (bytes32);
 
     /// @notice What `node` last reported for `serviceId`.
     function nodeServiceState(bytes32 serviceId, address node) external view returns (NodeServiceState memory);

@@ -29,6 +29,21 @@ library SpecRules {
         return _allIn(name, NAME_SET);
     }
 
+    /// @notice Reverts unless `name` is a service name `docker stack deploy` accepts in `namespace`:
+    /// `a-zA-Z0-9_-`, starting and ending with a letter or digit, and `<namespace>_<name>`, the Swarm
+    /// service it becomes, at most 63 bytes (Swarm's limit).
+    function requireValidServiceName(string calldata namespace, string calldata name) internal pure {
+        if (!isValidServiceName(bytes(namespace).length, bytes(name))) revert IDeploymentRegistry.InvalidName(name);
+    }
+
+    /// @notice The service name rule, without reverting (also used by fuzz tests).
+    function isValidServiceName(uint256 namespaceLength, bytes calldata name) internal pure returns (bool) {
+        uint256 len = name.length;
+        if (len == 0 || namespaceLength + 1 + len > MAX_NAME_BYTES) return false;
+        if (_isSeparator(name[0]) || _isSeparator(name[len - 1])) return false;
+        return _allIn(name, SERVICE_NAME_SET);
+    }
+
     /// @notice Reverts unless `image` is `repo@sha256:<64 lowercase hex>` without a tag.
     /// @dev Character classes are 256-bit sets indexed by byte value: one shift per character keeps
     /// a typical 100-byte image under 5,000 gas (a bytes1-comparison loop cost about 34,000).
@@ -124,6 +139,13 @@ library SpecRules {
         | (1 << 0x5f) | (1 << 0x2d) | (1 << 0x2f) | (1 << 0x3a);
     /// Bytes `a-z0-9-`.
     uint256 private constant NAME_SET = (((1 << 26) - 1) << 0x61) | (((1 << 10) - 1) << 0x30) | (1 << 0x2d);
+    /// Bytes `a-zA-Z0-9_-`.
+    uint256 private constant SERVICE_NAME_SET = NAME_SET | (((1 << 26) - 1) << 0x41) | (1 << 0x5f);
+
+    /// @dev `-` or `_`: a service name neither starts nor ends with one.
+    function _isSeparator(bytes1 c) private pure returns (bool) {
+        return c == "-" || c == "_";
+    }
 
     /// @dev True when every byte of `s` is in the 256-bit set `set`.
     function _allIn(bytes calldata s, uint256 set) private pure returns (bool ok) {

@@ -109,6 +109,57 @@ contract NamespacesTest is RegistryTest {
         registry.setNamespaceLimits(NS, 5, 1024);
     }
 
+    // ---------------------------------------------------------------- setNamespacePolicy
+
+    function test_SetNamespacePolicy() public {
+        bytes memory policy = bytes('{"v":1,"allow":["bind"],"external":["traefik-public"]}');
+        bytes memory call = abi.encodeCall(registry.setNamespacePolicy, (NS, policy));
+        (uint64 seq, bytes24 head) = entryOf(admin, call);
+        vm.expectEmit(address(registry));
+        emit IDeploymentRegistry.NamespacePolicySet(keccak256(bytes(NS)), seq, head, keccak256(policy), policy);
+        exec(admin, call);
+        vm.assertEq(registry.namespacePolicyHash(keccak256(bytes(NS))), keccak256(policy), "committed");
+        vm.assertEq(registry.namespacePolicyHash(devId), bytes32(0), "another namespace keeps the default");
+        assertAuditSeq(seq);
+    }
+
+    function test_SetNamespacePolicy_EmptyRestoresTheDefault() public {
+        vm.prank(admin);
+        registry.setNamespacePolicy(NS, bytes('{"v":1,"allow":["cap-add"]}'));
+        bytes memory call = abi.encodeCall(registry.setNamespacePolicy, (NS, ""));
+        (uint64 seq, bytes24 head) = entryOf(admin, call);
+        vm.expectEmit(address(registry));
+        emit IDeploymentRegistry.NamespacePolicySet(keccak256(bytes(NS)), seq, head, bytes32(0), "");
+        exec(admin, call);
+        vm.assertEq(registry.namespacePolicyHash(keccak256(bytes(NS))), bytes32(0), "default");
+    }
+
+    function test_SetNamespacePolicy_AcceptsTheBound() public {
+        bytes memory longest = repeat("x", registry.MAX_POLICY_BYTES());
+        vm.prank(admin);
+        registry.setNamespacePolicy(NS, longest);
+        vm.assertEq(registry.namespacePolicyHash(keccak256(bytes(NS))), keccak256(longest), "hash of the longest");
+    }
+
+    function test_RevertWhen_SetNamespacePolicyTooLarge() public {
+        uint256 max = registry.MAX_POLICY_BYTES();
+        vm.prank(admin);
+        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.PolicyTooLarge.selector, max + 1, max));
+        registry.setNamespacePolicy(NS, repeat("x", max + 1));
+    }
+
+    function test_RevertWhen_SetNamespacePolicyOfUnknownNamespace() public {
+        vm.prank(admin);
+        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.UnknownNamespace.selector, DEV));
+        registry.setNamespacePolicy(DEV, "{}");
+    }
+
+    function test_RevertWhen_SetNamespacePolicyByNonAdmin() public {
+        vm.prank(deployer);
+        vm.expectRevert(unauthorized(deployer, ADMIN_ROLE));
+        registry.setNamespacePolicy(NS, "{}");
+    }
+
     // ---------------------------------------------------------------- freeze
 
     function test_FreezeAndUnfreeze() public {

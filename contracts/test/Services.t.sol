@@ -236,8 +236,17 @@ contract ServicesTest is RegistryTest {
         _expectPlacementRevert(ascendingSites(65), 64);
     }
 
+    function test_Publish_ServiceNamesAsDockerStackDeployTakesThem() public {
+        vm.startPrank(deployer);
+        registry.publish(NS, "reverse_proxy", typicalSpec());
+        registry.publish(NS, "alertmanagerB", typicalSpec());
+        // "prod_" and the name make Swarm's 63-byte limit exactly.
+        registry.publish(NS, string(repeat("w", 58)), typicalSpec());
+        vm.stopPrank();
+    }
+
     function test_RevertWhen_ServiceNameInvalid() public {
-        string[5] memory names = ["", "Web", "web_1", "-web", string(repeat("w", 64))];
+        string[7] memory names = ["", "web 1", "web.1", "-web", "web_", "_web", string(repeat("w", 59))];
         IDeploymentRegistry.ServiceSpec memory s = typicalSpec();
         vm.startPrank(deployer);
         for (uint256 i; i < names.length; ++i) {

@@ -11,6 +11,10 @@ contract SpecRulesHarness {
         return SpecRules.isValidName(name);
     }
 
+    function isValidServiceName(uint256 namespaceLength, bytes calldata name) external pure returns (bool) {
+        return SpecRules.isValidServiceName(namespaceLength, name);
+    }
+
     function requireValidImage(string calldata image) external pure {
         SpecRules.requireValidImage(image);
     }
@@ -51,6 +55,13 @@ contract SpecRulesTest is TestBase {
         name[0] = "a";
         name[name.length - 1] = "0";
         vm.assertTrue(rules.isValidName(name), string(name));
+    }
+
+    /// @dev Service names: `_` allowed inside, and the Swarm name `<namespace>_<name>` within 63 bytes.
+    function testFuzz_ServiceNameRuleMatchesReference(bytes32 seed, uint8 length, uint8 namespaceLength) public view {
+        bytes memory name = _draw(seed, bound(length, 0, 70), NAME_ALPHABET);
+        uint256 ns = bound(namespaceLength, 1, 63);
+        vm.assertEq(rules.isValidServiceName(ns, name), _referenceServiceName(ns, name), string(name));
     }
 
     // ---------------------------------------------------------------- images
@@ -118,6 +129,20 @@ contract SpecRulesTest is TestBase {
         for (uint256 i; i < s.length; ++i) {
             bytes1 c = s[i];
             if (!((c >= "a" && c <= "z") || (c >= "0" && c <= "9") || c == "-")) return false;
+        }
+        return true;
+    }
+
+    function _referenceServiceName(uint256 namespaceLength, bytes memory s) internal pure returns (bool) {
+        if (s.length == 0 || namespaceLength + 1 + s.length > 63) return false;
+        bytes1 first = s[0];
+        bytes1 last = s[s.length - 1];
+        if (first == "-" || first == "_" || last == "-" || last == "_") return false;
+        for (uint256 i; i < s.length; ++i) {
+            bytes1 c = s[i];
+            if (!((c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || c == "-" || c == "_")) {
+                return false;
+            }
         }
         return true;
     }

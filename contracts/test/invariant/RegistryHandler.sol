@@ -56,6 +56,8 @@ contract RegistryHandler {
     bool public frozen;
     bool public deployerGranted = true;
     uint16 public quorumBps = 5000;
+    /// keccak256 of the namespace's last policy set, 0 for the default.
+    bytes32 public policyHash;
 
     // ---------------------------------------------------------------- ghost audit log and findings
     /// Entries the model says the registry has written.
@@ -210,12 +212,22 @@ contract RegistryHandler {
     // ---------------------------------------------------------------- admin actions
     // Fewer entry points than calls, so that forge spends most of a run on deploys and votes.
 
-    /// @dev Freezes or unfreezes the namespace, revokes or grants the deployer, or sets the quorum.
+    /// @dev Freezes or unfreezes the namespace, revokes or grants the deployer, sets the quorum, or
+    /// sets a policy (of up to 5,000 bytes, some over the bound; empty restores the default).
     /// Freezing and revoking are drawn a quarter of the time, so that deploys go on most of a run.
     function administer(uint256 actorSeed, uint8 kind, uint16 value) external {
         address actor = _adminSideActor(actorSeed);
         bool isAdmin = actor == admin;
-        if (kind % 3 == 0) {
+        if (kind % 4 == 3) {
+            bytes memory policy = new bytes(value % 5000);
+            for (uint256 i; i < policy.length; ++i) {
+                policy[i] = bytes1(uint8(0x61 + (value + i) % 26));
+            }
+            bool fits = policy.length <= registry.MAX_POLICY_BYTES();
+            bytes memory data = abi.encodeCall(registry.setNamespacePolicy, (NS, policy));
+            if (!_call("setNamespacePolicy", actor, data, isAdmin && fits)) return;
+            policyHash = policy.length == 0 ? bytes32(0) : keccak256(policy);
+        } else if (kind % 3 == 0) {
             bool freeze = _mix(value) % 4 == 0;
             bytes memory data = freeze
                 ? abi.encodeCall(registry.freezeNamespace, (NS))

@@ -63,6 +63,11 @@ contract RegistryInvariantsTest is TestBase {
         }
     }
 
+    /// The registry commits to the last policy set, or to none after the empty one.
+    function invariant_PolicyHashIsTheLastOneSet() public view {
+        vm.assertEq(registry.namespacePolicyHash(keccak256(bytes("prod"))), handler.policyHash(), "policy hash");
+    }
+
     /// No vote is counted twice: one per node per epoch, and the tally never exceeds the voters.
     function invariant_NoVoteCountedTwice() public view {
         vm.assertEq(handler.doubleVotes(), 0, "double votes");

@@ -1,11 +1,11 @@
 //! The registry's event log, read from its deploy block: the source of `history`, `status`, audit
 //! verification and export (and, later, of the node's desired state).
 
-use alloy::primitives::B256;
+use alloy::primitives::{B256, Bytes, keccak256};
 use alloy::providers::Provider;
 use alloy::rpc::types::{Filter, Log};
-use alloy::sol_types::SolEventInterface;
-use ledgerops_bindings::DeploymentRegistry::DeploymentRegistryEvents;
+use alloy::sol_types::{SolEvent, SolEventInterface};
+use ledgerops_bindings::DeploymentRegistry::{DeploymentRegistryEvents, NamespacePolicySet};
 
 use crate::{ChainError, Client};
 
@@ -46,12 +46,17 @@ pub async fn fetch_all(client: &Client, from: u64) -> Result<Fetched, ChainError
 /// The registry's logs from block `from` to block `to` (inclusive), oldest first, read in pages
 /// that halve whenever the node refuses a range as too large.
 pub async fn fetch_range(client: &Client, from: u64, to: u64) -> Result<Vec<RegistryLog>, ChainError> {
+    fetch_matching(client, from, to, Filter::new()).await
+}
+
+/// The registry's logs that `filter`'s topics match, from block `from` to block `to`.
+async fn fetch_matching(client: &Client, from: u64, to: u64, filter: Filter) -> Result<Vec<RegistryLog>, ChainError> {
     let provider = client.registry.provider();
     let mut out = Vec::new();
     let (mut start, mut page) = (from, PAGE_BLOCKS);
     while start <= to {
         let end = to.min(start.saturating_add(page - 1));
-        let filter = Filter::new().address(*client.registry.address()).from_block(start).to_block(end);
+        let filter = filter.clone().address(*client.registry.address()).from_block(start).to_block(end);
         match provider.get_logs(&filter).await {
             Ok(logs) => {
                 for raw in logs {
@@ -64,6 +69,30 @@ pub async fn fetch_range(client: &Client, from: u64, to: u64) -> Result<Vec<Regi
         }
     }
     Ok(out)
+}
+
+/// The policy of the namespace with id `namespace` as the registry commits to it: `None` for the
+/// default. Only that namespace's policy logs are read, and the one kept is the last whose bytes
+/// hash to the registry's commitment, so an RPC that drops or alters them is an error, not a
+/// wrong policy.
+pub async fn namespace_policy(client: &Client, namespace: B256) -> Result<Option<Bytes>, ChainError> {
+    let committed = client.view(client.registry.namespacePolicyHash(namespace)).await?;
+    if committed.is_zero() {
+        return Ok(None);
+    }
+    let from = client.view(client.registry.deployBlock()).await?;
+    let latest = client.registry.provider().get_block_number().await.map_err(|e| client.rpc_error(e))?;
+    let filter = Filter::new().event_signature(NamespacePolicySet::SIGNATURE_HASH).topic1(namespace);
+    let logs = fetch_matching(client, from, latest, filter).await?;
+    let set = logs.into_iter().rev().find_map(|log| match log.event {
+        DeploymentRegistryEvents::NamespacePolicySet(e) if keccak256(&e.policy) == committed => Some(e.policy),
+        _ => None,
+    });
+    set.map(Some).ok_or_else(|| {
+        ChainError::Rpc(format!(
+            "the RPC returned no policy log of namespace {namespace} that hashes to the registry's {committed}"
+        ))
+    })
 }
 
 /// Decodes a log of the registry (one the node kept, or one the RPC returned).

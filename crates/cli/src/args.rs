@@ -58,7 +58,7 @@ pub(crate) enum Command {
     /// result or revert, gas, events, changes. Sends nothing (exit 0: none, 1: changes, 2: error or revert).
     Plan(PlanArgs),
     /// Make an earlier revision active again (default: the one before the active one).
-    Rollback(RollbackArgs),
+    Rollback(RollbackCommand),
     /// Remove a service: its desired state becomes absent.
     Remove {
         /// namespace/service
@@ -108,6 +108,20 @@ pub(crate) enum NamespaceCommand {
         /// Largest spec body in bytes (1-131072).
         #[arg(long)]
         max_spec_bytes: u32,
+    },
+    /// Set what the namespace's specs may ask of a node beyond a plain container; the policy
+    /// given replaces the one before (no flags: the default, nothing beyond). Each node must
+    /// also allow a power over its host (ledgerops-node --allow) before it runs one.
+    Policy {
+        namespace: String,
+        /// Powers over the host, comma-separated: docker-socket, bind, cap-add, sysctls,
+        /// host-network, low-ports.
+        #[arg(long, value_delimiter = ',')]
+        allow: Vec<ledgerops_spec::Permission>,
+        /// Secrets, configs, networks and volumes outside the namespace its specs may use, by
+        /// Docker name or prefix ending in * (its own are those named <namespace>_...).
+        #[arg(long, value_delimiter = ',')]
+        external: Vec<String>,
     },
 }
 
@@ -196,7 +210,8 @@ pub(crate) struct SpecFlags {
     /// Published port: [PUBLISHED:]TARGET[/PROTOCOL] (repeat).
     #[arg(long = "port")]
     pub(crate) ports: Vec<String>,
-    /// Docker secret by name, NAME or NAME:TARGET (repeat); it must exist on each node.
+    /// Docker secret by name, NAME or NAME:TARGET (repeat); it must exist on each node, and be
+    /// the namespace's (<namespace>_...) or listed in its policy.
     #[arg(long = "secret")]
     pub(crate) secrets: Vec<String>,
     /// Docker config by name, NAME or NAME:TARGET (repeat).
@@ -270,6 +285,23 @@ pub(crate) struct FileArgs {
     /// Go on without the keys ledgerops cannot carry (listed on stderr) instead of refusing the file.
     #[arg(long)]
     pub(crate) ignore_unsupported: bool,
+    /// Variables for ${VAR} in the file (repeat; the environment wins over them). They end up on
+    /// the ledger, which every node reads: never secrets.
+    #[arg(long = "env-file", value_name = "FILE")]
+    pub(crate) env_files: Vec<PathBuf>,
+}
+
+impl FileArgs {
+    /// What `stack::read` needs.
+    pub(crate) fn input(&self) -> crate::stack::StackInput<'_> {
+        crate::stack::StackInput {
+            path: &self.path,
+            namespace: &self.namespace,
+            sites: &self.sites,
+            ignore_unsupported: self.ignore_unsupported,
+            env_files: &self.env_files,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -295,6 +327,9 @@ pub(crate) struct DiffArgs {
     /// With -f: go on without the keys ledgerops cannot carry.
     #[arg(long, requires = "path")]
     pub(crate) ignore_unsupported: bool,
+    /// With -f: variables for ${VAR} in the file (repeat; the environment wins over them).
+    #[arg(long = "env-file", value_name = "FILE", requires = "path")]
+    pub(crate) env_files: Vec<PathBuf>,
     /// namespace/service (without -f)
     #[arg(required_unless_present = "path")]
     pub(crate) service: Option<ServiceName>,
@@ -306,6 +341,15 @@ pub(crate) struct DiffArgs {
     pub(crate) sites: Vec<String>,
     #[command(flatten)]
     pub(crate) spec: SpecFlags,
+}
+
+/// `rollback`: what to make active again, and whether to wait for the fleet.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct RollbackCommand {
+    #[command(flatten)]
+    pub(crate) target: RollbackArgs,
+    #[command(flatten)]
+    pub(crate) wait: WaitFlags,
 }
 
 /// A service and the revision to make active again.

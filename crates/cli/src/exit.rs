@@ -1,7 +1,7 @@
 //! Errors and the exit codes CI reads (docs/cli.md): each kind of failure has its own code.
 
 use ledgerops_chain::ChainError;
-use ledgerops_spec::SpecError;
+use ledgerops_spec::{PolicyError, SpecError};
 
 /// `diff`: there are changes.
 pub(crate) const CHANGES: u8 = 1;
@@ -30,6 +30,10 @@ pub(crate) enum CliError {
     /// The chain or the RPC said no.
     #[error(transparent)]
     Chain(#[from] ChainError),
+    /// The namespace's policy refuses what a spec asks for (nodes would hold it): like a spec that
+    /// breaks the rules, caught before anything is sent.
+    #[error("{0}; nothing was sent")]
+    Policy(#[from] PolicyError),
     /// `wait` saw a failure.
     #[error("{0}")]
     WaitFailed(String),
@@ -74,7 +78,7 @@ impl CliError {
     /// The process exit code for this error.
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
-            Self::Usage(_) | Self::Spec(_) | Self::Chain(ChainError::NoSigner) => USAGE,
+            Self::Usage(_) | Self::Spec(_) | Self::Policy(_) | Self::Chain(ChainError::NoSigner) => USAGE,
             Self::Chain(ChainError::Reverted(_) | ChainError::RevertedOther(_) | ChainError::InsufficientFunds) => {
                 REJECTED
             }

@@ -10,6 +10,7 @@ use ledgerops_bindings::IDeploymentRegistry::ServiceSpec;
 use ledgerops_chain::events::{RegistryLog, fetch_all};
 use ledgerops_chain::{ChainError, Client};
 use ledgerops_registry::{Cause, Change, RegistryState, ServiceName, ServiceRecord, namespace_id, placed_on};
+use ledgerops_spec::{Policy, SpecError};
 
 /// What happened to a service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +142,11 @@ impl Ledger {
         self.state.nodes.iter().filter(|(_, site)| placed_on(spec, [*site])).map(|(node, _)| *node).collect()
     }
 
+    /// The policy of `namespace` as set on chain (the default when none is).
+    pub(crate) fn policy(&self, namespace: &str) -> Result<Policy, SpecError> {
+        Policy::from_chain(self.state.policy_of(namespace).map(|p| p.as_ref()))
+    }
+
     /// A registered node's site id.
     pub(crate) fn node_site_id(&self, node: &Address) -> Option<B256> {
         self.state.nodes.get(node).copied()
@@ -186,7 +192,7 @@ impl Ledger {
                 let report = Report { report, time: log.time, block: log.block };
                 self.trails.entry(service).or_default().reports.insert(node, report);
             }
-            Change::NodeRemoved { .. } | Change::ServiceCreated { .. } | Change::None => {}
+            Change::NodeRemoved { .. } | Change::ServiceCreated { .. } | Change::PolicySet { .. } | Change::None => {}
         }
     }
 }

@@ -8,6 +8,7 @@ mod ledger;
 mod output;
 mod plan;
 mod spec_args;
+mod stack;
 
 use std::process::ExitCode;
 

@@ -78,6 +78,8 @@ pub(crate) fn plan_service(
     force: bool,
 ) -> Result<ServicePlan, CliError> {
     let onchain = spec.to_onchain()?;
+    let policy = ledger.policy(&service.namespace)?;
+    policy.check(&service.namespace, &spec, None).map_err(|e| CliError::from(e).about(&service))?;
     let proposed_hash = spec_hash(&onchain);
     let current = ledger.service(&service);
     let active_spec = current.and_then(|s| s.active_spec());

@@ -29,6 +29,7 @@ pub(crate) fn spec_from_args(image: &str, sites: &[String], a: &SpecFlags) -> Re
         failure_action: a.update_failure_action.clone(),
         monitor: a.update_monitor.clone(),
         order: a.update_order.clone(),
+        max_failure_ratio: None,
     };
     body.update = (update != UpdatePolicy::default()).then_some(update);
     let health_options = a.health_interval.is_some()
@@ -45,7 +46,7 @@ pub(crate) fn spec_from_args(image: &str, sites: &[String], a: &SpecFlags) -> Re
         retries: a.health_retries,
         start_period: a.health_start_period.clone(),
     });
-    let resources = Resources { cpus: a.cpus.clone(), memory: a.memory.clone() };
+    let resources = Resources { cpus: a.cpus.clone(), memory: a.memory.clone(), pids: None };
     body.resources = (resources != Resources::default()).then_some(resources);
     let sites = sites.iter().map(|s| site_id(s)).collect::<Result<_, _>>()?;
     let spec = Spec { image: image.to_owned(), replicas: a.replicas, sites, body };
@@ -61,8 +62,8 @@ fn split_pair(flag: &str, kv: &str) -> Result<(String, String), CliError> {
 
 fn mount(s: &str) -> Mount {
     match s.split_once(':') {
-        Some((name, target)) => Mount { name: name.into(), target: Some(target.into()) },
-        None => Mount { name: s.into(), target: None },
+        Some((name, target)) => Mount { name: name.into(), target: Some(target.into()), ..Mount::default() },
+        None => Mount { name: s.into(), ..Mount::default() },
     }
 }
 

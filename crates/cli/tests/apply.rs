@@ -113,11 +113,17 @@ async fn a_bad_file_or_a_refused_service_sends_nothing() {
     let start = w.head().await;
 
     // Unsupported keys are named and refuse the file; --ignore-unsupported goes on without them.
-    let volumes =
-        w.write("volumes.yml", &format!("{}    volumes: [data:/data]\n    cap_add: [NET_ADMIN]\n", stack(1, false)));
+    let volumes = w.write("volumes.yml", &format!("{}    volumes_from: [db]\n    mem_limit: 64m\n", stack(1, false)));
     let refused = w.run(DEPLOYER, &["apply", "-f", &volumes, "--namespace", "prod"]);
     assert_eq!(code(&refused), Some(2));
-    assert!(stderr(&refused).contains("services.web.volumes, services.web.cap_add"), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains(
+            "  services.web.volumes_from: mount the same volume in both services\n  \
+             services.web.mem_limit: use deploy.resources.limits.memory\n"
+        ),
+        "{}",
+        stderr(&refused)
+    );
     assert!(stderr(&refused).contains("--ignore-unsupported"), "{}", stderr(&refused));
 
     // YAML errors carry line and column; values name their key; the spec rules apply.
@@ -164,9 +170,9 @@ async fn a_bad_file_or_a_refused_service_sends_nothing() {
 
     let ignored = w.run(DEPLOYER, &["--json", "apply", "-f", &volumes, "--namespace", "prod", "--ignore-unsupported"]);
     assert_eq!(code(&ignored), Some(0), "{}", stderr(&ignored));
-    assert!(stderr(&ignored).contains("left out (--ignore-unsupported): services.web.volumes"));
+    assert!(stderr(&ignored).contains("left out (--ignore-unsupported): services.web.volumes_from"));
     let doc: Value = serde_json::from_slice(&ignored.stdout).expect("json");
-    assert_eq!(doc["ignored_keys"], serde_json::json!(["services.web.volumes", "services.web.cap_add"]));
+    assert_eq!(doc["ignored_keys"], serde_json::json!(["services.web.volumes_from", "services.web.mem_limit"]));
 }
 
 #[tokio::test]
@@ -213,4 +219,63 @@ async fn apply_wait_returns_when_every_service_converged_and_fails_on_a_failure(
     let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
     assert!(doc["error"].as_str().is_some_and(|e| e.contains("reported failed: healthcheck failed")), "{doc}");
     assert_eq!(World::actions(&doc), [row("prod/web", "update", 2), row("prod/worker", "unchanged", 1)]);
+}
+
+#[tokio::test]
+async fn a_power_over_the_host_or_another_namespaces_secret_needs_the_namespace_policy() {
+    let w = World::new().await;
+    w.set_up();
+    let start = w.head().await;
+    let agent = format!(
+        "services:\n  agent:\n    image: {IMAGE}\n    volumes: ['/var/run/docker.sock:/var/run/docker.sock:ro']\n    \
+         secrets: [tls]\nsecrets:\n  tls:\n    external: true\n    name: shared_tls\n"
+    );
+    let agent = w.write("agent.yml", &agent);
+
+    // The default policy: refused before anything is sent, with what to ask the admin for.
+    let out = w.run(DEPLOYER, &["apply", "-f", &agent, "--namespace", "prod"]);
+    assert_eq!(code(&out), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "prod/agent: secrets[0].name needs secret \"shared_tls\" outside the namespace, which the namespace's \
+             policy does not allow (name it prod_..., or the admin lists it: ledgerops namespace policy prod \
+             --external shared_tls); nothing was sent"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let out = w.run(DEPLOYER, &["deploy", "prod/web", "--image", IMAGE, "--secret", "dev_db-password"]);
+    assert_eq!(code(&out), Some(2), "deploy checks too: {}", stderr(&out));
+    let plan = w.run(DEPLOYER, &["plan", "-f", &agent, "--namespace", "prod"]);
+    assert_eq!(code(&plan), Some(2), "plan checks too: {}", stderr(&plan));
+    assert!(stderr(&out).contains("prod/web: secrets[0].name needs secret \"dev_db-password\""), "{}", stderr(&out));
+    assert_eq!(w.head().await, start, "nothing was mined");
+
+    // Only the admin sets a policy, and only with known words.
+    let out = w.run(DEPLOYER, &["namespace", "policy", "prod", "--allow", "docker-socket"]);
+    assert_eq!(code(&out), Some(3), "{}", stderr(&out));
+    let out = w.run(ADMIN, &["namespace", "policy", "prod", "--allow", "root"]);
+    assert_eq!(code(&out), Some(2));
+    assert!(stderr(&out).contains("\"root\" is not a permission; one of docker-socket, bind"), "{}", stderr(&out));
+
+    // The external name alone is not enough: the socket is named next.
+    w.json(ADMIN, &["namespace", "policy", "prod", "--external", "shared_*"]);
+    let out = w.run(DEPLOYER, &["diff", "-f", &agent, "--namespace", "prod"]);
+    assert_eq!(code(&out), Some(2));
+    assert!(stderr(&out).contains("mounts[0].source needs permission docker-socket"), "{}", stderr(&out));
+
+    let set = w.json(ADMIN, &["namespace", "policy", "prod", "--allow", "docker-socket", "--external", "shared_*"]);
+    assert!(
+        set["result"]
+            .as_str()
+            .is_some_and(|m| m.contains(r#"{"v":1,"allow":["docker-socket"],"external":["shared_*"]}"#)),
+        "{set}"
+    );
+    let doc = w.json(DEPLOYER, &["apply", "-f", &agent, "--namespace", "prod"]);
+    assert_eq!(World::actions(&doc), [row("prod/agent", "create", 1)]);
+
+    // Back to the default: the file is refused again (nodes hold the service as it runs).
+    w.json(ADMIN, &["namespace", "policy", "prod"]);
+    let out = w.run(DEPLOYER, &["apply", "-f", &agent, "--namespace", "prod"]);
+    assert_eq!(code(&out), Some(2), "{}", stderr(&out));
 }

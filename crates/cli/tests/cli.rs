@@ -218,9 +218,11 @@ async fn wait_counts_only_what_nodes_reported_since_the_revision_became_active_a
     w.json(DEPLOYER, &[&deploy[..], &["--replicas", "3"]].concat());
     w.attest(node, 3, site, 2, "task exited with code 3").await;
     w.json(DEPLOYER, &["rollback", "prod/web"]);
-    w.json(DEPLOYER, &["rollback", "prod/web", "--to", "3"]);
-    let again = w.run(DEPLOYER, &["wait", "prod/web", "--timeout", "2s"]);
+    // rollback --wait waits as deploy --wait does: for reports on this activation.
+    let again = w.run(DEPLOYER, &["--json", "rollback", "prod/web", "--to", "3", "--wait", "--timeout", "2s"]);
     assert_eq!(code(&again), Some(6), "the failure was of the earlier activation: {}", stderr(&again));
+    let doc: Value = serde_json::from_slice(&again.stdout).expect("one JSON document");
+    assert_eq!((doc["revision"].as_u64(), doc["from"].as_u64()), (Some(3), Some(1)), "what was sent: {doc}");
     w.attest(node, 3, site, 1, "").await;
     let done = w.json(DEPLOYER, &["wait", "prod/web", "--timeout", "10s"]);
     assert_eq!((done["revision"].as_u64(), done["nodes"].as_u64()), (Some(3), Some(1)));

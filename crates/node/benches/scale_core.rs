@@ -21,7 +21,7 @@ use ledgerops_e2e::bench::{env_or, min_median_max, process_usage, typical_body};
 use ledgerops_node::control::rollouts::Rollouts;
 use ledgerops_node::control::status::{Seen, statuses};
 use ledgerops_node::serve::metrics::Metrics;
-use ledgerops_reconcile::{Ownership, desired_for, plan};
+use ledgerops_reconcile::{NodeRules, Ownership, desired_for, plan};
 use ledgerops_registry::RegistryState;
 use ledgerops_swarm::translate::{ObjectIds, observed_of, service_spec};
 
@@ -89,7 +89,7 @@ fn main() -> eyre::Result<()> {
     }
     let fold = started.elapsed();
     let started = Instant::now();
-    let desired = desired_for(&state, &sites, 100);
+    let desired = desired_for(&state, &NodeRules { sites, max_replicas: 100, ..NodeRules::default() });
     let build = started.elapsed();
     eyre::ensure!(desired.len() == n && desired.iter().all(|d| d.workload.is_ok()), "every service is desired");
     println!("{n} services: fold {} events {}, build the desired state {}", events.len(), ms(fold), ms(build));
@@ -119,8 +119,10 @@ fn main() -> eyre::Result<()> {
     println!("the engine's service list: {:.1} MB of JSON", answer.len() as f64 / 1e6);
 
     let before = rss_mb();
-    let observed: Vec<_> =
-        serde_json::from_slice::<Vec<Service>>(&answer)?.into_iter().filter_map(observed_of).collect();
+    let observed: Vec<_> = serde_json::from_slice::<Vec<Service>>(&answer)?
+        .into_iter()
+        .filter_map(|s| observed_of(s, &Default::default()))
+        .collect();
     println!("  resident memory: the observed state {:.1} MB", rss_mb() - before);
     drop(observed);
     let metrics = Metrics::default();
@@ -130,7 +132,7 @@ fn main() -> eyre::Result<()> {
     for _ in 0..runs {
         let t0 = Instant::now();
         let services: Vec<Service> = serde_json::from_slice(&answer)?;
-        let observed: Vec<_> = services.into_iter().filter_map(observed_of).collect();
+        let observed: Vec<_> = services.into_iter().filter_map(|s| observed_of(s, &Default::default())).collect();
         let t1 = Instant::now();
         let plan = plan(&desired, &observed, |_, _| true);
         let t2 = Instant::now();

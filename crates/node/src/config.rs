@@ -3,7 +3,7 @@
 //! key) are `ledgerops_chain::settings`', the same as the CLI's. Everything is checked once, at
 //! start, so a node never fails an hour later on a typo.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -11,6 +11,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ledgerops_chain::settings::refuse_unknown_keys;
 use ledgerops_chain::{Connection, ConnectionArgs, ConnectionFile};
+use ledgerops_spec::Permission;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 /// Where the store lives unless told otherwise (a systemd `StateDirectory=`).
@@ -99,6 +100,11 @@ pub struct RunArgs {
     /// the registry's default cap); a revision asking for more is held with the reason.
     #[arg(long, env = "LEDGEROPS_MAX_REPLICAS")]
     pub max_replicas: Option<u32>,
+    /// Powers over this host a service may have when its namespace's policy grants them too,
+    /// comma-separated: docker-socket, bind, cap-add, sysctls, host-network, low-ports (default:
+    /// none). A service asking for one not allowed here is held with the reason.
+    #[arg(long, env = "LEDGEROPS_ALLOW", value_delimiter = ',')]
+    pub allow: Vec<Permission>,
     /// Address of the /healthz and /readyz endpoints.
     #[arg(long, env = "LEDGEROPS_LISTEN")]
     pub listen: Option<SocketAddr>,
@@ -131,6 +137,7 @@ struct FileConfig {
     confirmations: Option<u64>,
     backoff_cap: Option<String>,
     max_replicas: Option<u32>,
+    allow: Option<Vec<String>>,
     listen: Option<SocketAddr>,
     log_format: Option<LogFormat>,
     /// Keys no setting has, refused.
@@ -171,6 +178,8 @@ pub struct Config {
     pub backoff_cap: Duration,
     /// Replica ceiling per service.
     pub max_replicas: u32,
+    /// Powers over the host this node grants on top of namespace policies.
+    pub allow: BTreeSet<Permission>,
     /// Health endpoint address.
     pub listen: SocketAddr,
     /// Log format.
@@ -205,6 +214,15 @@ impl Config {
         for site in &sites {
             ledgerops_registry::site_id(site).map_err(|e| ConfigError(format!("site {site:?}: {e}")))?;
         }
+        let allow = if args.allow.is_empty() {
+            let words = file.allow.unwrap_or_default();
+            words
+                .iter()
+                .map(|w| w.parse::<Permission>().map_err(|e| ConfigError(format!("config key allow: {e}"))))
+                .collect::<Result<_, _>>()?
+        } else {
+            args.allow.iter().copied().collect()
+        };
         let default_dir = if args.dev { DEV_DATA_DIR } else { DEFAULT_DATA_DIR };
         let config = Self {
             connection,
@@ -221,6 +239,7 @@ impl Config {
             confirmations: args.confirmations.or(file.confirmations).unwrap_or(0),
             backoff_cap: duration(args.backoff_cap, "backoff_cap", file.backoff_cap, Duration::from_secs(300))?,
             max_replicas: args.max_replicas.or(file.max_replicas).unwrap_or(DEFAULT_MAX_REPLICAS),
+            allow,
             listen: args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("a valid address")),
             log_format: args.log_format.or(file.log_format).unwrap_or_default(),
             dev: args.dev,

@@ -113,6 +113,7 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
         resync: config.resync,
         backoff_cap: config.backoff_cap,
         max_replicas: config.max_replicas,
+        allow: config.allow.clone(),
     };
     let controller = Controller::new(settings, Arc::clone(&store), Arc::clone(&health), Arc::clone(&metrics), reports);
     let mut controller = tokio::spawn(controller.run(states_rx, shutdown_rx));

@@ -4,9 +4,10 @@ use std::collections::BTreeSet;
 
 use alloy::primitives::B256;
 use ledgerops_bindings::IDeploymentRegistry::ServiceSpec;
-use ledgerops_registry::{RegistryState, placed_on};
-use ledgerops_spec::{Spec, spec_hash};
+use ledgerops_registry::{RegistryState, ServiceName, placed_on, validate_service_name};
+use ledgerops_spec::{Permission, Policy, Spec, spec_hash};
 
+use crate::objects::StackObjects;
 use crate::workload::Workload;
 
 /// One service this node should run.
@@ -25,25 +26,49 @@ pub struct Desired {
     /// What to run; an error when the spec on chain breaks the rules (a hostile or buggy
     /// publisher): the node then leaves the service as it is and reports why.
     pub workload: Result<Workload, String>,
+    /// The namespace's networks and configs the spec defines, which the node creates.
+    pub objects: StackObjects,
 }
 
-/// The services placed on any of `sites` (a spec with no sites is placed everywhere), by name.
-/// A revision asking for more than `max_replicas` tasks is an error like a spec that breaks the
-/// rules: the registry's own cap is set by its admin, and this node's operator has the last word
-/// on what their site runs, so a compromised admin key cannot fill a site with tasks.
-pub fn desired_for(state: &RegistryState, sites: &BTreeSet<B256>, max_replicas: u32) -> Vec<Desired> {
+/// What this node's operator lets the registry run on it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NodeRules {
+    /// The node's sites: it runs the services placed on any of them (a spec with no sites is
+    /// placed everywhere).
+    pub sites: BTreeSet<B256>,
+    /// The most replicas of one service it runs.
+    pub max_replicas: u32,
+    /// The powers over the host it grants, on top of each namespace's policy (`--allow`).
+    pub allow: BTreeSet<Permission>,
+}
+
+/// The services placed on this node, by name. A revision asking for more than the node's
+/// `max_replicas`, or for a power over the host that its namespace's policy or the node's
+/// `allow` does not grant, is an error like a spec that breaks the rules: the registry's own
+/// caps are set by its admin, and this node's operator has the last word on what their site
+/// runs, so a compromised deployer or admin key cannot fill a site with tasks or take its host.
+pub fn desired_for(state: &RegistryState, rules: &NodeRules) -> Vec<Desired> {
     let mut out: Vec<Desired> = state
         .services
         .iter()
         .filter_map(|(id, record)| {
             let spec = record.active_spec()?;
-            placed_on(spec, sites).then(|| Desired {
-                id: *id,
-                swarm_name: record.service.swarm_name(),
-                revision: record.active,
-                activation: record.activated,
-                spec_hash: spec_hash(spec),
-                workload: workload_of(spec, max_replicas).map_err(|e| format!("revision {} {e}", record.active)),
+            placed_on(spec, &rules.sites).then(|| {
+                let policy = state.policy_of(&record.service.namespace).map(|p| p.as_ref());
+                let read = workload_of(&record.service, spec, policy, rules);
+                let (workload, objects) = match read {
+                    Ok((workload, objects)) => (Ok(workload), objects),
+                    Err(e) => (Err(format!("revision {} {e}", record.active)), StackObjects::default()),
+                };
+                Desired {
+                    id: *id,
+                    swarm_name: record.service.swarm_name(),
+                    revision: record.active,
+                    activation: record.activated,
+                    spec_hash: spec_hash(spec),
+                    workload,
+                    objects,
+                }
             })
         })
         .collect();
@@ -51,15 +76,29 @@ pub fn desired_for(state: &RegistryState, sites: &BTreeSet<B256>, max_replicas: 
     out
 }
 
-/// The workload of an on-chain spec within this node's ceiling; the error completes "revision N ".
-fn workload_of(spec: &ServiceSpec, max_replicas: u32) -> Result<Workload, String> {
-    if spec.replicas > max_replicas {
+/// The workload of an on-chain spec within this node's rules and its namespace's `policy` (as
+/// set on chain), and the objects it defines; the error completes "revision N ". The service's
+/// name is checked by the contract's rule again: Swarm must take the name it makes.
+fn workload_of(
+    service: &ServiceName,
+    spec: &ServiceSpec,
+    policy: Option<&[u8]>,
+    rules: &NodeRules,
+) -> Result<(Workload, StackObjects), String> {
+    validate_service_name(&service.namespace, &service.name).map_err(|e| format!("cannot run: {e}"))?;
+    if spec.replicas > rules.max_replicas {
         return Err(format!(
-            "asks for {} replicas, above this node's ceiling of {max_replicas} (raise it with --max-replicas)",
-            spec.replicas
+            "asks for {} replicas, above this node's ceiling of {} (raise it with --max-replicas)",
+            spec.replicas, rules.max_replicas
         ));
     }
-    Spec::from_onchain(spec).and_then(|s| Workload::from_spec(&s)).map_err(|e| format!("is invalid: {e}"))
+    let spec = Spec::from_onchain(spec).map_err(|e| format!("is invalid: {e}"))?;
+    let policy = Policy::from_chain(policy).map_err(|e| {
+        format!("cannot run: the policy of namespace {:?} on chain is unreadable: {e}", service.namespace)
+    })?;
+    policy.check(&service.namespace, &spec, Some(&rules.allow)).map_err(|e| format!("is refused: {e}"))?;
+    let workload = Workload::from_spec(&spec, &service.namespace).map_err(|e| format!("is invalid: {e}"))?;
+    Ok((workload, StackObjects::of(&spec.body, &service.namespace)))
 }
 
 #[cfg(test)]
@@ -101,7 +140,8 @@ mod tests {
         ] {
             state.services.insert(id, r);
         }
-        let mine = desired_for(&state, &[keccak256("store-1")].into(), 100);
+        let rules = NodeRules { sites: [keccak256("store-1")].into(), max_replicas: 100, ..NodeRules::default() };
+        let mine = desired_for(&state, &rules);
         let names: Vec<_> = mine.iter().map(|d| d.swarm_name.as_str()).collect();
         assert_eq!(names, ["shop_everywhere", "shop_here", "shop_hostile"]);
         assert!(
@@ -117,12 +157,42 @@ mod tests {
         for (id, r) in [with_replicas("at", &[], r#"{"v":1}"#, 8), with_replicas("above", &[], r#"{"v":1}"#, 9)] {
             state.services.insert(id, r);
         }
-        let mine = desired_for(&state, &BTreeSet::new(), 8);
+        let mine = desired_for(&state, &NodeRules { max_replicas: 8, ..NodeRules::default() });
         assert_eq!(mine[1].swarm_name, "shop_at");
         assert_eq!(mine[1].workload.as_ref().map(|w| w.replicas), Ok(8));
         assert_eq!(
             mine[0].workload,
             Err("revision 1 asks for 9 replicas, above this node's ceiling of 8 (raise it with --max-replicas)".into())
+        );
+    }
+
+    #[test]
+    fn a_power_over_the_host_runs_only_when_the_namespace_and_the_node_both_allow_it() {
+        let socket =
+            r#"{"v":2,"mounts":[{"type":"bind","source":"/var/run/docker.sock","target":"/var/run/docker.sock"}]}"#;
+        let mut state = RegistryState::default();
+        let (id, r) = record("agent", &[], socket);
+        state.services.insert(id, r);
+        let node = NodeRules { max_replicas: 8, allow: [Permission::DockerSocket].into(), ..NodeRules::default() };
+        let refused = |state: &RegistryState, rules: &NodeRules| desired_for(state, rules)[0].workload.clone().err();
+        assert_eq!(
+            refused(&state, &node).as_deref(),
+            Some(
+                "revision 1 is refused: mounts[0].source needs permission docker-socket, which the namespace's \
+                 policy does not allow (the registry's admin grants it: ledgerops namespace policy shop --allow \
+                 docker-socket)"
+            )
+        );
+        let granted = Bytes::from_static(br#"{"v":1,"allow":["docker-socket"]}"#);
+        state.policies.insert(keccak256("shop"), granted);
+        assert_eq!(refused(&state, &node), None, "both allow it");
+        let closed = NodeRules { allow: BTreeSet::new(), ..node.clone() };
+        assert!(refused(&state, &closed).is_some_and(|e| e.contains("which this node's --allow does not allow")));
+        state.policies.insert(keccak256("shop"), Bytes::from_static(b"{\"v\":9}"));
+        assert!(
+            refused(&state, &node)
+                .is_some_and(|e| e.contains("the policy of namespace \"shop\" on chain is unreadable")),
+            "an unreadable policy holds the namespace's services"
         );
     }
 }

@@ -21,8 +21,13 @@ pub struct Rollout {
     pub update_state: Option<UpdateState>,
     /// Swarm's message for it.
     pub update_message: String,
-    /// Desired replicas.
+    /// Desired tasks: the replicas, a global service's one per node Swarm schedules, or the
+    /// completions a job needs.
     pub replicas: u64,
+    /// The service runs a job: its tasks complete rather than run.
+    pub job: bool,
+    /// Tasks of the current spec that completed (jobs).
+    pub completed: u64,
     /// Tasks of the current spec that run (a task with a healthcheck runs once healthy).
     pub running: u64,
     /// Tasks of the current spec that failed or were rejected.
@@ -58,7 +63,10 @@ pub fn judge(rollout: &Rollout, revision: u32, elapsed: Duration, monitor: Durat
         let runs = rollout.revision.map_or_else(|| "no ledgerops revision".to_owned(), |r| format!("revision {r}"));
         return Verdict::Failed(format!("Swarm runs {runs}, not revision {revision}"));
     }
-    if rollout.running >= rollout.replicas && elapsed >= monitor {
+    if rollout.job && rollout.replicas > 0 && rollout.completed >= rollout.replicas {
+        return Verdict::Converged;
+    }
+    if !rollout.job && rollout.running >= rollout.replicas && elapsed >= monitor {
         return Verdict::Converged;
     }
     if rollout.failed >= FAILED_TASKS_LIMIT.max(rollout.replicas) && rollout.running < rollout.replicas {
@@ -113,6 +121,18 @@ mod tests {
         );
         // The registry rolled back to revision 1 too: Swarm's earlier rollback now matches it.
         assert_eq!(judge(&rolled, 1, Duration::from_secs(60), MONITOR), Verdict::Converged);
+    }
+
+    #[test]
+    fn a_job_converges_when_its_tasks_complete_and_fails_when_they_fail() {
+        let job = Rollout { revision: Some(1), replicas: 2, job: true, ..Default::default() };
+        assert_eq!(
+            judge(&Rollout { completed: 1, ..job.clone() }, 1, Duration::from_secs(60), MONITOR),
+            Verdict::Pending
+        );
+        assert_eq!(judge(&Rollout { completed: 2, ..job.clone() }, 1, Duration::ZERO, MONITOR), Verdict::Converged);
+        let failing = Rollout { failed: 3, last_error: "exit 1".into(), ..job };
+        assert!(matches!(judge(&failing, 1, Duration::ZERO, MONITOR), Verdict::Failed(_)));
     }
 
     #[test]

@@ -5,12 +5,14 @@
 
 pub mod desired;
 pub mod health;
+pub mod objects;
 pub mod observed;
 pub mod plan;
 pub mod workload;
 
-pub use desired::{Desired, desired_for};
+pub use desired::{Desired, NodeRules, desired_for};
 pub use health::{Rollout, Verdict, judge};
+pub use objects::{ObjectPlan, ObjectStep, ObservedObject, ObservedObjects, StackObjects, plan_objects};
 pub use observed::{Observed, Ownership, UpdateState, by_service};
 pub use plan::{Held, Plan, Step, UpdateReason, plan};
 pub use workload::Workload;

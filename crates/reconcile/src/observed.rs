@@ -19,6 +19,8 @@ pub mod labels {
     pub const SPEC_HASH: &str = "ledgerops.spec-hash";
     /// The value of [`MANAGED_BY`].
     pub const MANAGER: &str = "ledgerops";
+    /// On a network, config or volume the node created: the namespace that defines it.
+    pub const NAMESPACE: &str = "ledgerops.namespace";
 }
 
 /// Which registry service and revision a Swarm service runs, as its labels say.

@@ -17,6 +17,7 @@ fn desired(name: &str, revision: u32, w: Workload) -> Desired {
         activation: u64::from(revision),
         spec_hash: keccak256(format!("{name}@{revision}")),
         workload: Ok(w),
+        objects: Default::default(),
     }
 }
 

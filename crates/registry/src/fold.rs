@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use alloy::primitives::{Address, B256};
+use alloy::primitives::{Address, B256, Bytes};
 use ledgerops_bindings::DeploymentRegistry::DeploymentRegistryEvents as Ev;
 use ledgerops_bindings::IDeploymentRegistry::ServiceSpec;
 
@@ -101,6 +101,11 @@ pub enum Change {
         /// The freeze now.
         frozen: bool,
     },
+    /// A namespace's policy was set (empty bytes: back to the default).
+    PolicySet {
+        /// Its id ([`crate::namespace_id`]).
+        namespace: B256,
+    },
     /// A node was registered at a site.
     NodeAdded {
         /// The node's key.
@@ -171,11 +176,33 @@ pub struct RegistryState {
     pub services: BTreeMap<B256, ServiceRecord>,
     /// Registered nodes and their site ids.
     pub nodes: BTreeMap<Address, B256>,
+    /// Namespace policies as set, by namespace id; a namespace without one has the default.
+    /// The bytes are the admin's, unparsed: a reader decodes them (and refuses a bad one).
+    pub policies: BTreeMap<B256, Bytes>,
     /// The last audit sequence number folded in (0: none).
     pub seq: u64,
 }
 
 impl RegistryState {
+    /// The services whose desired state `change` moved: what a node re-checks and reconciles.
+    /// A policy moves every service of its namespace (what they may run changed).
+    pub fn moved_by(&self, change: &Change) -> Vec<B256> {
+        match change {
+            Change::PolicySet { namespace } => self
+                .services
+                .iter()
+                .filter(|(_, record)| crate::namespace_id(&record.service.namespace) == *namespace)
+                .map(|(id, _)| *id)
+                .collect(),
+            other => other.desired_service().into_iter().collect(),
+        }
+    }
+
+    /// The policy of `namespace` as set on chain; `None` for the default.
+    pub fn policy_of(&self, namespace: &str) -> Option<&Bytes> {
+        self.policies.get(&crate::namespace_id(namespace))
+    }
+
     /// Folds one event in; returns what it changed.
     pub fn apply(&mut self, event: &Ev) -> Result<Change, FoldError> {
         let seq = seq_of(event);
@@ -189,6 +216,14 @@ impl RegistryState {
         Ok(match event {
             Ev::NamespaceCreated(e) => Change::NamespaceCreated { namespace: e.namespace.clone() },
             Ev::NamespaceFreezeSet(e) => Change::NamespaceFrozen { namespace: e.namespaceId, frozen: e.frozen },
+            Ev::NamespacePolicySet(e) => {
+                if e.policy.is_empty() {
+                    self.policies.remove(&e.namespaceId);
+                } else {
+                    self.policies.insert(e.namespaceId, e.policy.clone());
+                }
+                Change::PolicySet { namespace: e.namespaceId }
+            }
             Ev::NodeAdded(e) => {
                 self.nodes.insert(e.node, e.siteId);
                 Change::NodeAdded { node: e.node, site: e.siteId, label: e.site.clone() }
@@ -269,6 +304,7 @@ fn seq_of(event: &Ev) -> Option<u64> {
         Ev::NamespaceCreated(e) => e.seq,
         Ev::NamespaceFreezeSet(e) => e.seq,
         Ev::NamespaceLimitsSet(e) => e.seq,
+        Ev::NamespacePolicySet(e) => e.seq,
         Ev::NodeAdded(e) => e.seq,
         Ev::NodeRemoved(e) => e.seq,
         Ev::QuorumSet(e) => e.seq,
@@ -285,7 +321,7 @@ fn seq_of(event: &Ev) -> Option<u64> {
 mod tests {
     use alloy::primitives::{FixedBytes, keccak256};
     use ledgerops_bindings::DeploymentRegistry::{
-        Attested, QuorumSet, RevisionPublished, RolledBack, ServiceCreated, ServiceRemoved,
+        Attested, NamespacePolicySet, QuorumSet, RevisionPublished, RolledBack, ServiceCreated, ServiceRemoved,
     };
 
     use super::*;
@@ -335,6 +371,28 @@ mod tests {
             Ok(Change::Activated { service: id, activation: Activation { revision: 0, seq: 4, cause } })
         );
         assert_eq!(state.services[&id].active_spec(), None);
+    }
+
+    #[test]
+    fn a_policy_is_kept_by_namespace_and_moves_every_service_of_it() {
+        let mut state = RegistryState::default();
+        state.apply(&created(1)).expect("in order");
+        let policy = |seq, bytes: &'static [u8]| {
+            Ev::NamespacePolicySet(NamespacePolicySet {
+                namespaceId: keccak256("shop"),
+                seq,
+                head: FixedBytes::ZERO,
+                policyHash: keccak256(bytes),
+                policy: Bytes::from_static(bytes),
+            })
+        };
+        let change = state.apply(&policy(2, br#"{"v":1,"allow":["bind"]}"#)).expect("in order");
+        assert_eq!(change, Change::PolicySet { namespace: keccak256("shop") });
+        assert_eq!(state.moved_by(&change), [keccak256("shop/web")], "the namespace's service");
+        assert_eq!(state.policy_of("shop").map(|p| p.len()), Some(24));
+        assert_eq!(state.policy_of("other"), None);
+        state.apply(&policy(3, b"")).expect("in order");
+        assert_eq!(state.policy_of("shop"), None, "empty: back to the default");
     }
 
     #[test]

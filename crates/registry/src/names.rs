@@ -1,6 +1,7 @@
 //! The names and ids the registry and Swarm use, each computed here and nowhere else: the name
-//! rule (Docker's service name rule, which the contract enforces for namespaces, services and
-//! sites), the ids the contract derives from names, and the Swarm name of a registry service.
+//! rules the contract also enforces (DNS labels for namespaces and sites; for services, the names
+//! `docker stack deploy` accepts), the ids the contract derives from names, and the Swarm name of
+//! a registry service.
 
 use std::fmt;
 use std::str::FromStr;
@@ -12,14 +13,14 @@ const MAX_NAME_LEN: usize = 63;
 
 /// A name that breaks the rule.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "{kind} name {name:?} is invalid: 1-63 characters of a-z, 0-9 and -, starting and ending with a letter or digit"
-)]
+#[error("{kind} name {name:?} is invalid: {rule}")]
 pub struct NameError {
     /// What the name is for ("service", "site", ...).
     pub kind: &'static str,
     /// The name as given.
     pub name: String,
+    /// The rule it breaks.
+    pub rule: String,
 }
 
 /// Accepts 1-63 bytes of `a-z0-9-` that start and end with a letter or digit.
@@ -30,7 +31,35 @@ pub fn validate_name(kind: &'static str, name: &str) -> Result<(), NameError> {
         && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
         && bytes.first() != Some(&b'-')
         && bytes.last() != Some(&b'-');
-    if valid { Ok(()) } else { Err(NameError { kind, name: name.to_owned() }) }
+    if valid {
+        Ok(())
+    } else {
+        let rule = "1-63 characters of a-z, 0-9 and -, starting and ending with a letter or digit".into();
+        Err(NameError { kind, name: name.to_owned(), rule })
+    }
+}
+
+/// Accepts the service names `docker stack deploy` accepts, as the contract does: `a-zA-Z0-9_-`,
+/// starting and ending with a letter or digit, such that the Swarm service `<namespace>_<name>`
+/// has at most 63 bytes (Swarm's rule for service names, applied to the name it makes).
+pub fn validate_service_name(namespace: &str, name: &str) -> Result<(), NameError> {
+    let bytes = name.as_bytes();
+    let separator = |b: Option<&u8>| matches!(b, Some(b'-' | b'_'));
+    let valid = !bytes.is_empty()
+        && namespace.len() + 1 + bytes.len() <= MAX_NAME_LEN
+        && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
+        && !separator(bytes.first())
+        && !separator(bytes.last());
+    if valid {
+        Ok(())
+    } else {
+        let room = MAX_NAME_LEN.saturating_sub(namespace.len() + 1);
+        let rule = format!(
+            "1-{room} characters of a-z, A-Z, 0-9, - and _, starting and ending with a letter or digit \
+             (the Swarm service {namespace}_<name> has at most {MAX_NAME_LEN})"
+        );
+        Err(NameError { kind: "service", name: name.to_owned(), rule })
+    }
 }
 
 /// The id of a site label, as the registry computes it; refuses labels that break the name rule.
@@ -95,7 +124,7 @@ impl FromStr for ServiceName {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let (namespace, name) = s.split_once('/').ok_or_else(|| ServiceNameError::NoSlash(s.to_owned()))?;
         validate_name("namespace", namespace)?;
-        validate_name("service", name)?;
+        validate_service_name(namespace, name)?;
         Ok(Self::new(namespace, name))
     }
 }
@@ -104,6 +133,26 @@ impl fmt::Display for ServiceName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.namespace, self.name)
     }
+}
+
+/// The Docker name of a namespace's own network, volume or config `key`, as
+/// `docker stack deploy` names a stack's objects: `<namespace>_<key>`.
+pub fn stack_object_name(namespace: &str, key: &str) -> String {
+    format!("{namespace}_{key}")
+}
+
+/// Longest Docker config name.
+const MAX_CONFIG_NAME_LEN: usize = 64;
+
+/// The Docker name of a config the namespace defines by its content: `<namespace>_<key>-<12 hex
+/// of the content's hash>`. Swarm cannot change a config, so a new content is a new config, and
+/// the service that uses it rolls. Long names are cut before the hash (Docker allows 64 bytes).
+pub fn content_config_name(namespace: &str, key: &str, content: &str) -> String {
+    let hash = keccak256(content.as_bytes());
+    let suffix = format!("-{}", &alloy::hex::encode(hash)[..12]);
+    let mut base = stack_object_name(namespace, key);
+    base.truncate(MAX_CONFIG_NAME_LEN - suffix.len());
+    base + &suffix
 }
 
 #[cfg(test)]
@@ -128,9 +177,24 @@ mod tests {
         assert_eq!(ServiceName::from_swarm_name("shop_web"), Some(web.clone()));
         assert_eq!(web.to_string(), "shop/web");
         assert_eq!("shop".parse::<ServiceName>(), Err(ServiceNameError::NoSlash("shop".into())));
-        assert!(matches!("shop/Web".parse::<ServiceName>(), Err(ServiceNameError::Name(e)) if e.kind == "service"));
+        assert!(matches!("Shop/web".parse::<ServiceName>(), Err(ServiceNameError::Name(e)) if e.kind == "namespace"));
+        assert!("shop/alertmanagerB".parse::<ServiceName>().is_ok(), "Swarm takes upper case in a service name");
+        let proxy: ServiceName = "shop/reverse_proxy".parse().expect("as docker stack deploy takes it");
+        assert_eq!(proxy.swarm_name(), "shop_reverse_proxy");
+        assert_eq!(ServiceName::from_swarm_name("shop_reverse_proxy"), Some(proxy));
+        assert!(validate_service_name("shop", &"w".repeat(58)).is_ok());
+        let long = validate_service_name("shop", &"w".repeat(59)).expect_err("over Swarm's 63");
+        assert!(long.to_string().contains("at most 63"), "{long}");
+        for bad in ["_web", "web_", "web.1", ""] {
+            assert!(validate_service_name("shop", bad).is_err(), "{bad}");
+        }
         assert_eq!(site_id("store-1"), Ok(keccak256("store-1")));
         assert!(site_id("Site A").is_err());
         assert_eq!(namespace_id("shop"), keccak256("shop"));
+        assert_eq!(stack_object_name("shop", "front"), "shop_front");
+        let config = content_config_name("shop", "nginx", "worker_processes 1;\n");
+        assert!(config.starts_with("shop_nginx-") && config.len() == "shop_nginx-".len() + 12, "{config}");
+        assert_ne!(config, content_config_name("shop", "nginx", "worker_processes 2;\n"), "a new content, a new name");
+        assert_eq!(content_config_name("shop", &"k".repeat(80), "x").len(), 64);
     }
 }

@@ -8,11 +8,14 @@
 mod body;
 mod image;
 mod onchain;
+mod policy;
 
-pub use body::{FORMAT_VERSION, cpu_nanos, memory_bytes, parse_duration};
-pub use body::{HealthCheck, Mount, Port, Resources, SpecBody, UpdatePolicy};
+pub use body::{Dns, HealthCheck, Logging, Mount, Network, Port, Resources, RestartPolicy, SpecBody, Subnet};
+pub use body::{FORMAT_VERSION, MODES, capability, cpu_nanos, failure_ratio, memory_bytes, parse_duration, parse_mode};
+pub use body::{Ulimit, UpdatePolicy, VolumeMount};
 pub use image::validate_image;
 pub use onchain::{MAX_SITES, Spec, spec_hash, workload_hash};
+pub use policy::{Need, Permission, Policy, PolicyError, needs};
 
 /// Why a spec, or one of its parts, was refused. Each variant names the field at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -26,13 +26,23 @@ pub struct Spec {
 }
 
 impl Spec {
-    /// Checks everything the contract checks (except the namespace's ceilings) and the body.
+    /// Checks everything the contract checks (except the namespace's ceilings) and the body (at
+    /// the format version its fields need: a spec built in memory starts at format 1).
     pub fn validate(&self) -> Result<(), SpecError> {
         validate_image(&self.image)?;
         if self.sites.len() > MAX_SITES {
             return Err(SpecError::field("sites", format!("{} sites; at most {MAX_SITES}", self.sites.len())));
         }
-        self.body.validate()
+        if matches!(self.body.mode.as_deref(), Some("global" | "global-job")) && self.replicas != 0 {
+            return Err(SpecError::field(
+                "replicas",
+                format!(
+                    "a {} service runs one task per node: leave replicas at 0",
+                    self.body.mode.as_deref().unwrap_or("")
+                ),
+            ));
+        }
+        self.body.versioned().validate()
     }
 
     /// The struct `publish` takes: sites ascending, body canonical.

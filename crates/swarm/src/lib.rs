@@ -2,6 +2,7 @@
 //! node manages and carries out the plan's steps. Everything it reads goes through
 //! [`translate::observed_of`], so the pure core compares like with like.
 
+mod objects;
 mod rollout;
 pub mod translate;
 
@@ -11,9 +12,18 @@ use bollard::Docker;
 use bollard::query_parameters::{ListConfigsOptions, ListSecretsOptions, ListServicesOptions, UpdateServiceOptions};
 use ledgerops_reconcile::observed::labels;
 use ledgerops_reconcile::workload::FileRef;
-use ledgerops_reconcile::{Observed, Ownership, Step, Workload};
+use ledgerops_reconcile::{Observed, ObservedObjects, Ownership, Step, Workload};
 
-use crate::translate::{ObjectIds, observed_of, service_spec};
+use crate::translate::{NetworkNames, ObjectIds, observed_of, service_spec};
+
+/// One look at the engine: the services the node manages, and the networks, configs and volumes.
+#[derive(Debug, Clone, Default)]
+pub struct Observation {
+    /// The managed services.
+    pub services: Vec<Observed>,
+    /// Networks, and the owned configs and volumes.
+    pub objects: ObservedObjects,
+}
 
 /// What can go wrong with the Docker engine.
 #[derive(Debug, thiserror::Error)]
@@ -93,13 +103,17 @@ impl Swarm {
         Ok(Self { docker })
     }
 
-    /// The services this node manages (labelled `ledgerops.managed-by=ledgerops`); others are
-    /// not even read.
-    pub async fn observe(&self) -> Result<Vec<Observed>> {
+    /// The services this node manages (labelled `ledgerops.managed-by=ledgerops`; others are
+    /// not even read), with the networks (Swarm keeps a service's networks by id) and the configs
+    /// and volumes it owns.
+    pub async fn observe(&self) -> Result<Observation> {
+        let objects = self.observe_objects().await?;
+        let names: NetworkNames = objects.networks.iter().map(|n| (n.id.clone(), n.name.clone())).collect();
         let filter = HashMap::from([("label".to_owned(), vec![format!("{}={}", labels::MANAGED_BY, labels::MANAGER)])]);
         let options = ListServicesOptions { filters: Some(filter), status: None };
         let services = self.docker.list_services(Some(options)).await.map_err(Error::from_docker)?;
-        Ok(services.into_iter().filter_map(observed_of).collect())
+        let services = services.into_iter().filter_map(|s| observed_of(s, &names)).collect();
+        Ok(Observation { services, objects })
     }
 
     /// Carries out one step. An update that meets a version conflict (Swarm bumps the version

@@ -26,7 +26,8 @@ impl Swarm {
                 .docker
                 .list_services(Some(ListServicesOptions {
                     filters: Some(HashMap::from([("id".to_owned(), ids.clone())])),
-                    status: None,
+                    // Swarm's task counts: a global service's desired count is its own.
+                    status: Some(true),
                 }))
                 .await
                 .map_err(Error::from_docker)?;
@@ -56,11 +57,21 @@ impl Swarm {
 fn rollout_of(service: Service, tasks: &[&Task]) -> Rollout {
     let spec = service.spec.unwrap_or_default();
     let current = spec.task_template.as_ref().and_then(|t| t.container_spec.clone()).unwrap_or_default();
+    let mode = spec.mode.clone().unwrap_or_default();
+    let desired_tasks = service.service_status.as_ref().and_then(|s| s.desired_tasks).unwrap_or(0);
+    let count = |n: Option<i64>| n.map_or(0, |n| n.max(0).unsigned_abs());
+    let replicas = match (&mode.replicated, &mode.replicated_job) {
+        (Some(replicated), _) => count(replicated.replicas),
+        (_, Some(job)) => count(job.total_completions),
+        // Global, and global jobs: one task per node Swarm schedules.
+        _ => desired_tasks,
+    };
     let mut rollout = Rollout {
         revision: spec.labels.as_ref().and_then(|l| l.get(labels::REVISION)).and_then(|r| r.parse().ok()),
         update_state: service.update_status.as_ref().and_then(|u| u.state).and_then(update_state),
         update_message: service.update_status.and_then(|u| u.message).unwrap_or_default(),
-        replicas: spec.mode.and_then(|m| m.replicated).and_then(|r| r.replicas).map_or(0, |r| r.max(0).unsigned_abs()),
+        replicas,
+        job: mode.replicated_job.is_some() || mode.global_job.is_some(),
         ..Rollout::default()
     };
     let mut newest_failure = None;
@@ -68,6 +79,7 @@ fn rollout_of(service: Service, tasks: &[&Task]) -> Rollout {
         let status = task.status.as_ref();
         match status.and_then(|s| s.state) {
             Some(TaskState::RUNNING) if task.desired_state == Some(TaskState::RUNNING) => rollout.running += 1,
+            Some(TaskState::COMPLETE) => rollout.completed += 1,
             Some(TaskState::FAILED | TaskState::REJECTED) => {
                 rollout.failed += 1;
                 let at = status.and_then(|s| s.timestamp.clone()).map(|t| t.to_string());

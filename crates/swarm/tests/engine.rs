@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use bollard::models::{ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated, TaskSpec, TaskSpecContainerSpec};
 use bollard::query_parameters::UpdateServiceOptions;
-use ledgerops_reconcile::workload::{FileRef, Healthcheck, PortMapping, UpdatePolicy};
-use ledgerops_reconcile::{Desired, Step, UpdateReason, Workload, plan};
+use ledgerops_reconcile::workload::{
+    DnsConfig, FileRef, Healthcheck, LogDriver, MountSpec, NetworkAttachment, PortMapping, RestartPolicy, UpdatePolicy,
+};
+use ledgerops_reconcile::{Desired, StackObjects, Step, UpdateReason, Workload, plan};
 use ledgerops_swarm::{Error, Swarm};
 
 /// A digest-pinned image `scripts/setup` built and pushed to the local registry.
@@ -25,6 +27,7 @@ fn desired(name: &str, revision: u32, workload: Workload) -> Desired {
         activation: u64::from(revision),
         spec_hash: id_of(&format!("{name}@{revision}")).parse().expect("hash"),
         workload: Ok(workload),
+        objects: StackObjects::default(),
     }
 }
 
@@ -52,6 +55,7 @@ fn workload(replicas: u64) -> Workload {
             failure_action: Some("rollback".into()),
             monitor: Some(Duration::from_secs(2)),
             order: Some("stop-first".into()),
+            max_failure_permille: Some(200),
         },
         healthcheck: Some(Healthcheck {
             test: vec!["CMD".into(), "/bin/busybox".into(), "true".into()],
@@ -74,7 +78,7 @@ async fn swarm() -> Swarm {
 /// The managed services whose name starts with `prefix` (tests run side by side).
 async fn mine(swarm: &Swarm, prefix: &str) -> Vec<ledgerops_reconcile::Observed> {
     let all = swarm.observe().await.expect("observe");
-    all.into_iter().filter(|o| o.swarm_name.starts_with(prefix)).collect()
+    all.services.into_iter().filter(|o| o.swarm_name.starts_with(prefix)).collect()
 }
 
 async fn carry_out(swarm: &Swarm, steps: &[Step]) {
@@ -110,6 +114,8 @@ async fn created_services_read_back_as_desired_drift_is_set_back_and_removal_pru
     assert_eq!(observed.len(), 1);
     let mut expected = workload(2);
     let healthcheck = expected.healthcheck.take();
+    // The engine names its default endpoint mode; the diff compares it only when the spec sets one.
+    expected.endpoint_mode = Some("vip".into());
     assert_eq!(observed[0].workload, expected, "the engine keeps what we wrote, nothing more");
     // bollard cannot read the healthcheck back (workload.rs says why); the engine has it.
     let inspect = std::process::Command::new("docker")
@@ -175,7 +181,7 @@ async fn a_missing_secret_is_named_and_nothing_is_created() {
     let swarm = swarm().await;
     let mut w = workload(1);
     w.ports.clear();
-    w.secrets.insert(FileRef { name: "e2e-no-such-secret".into(), target: "pw".into() });
+    w.secrets.insert(FileRef { name: "e2e-no-such-secret".into(), target: "pw".into(), ..FileRef::default() });
     let d = desired("e2e-secret-app", 1, w);
     let steps = plan(&[d], &[], |_, _| false).steps;
     match swarm.apply(&steps[0]).await {
@@ -185,4 +191,124 @@ async fn a_missing_secret_is_named_and_nothing_is_created() {
         other => panic!("{other:?}"),
     }
     assert!(mine(&swarm, "e2e-secret-").await.is_empty());
+}
+
+/// Every field of spec format 2, on a service of its own network, with a named volume, a tmpfs
+/// and a bind mount, reads back from the engine as written: no false drift.
+fn stack_workload(network: &str) -> Workload {
+    let mut w = workload(1);
+    w.ports.clear();
+    w.networks.insert(NetworkAttachment { name: network.into(), aliases: ["web-alias".into()].into() });
+    w.mounts = [
+        MountSpec {
+            kind: "volume".into(),
+            source: Some("e2e-stack-data".into()),
+            target: "/data".into(),
+            ..MountSpec::default()
+        },
+        MountSpec {
+            kind: "tmpfs".into(),
+            target: "/scratch".into(),
+            tmpfs_size: Some(16 << 20),
+            tmpfs_mode: Some(0o1777),
+            ..MountSpec::default()
+        },
+        MountSpec {
+            kind: "bind".into(),
+            source: Some("/tmp".into()),
+            target: "/host-tmp".into(),
+            read_only: true,
+            ..MountSpec::default()
+        },
+    ]
+    .into();
+    w.restart = RestartPolicy {
+        condition: Some("on-failure".into()),
+        delay: Some(Duration::from_secs(2)),
+        max_attempts: Some(5),
+        window: Some(Duration::from_secs(30)),
+    };
+    w.rollback = UpdatePolicy { parallelism: Some(2), failure_action: Some("pause".into()), ..UpdatePolicy::default() };
+    w.reserve_nano_cpus = Some(100_000_000);
+    w.reserve_memory_bytes = Some(16 << 20);
+    w.pids = Some(200);
+    w.preferences = vec!["node.labels.zone".into()];
+    w.max_per_node = Some(2);
+    w.endpoint_mode = Some("dnsrr".into());
+    w.hostname = Some("{{.Service.Name}}-{{.Task.Slot}}".into());
+    w.user = Some("0:0".into());
+    w.workdir = Some("/www".into());
+    w.stop_signal = Some("SIGINT".into());
+    w.stop_grace_period = Some(Duration::from_secs(3));
+    w.init = Some(true);
+    w.read_only = true;
+    w.dns = Some(DnsConfig {
+        servers: vec!["10.0.0.53".into()],
+        search: vec!["edge.local".into()],
+        options: vec!["ndots:2".into()],
+    });
+    w.hosts = [("db.example".into(), "10.0.0.5".into())].into();
+    w.logging = Some(LogDriver { name: "json-file".into(), options: [("max-size".into(), "1m".into())].into() });
+    w.ulimits = [("nofile".into(), (1024, 2048))].into();
+    w.sysctls = [("net.core.somaxconn".into(), "512".into())].into();
+    w.cap_add = ["CAP_NET_BIND_SERVICE".into()].into();
+    w.cap_drop = ["CAP_MKNOD".into()].into();
+    w.container_labels = [("tier".into(), "edge".into())].into();
+    w
+}
+
+#[tokio::test]
+async fn every_format_2_field_reads_back_as_written_and_hand_edits_are_set_back() {
+    clean("e2e-stack-").await;
+    let docker =
+        bollard::Docker::connect_with_local_defaults().expect("docker").negotiate_version().await.expect("api");
+    let net = "e2e-stack-net";
+    let _ = docker.remove_network(net).await;
+    let request = bollard::models::NetworkCreateRequest {
+        name: net.into(),
+        driver: Some("overlay".into()),
+        attachable: Some(true),
+        ..Default::default()
+    };
+    docker.create_network(request).await.expect("an overlay network");
+    let swarm = swarm().await;
+    let app = desired("e2e-stack-app", 1, stack_workload(net));
+    let never = |_, _| false;
+    carry_out(&swarm, &plan(std::slice::from_ref(&app), &[], never).steps).await;
+
+    let observed = mine(&swarm, "e2e-stack-").await;
+    let mut expected = stack_workload(net);
+    expected.healthcheck = None;
+    // Swarm fills the rest of a rollback config it is given; the diff compares what the spec sets.
+    expected.rollback.order = Some("stop-first".into());
+    expected.rollback.max_failure_permille = Some(0);
+    assert_eq!(observed[0].workload, expected, "every field as written, nothing more");
+    assert!(plan(std::slice::from_ref(&app), &observed, never).steps.is_empty(), "no false drift");
+
+    // By hand: the network detached, a mount changed, the restart policy changed.
+    let current = docker.inspect_service("e2e-stack-app", None).await.expect("inspect");
+    let mut spec = current.spec.expect("spec");
+    let task = spec.task_template.as_mut().expect("task");
+    task.networks = None;
+    task.restart_policy.as_mut().expect("restart").condition =
+        Some(bollard::models::TaskSpecRestartPolicyConditionEnum::ANY);
+    let container = task.container_spec.as_mut().expect("container");
+    container.mounts.as_mut().expect("mounts").retain(|m| m.target.as_deref() != Some("/host-tmp"));
+    let version = current.version.and_then(|v| v.index).expect("version") as i32;
+    docker
+        .update_service("e2e-stack-app", spec, UpdateServiceOptions { version, ..Default::default() }, None)
+        .await
+        .expect("edited by hand");
+    let drifted = plan(std::slice::from_ref(&app), &mine(&swarm, "e2e-stack-").await, never);
+    match &drifted.steps[..] {
+        [Step::Update { reason: UpdateReason::Drift { fields }, .. }] => {
+            assert_eq!(fields, &["networks", "mounts", "restart.condition"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    carry_out(&swarm, &drifted.steps).await;
+    let back = mine(&swarm, "e2e-stack-").await;
+    assert!(plan(std::slice::from_ref(&app), &back, never).steps.is_empty(), "set back");
+    carry_out(&swarm, &plan(&[], &back, never).steps).await;
+    let _ = docker.remove_network(net).await;
 }

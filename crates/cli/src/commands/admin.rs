@@ -7,6 +7,7 @@ use crate::commands::{Ctx, Outcome};
 use crate::exit::CliError;
 use ledgerops_chain::Client;
 use ledgerops_registry::validate_name;
+use ledgerops_spec::Policy;
 
 pub(crate) async fn registry(ctx: &Ctx, command: RegistryCommand) -> Result<Outcome, CliError> {
     let RegistryCommand::Deploy { admin } = command;
@@ -47,6 +48,23 @@ pub(crate) async fn change(ctx: &Ctx, change: Change) -> Result<Outcome, CliErro
             format!("namespace {namespace}: at most {max_replicas} replicas and {max_spec_bytes} spec bytes"),
             client.send(r.setNamespaceLimits(namespace.clone(), max_replicas, max_spec_bytes)).await?,
         ),
+        Change::Namespace(NamespaceCommand::Policy { namespace, allow, external }) => {
+            let policy = Policy {
+                allow: allow.iter().map(|p| p.as_str().to_owned()).collect(),
+                external: external.into_iter().collect(),
+                ..Policy::default()
+            };
+            let bytes = if policy == Policy::default() { Vec::new() } else { policy.encode()? };
+            let said = if bytes.is_empty() {
+                "the default (nothing beyond a plain container)".to_owned()
+            } else {
+                String::from_utf8_lossy(&bytes).into_owned()
+            };
+            (
+                format!("namespace {namespace} policy: {said}"),
+                client.send(r.setNamespacePolicy(namespace.clone(), bytes.into())).await?,
+            )
+        }
         Change::Deployer(DeployerCommand::Grant { namespace, account }) => (
             format!("{account} may now deploy to {namespace}"),
             client.send(r.grantDeployer(namespace.clone(), account)).await?,

@@ -5,13 +5,9 @@
 //! refusal (a missing role, a frozen namespace, a ceiling) changes nothing. The transactions are
 //! then handed to the RPC together and confirmed after, so they can share blocks.
 
-use std::io::Read;
-use std::path::Path;
-
 use alloy::network::Ethereum;
 use alloy::providers::PendingTransactionBuilder;
 use ledgerops_chain::{ChainError, Client};
-use ledgerops_compose::{ComposeError, ComposeFile, Options};
 use serde_json::{Value, json};
 
 use crate::args::ApplyArgs;
@@ -21,14 +17,16 @@ use crate::commands::{Ctx, Outcome};
 use crate::exit::CliError;
 use crate::ledger::Ledger;
 use crate::plan::{Action, ServicePlan, plan_namespace};
+use crate::stack;
 
 pub(crate) async fn apply(ctx: &Ctx, args: ApplyArgs) -> Result<Outcome, CliError> {
     let timeout = wait::parse_timeout(&args.wait.timeout)?;
     let namespace = &args.file.namespace;
-    let file = read_compose(&args.file.path, &args.file.sites, args.file.ignore_unsupported)?;
+    let file = stack::read(&args.file.input())?;
     let client = ctx.client().await?;
     let ledger = Ledger::read(&client).await?;
     require_namespace(&ledger, namespace)?;
+    let ignored = ignored_keys(&file);
     let plans = plan_namespace(&ledger, namespace, file.services, args.file.prune)?;
     for plan in plans.iter().filter(|p| p.action.changes_chain()) {
         simulate(&client, plan).await.map_err(|e| CliError::from(e).about(&plan.service))?;
@@ -37,7 +35,7 @@ pub(crate) async fn apply(ctx: &Ctx, args: ApplyArgs) -> Result<Outcome, CliErro
     let mut done = Vec::new();
     let mut targets = Vec::new();
     let result = carry_out(ctx, &client, &plans, &mut done, &mut targets).await;
-    let mut doc = json!({ "namespace": namespace, "services": done, "ignored_keys": file.unsupported });
+    let mut doc = json!({ "namespace": namespace, "services": done, "ignored_keys": ignored });
     if let Err(e) = result {
         let sent = doc["services"].as_array().map_or(0, |s| s.iter().filter(|s| s.get("tx").is_some()).count());
         return Err(e.about(format!("after {sent} transaction(s); run apply again to finish")).after(doc));
@@ -157,30 +155,9 @@ async fn submit(client: &Client, plan: &ServicePlan) -> Result<PendingTransactio
     }
 }
 
-/// Reads and parses a compose file (`-` is standard input). Unsupported keys refuse the file,
-/// unless `ignore_unsupported`, when they are listed on stderr.
-pub(crate) fn read_compose(path: &Path, sites: &[String], ignore_unsupported: bool) -> Result<ComposeFile, CliError> {
-    let shown = path.display();
-    let text = if path == Path::new("-") {
-        let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).map(|_| text)
-    } else {
-        std::fs::read_to_string(path)
-    }
-    .map_err(|e| CliError::Usage(format!("cannot read {shown}: {e}")))?;
-    let options = Options { default_sites: sites.to_vec(), ignore_unsupported };
-    let file = ledgerops_compose::parse(&text, &options).map_err(|e| match e {
-        ComposeError::Unsupported(keys) => CliError::Usage(format!(
-            "{shown}: ledgerops cannot carry these keys, so it refuses the file: {}\n\
-             (--ignore-unsupported goes on without them; docs/cli.md lists what is carried)",
-            keys.join(", ")
-        )),
-        other => CliError::Usage(format!("{shown}: {other}")),
-    })?;
-    if !file.unsupported.is_empty() {
-        eprintln!("warning: {shown}: left out (--ignore-unsupported): {}", file.unsupported.join(", "));
-    }
-    Ok(file)
+/// Every key the file held that is not on the ledger, ignored or left out: what `--json` shows.
+pub(crate) fn ignored_keys(file: &ledgerops_compose::ComposeFile) -> Vec<String> {
+    file.ignored.iter().chain(&file.unsupported).map(|(path, _)| path.clone()).collect()
 }
 
 /// Refuses a namespace the registry does not have, before anything is sent.

@@ -2,21 +2,27 @@
 
 use alloy::sol_types::SolEvent;
 use ledgerops_bindings::DeploymentRegistry::RevisionPublished;
+use ledgerops_chain::events::namespace_policy;
 use ledgerops_chain::{Client, Sent};
-use ledgerops_registry::ServiceName;
-use ledgerops_spec::spec_hash;
+use ledgerops_registry::{ServiceName, namespace_id};
+use ledgerops_spec::{Policy, spec_hash};
 use serde_json::json;
 
-use crate::args::DeployArgs;
+use crate::args::{DeployArgs, RollbackArgs, RollbackCommand};
 use crate::commands::wait::{self, Target};
 use crate::commands::{Ctx, Outcome, sent_doc, sent_text};
 use crate::exit::CliError;
 use crate::spec_args::spec_from_args;
 
 pub(crate) async fn deploy(ctx: &Ctx, args: DeployArgs) -> Result<Outcome, CliError> {
-    let onchain = spec_from_args(&args.image, &args.sites, &args.spec)?.to_onchain()?;
+    let spec = spec_from_args(&args.image, &args.sites, &args.spec)?;
+    let onchain = spec.to_onchain()?;
     let timeout = wait::parse_timeout(&args.wait.timeout)?;
     let client = ctx.client().await?;
+    let namespace = &args.service.namespace;
+    let policy = namespace_policy(&client, namespace_id(namespace)).await?;
+    let policy = Policy::from_chain(policy.as_ref().map(|p| p.as_ref()))?;
+    policy.check(namespace, &spec, None).map_err(|e| CliError::from(e).about(&args.service))?;
     let id = args.service.id();
     let state = client.view(client.registry.serviceState(id)).await?;
     let unchanged = state.activeRevision != 0
@@ -38,16 +44,29 @@ pub(crate) async fn deploy(ctx: &Ctx, args: DeployArgs) -> Result<Outcome, CliEr
         (revision, sent_doc(&what, &sent, json!({ "service": args.service.to_string(), "revision": revision })))
     };
     if args.wait.wait {
-        let target = Target { service: args.service.clone(), revision };
-        let converged = wait::until_converged(&client, ctx, None, &[target], &[], timeout)
-            .await
-            .map_err(|e| e.after(doc.clone()))?
-            .remove(0);
-        ctx.out.say(&format!("{} revision {revision}: converged on {} node(s)", args.service, converged["nodes"]));
-        doc["converged"] = converged;
+        doc["converged"] = converge(ctx, &client, &args.service, revision, timeout, &doc).await?;
     }
     ctx.out.document(&doc);
     Ok(Outcome::Done)
+}
+
+/// `--wait`: until the nodes serving `service` report `revision` converged; a failure carries
+/// `doc`, what was sent before it.
+async fn converge(
+    ctx: &Ctx,
+    client: &Client,
+    service: &ServiceName,
+    revision: u32,
+    timeout: std::time::Duration,
+    doc: &serde_json::Value,
+) -> Result<serde_json::Value, CliError> {
+    let target = Target { service: service.clone(), revision };
+    let converged = wait::until_converged(client, ctx, None, &[target], &[], timeout)
+        .await
+        .map_err(|e| e.after(doc.clone()))?
+        .remove(0);
+    ctx.out.say(&format!("{service} revision {revision}: converged on {} node(s)", converged["nodes"]));
+    Ok(converged)
 }
 
 /// The revision a `publish` receipt announces.
@@ -59,7 +78,10 @@ pub(crate) fn published_revision(sent: &Sent) -> Result<u32, CliError> {
         .ok_or_else(|| CliError::Usage(format!("the receipt of {} holds no RevisionPublished event", sent.tx)))
 }
 
-pub(crate) async fn rollback(ctx: &Ctx, service: &ServiceName, to: Option<u32>) -> Result<Outcome, CliError> {
+pub(crate) async fn rollback(ctx: &Ctx, command: RollbackCommand) -> Result<Outcome, CliError> {
+    let RollbackCommand { target: RollbackArgs { service, to }, wait } = command;
+    let service = &service;
+    let timeout = wait::parse_timeout(&wait.timeout)?;
     let client = ctx.client().await?;
     let state = client.view(client.registry.serviceState(service.id())).await?;
     let to = match to {
@@ -70,11 +92,14 @@ pub(crate) async fn rollback(ctx: &Ctx, service: &ServiceName, to: Option<u32>) 
         }
     };
     let sent = client.send(client.registry.rollback(service.namespace.clone(), service.name.clone(), to)).await?;
-    ctx.sent(
-        &format!("{service}: revision {to} active again (was {})", state.activeRevision),
-        &sent,
-        json!({ "service": service.to_string(), "revision": to, "from": state.activeRevision }),
-    );
+    let what = format!("{service}: revision {to} active again (was {})", state.activeRevision);
+    let mut doc =
+        sent_doc(&what, &sent, json!({ "service": service.to_string(), "revision": to, "from": state.activeRevision }));
+    ctx.out.say(&sent_text(&what, &sent));
+    if wait.wait {
+        doc["converged"] = converge(ctx, &client, service, to, timeout, &doc).await?;
+    }
+    ctx.out.document(&doc);
     Ok(Outcome::Done)
 }
 

@@ -4,25 +4,34 @@
 use serde_json::json;
 
 use crate::args::DiffArgs;
-use crate::commands::apply::{read_compose, require_namespace};
+use crate::commands::apply::{ignored_keys, require_namespace};
 use crate::commands::{Ctx, Outcome};
 use crate::exit::CliError;
 use crate::ledger::Ledger;
 use crate::plan::{plan_namespace, plan_service};
 use crate::spec_args::spec_from_args;
+use crate::stack::{self, StackInput};
 
 pub(crate) async fn diff(ctx: &Ctx, args: DiffArgs) -> Result<Outcome, CliError> {
     let (plans, doc) = match (&args.path, &args.namespace, &args.service, &args.image) {
         (Some(path), Some(namespace), _, _) => {
-            let file = read_compose(path, &args.sites, args.ignore_unsupported)?;
+            let input = StackInput {
+                path,
+                namespace,
+                sites: &args.sites,
+                ignore_unsupported: args.ignore_unsupported,
+                env_files: &args.env_files,
+            };
+            let file = stack::read(&input)?;
             let client = ctx.client().await?;
             let ledger = Ledger::read(&client).await?;
             require_namespace(&ledger, namespace)?;
+            let ignored = ignored_keys(&file);
             let plans = plan_namespace(&ledger, namespace, file.services, args.prune)?;
             let doc = json!({
                 "namespace": namespace,
                 "services": plans.iter().map(|p| p.to_json()).collect::<Vec<_>>(),
-                "ignored_keys": file.unsupported,
+                "ignored_keys": ignored,
             });
             (plans, doc)
         }

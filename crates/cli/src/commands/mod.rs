@@ -83,7 +83,7 @@ pub(crate) async fn run(cli: Cli) -> Result<Outcome, CliError> {
             CliError::Usage(_) | CliError::Spec(_) => e,
             other => CliError::Usage(other.to_string()),
         }),
-        Command::Rollback(a) => deploy::rollback(&ctx, &a.service, a.to).await,
+        Command::Rollback(a) => deploy::rollback(&ctx, a).await,
         Command::Remove { service } => deploy::remove(&ctx, &service).await,
         Command::Status { target } => show::status(&ctx, target.as_deref()).await,
         Command::History { service } => show::history(&ctx, &service).await,

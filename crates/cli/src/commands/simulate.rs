@@ -13,7 +13,7 @@ use ledgerops_registry::ServiceName;
 use serde_json::{Value, json};
 
 use crate::args::{PlanAction, PlanArgs, RollbackArgs};
-use crate::commands::apply::{read_compose, require_namespace};
+use crate::commands::apply::require_namespace;
 use crate::commands::{Ctx, Outcome};
 use crate::exit::CliError;
 use crate::ledger::Ledger;
@@ -96,7 +96,7 @@ async fn plans(
             vec![plan_service(ledger, service.clone(), spec_from_args(image, sites, spec)?, false)?]
         }
         PlanAction::Apply(file) => {
-            let read = read_compose(&file.path, &file.sites, file.ignore_unsupported)?;
+            let read = crate::stack::read(&file.input())?;
             require_namespace(ledger, &file.namespace)?;
             plan_namespace(ledger, &file.namespace, read.services, file.prune)?
         }

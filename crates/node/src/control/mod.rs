@@ -8,16 +8,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::{Address, B256};
-use ledgerops_reconcile::{Desired, Held, Observed, Step, UpdateReason, desired_for, plan};
+use ledgerops_reconcile::{Desired, Held, NodeRules, Observed, Step, UpdateReason, desired_for, plan, plan_objects};
 use ledgerops_registry::RegistryState;
-use ledgerops_spec::workload_hash;
+use ledgerops_spec::{Permission, workload_hash};
 use ledgerops_swarm::{Error as DockerError, Swarm};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
+mod objects;
 pub mod rollouts;
 pub mod status;
 
+use self::objects::with_conflicts_held;
 use self::rollouts::{Activation, Outcome, Report, Rollouts};
 use self::status::{Seen, statuses};
 use crate::outage::{Outage, backoff};
@@ -74,6 +76,8 @@ pub struct Settings {
     pub backoff_cap: Duration,
     /// Most replicas of one service this node runs.
     pub max_replicas: u32,
+    /// Powers over the host this node grants on top of namespace policies.
+    pub allow: BTreeSet<Permission>,
 }
 
 /// The loop's state.
@@ -95,6 +99,8 @@ pub struct Controller {
     dirty: Dirty,
     retries: BTreeMap<String, Retry>,
     held: BTreeMap<String, String>,
+    /// Volumes reported orphaned at the last pass.
+    orphans: Vec<String>,
     unregistered: bool,
 }
 
@@ -126,6 +132,7 @@ impl Controller {
             dirty: Dirty::All,
             retries: BTreeMap::new(),
             held: BTreeMap::new(),
+            orphans: Vec::new(),
             unregistered: false,
         }
     }
@@ -165,10 +172,16 @@ impl Controller {
         tracing::info!("controller stopped");
     }
 
-    /// Takes a new registry state; marks the services whose desired revision changed.
+    /// Takes a new registry state; marks the services whose desired revision changed, or
+    /// whose verdict did (a namespace policy now grants or refuses what the spec asks).
     fn set_state(&mut self, state: Arc<RegistryState>) {
-        let desired = desired_for(&state, &self.sites(&state), self.settings.max_replicas);
-        let key = |d: &Desired| (d.swarm_name.clone(), (d.revision, d.spec_hash));
+        let rules = NodeRules {
+            sites: self.sites(&state),
+            max_replicas: self.settings.max_replicas,
+            allow: self.settings.allow.clone(),
+        };
+        let desired = desired_for(&state, &rules);
+        let key = |d: &Desired| (d.swarm_name.clone(), (d.revision, d.spec_hash, d.workload.is_ok()));
         let before: BTreeMap<_, _> = self.desired.iter().map(key).collect();
         let after: BTreeMap<_, _> = desired.iter().map(key).collect();
         let changed = before
@@ -236,19 +249,25 @@ impl Controller {
         }
         let started = Instant::now();
         let Some(swarm) = self.connect().await else { return };
-        let observed = match swarm.observe().await {
-            Ok(observed) => observed,
+        let observation = match swarm.observe().await {
+            Ok(observation) => observation,
             Err(e) => return self.docker_failed(&e),
         };
         self.docker_recovered();
         if self.hold_while_unregistered() {
             return;
         }
+        let observed = &observation.services;
+        let objects = plan_objects(&self.desired, &observation.objects);
+        let desired = with_conflicts_held(&self.desired, &objects.conflicts);
         let store = Arc::clone(&self.store);
         let applied = move |id, revision| store.applied(id, revision).unwrap_or(false);
-        let plan = plan(&self.desired, &observed, applied);
+        let plan = plan(&desired, observed, applied);
         let now = Instant::now();
         let mut planned = BTreeSet::new();
+        for step in &objects.create {
+            self.execute_object(&swarm, step, now, &mut planned, shutdown).await;
+        }
         for step in &plan.steps {
             let name = step_name(step).to_owned();
             let waiting = self.retries.get(&name).is_some_and(|r| r.at > now);
@@ -257,16 +276,20 @@ impl Controller {
             }
             planned.insert(name);
         }
+        for step in &objects.remove {
+            self.execute_object(&swarm, step, now, &mut planned, shutdown).await;
+        }
+        self.report_orphans(&objects.orphaned_volumes);
         self.report_held(&plan.held);
         self.retries.retain(|name, _| planned.contains(name));
         self.changed_at.retain(|name, _| planned.contains(name));
         self.dirty = Dirty::Names(self.retries.keys().cloned().collect());
-        self.check_rollouts(&swarm, &observed).await;
+        self.check_rollouts(&swarm, observed).await;
         if let Some(state) = &self.state {
             let seen = Seen {
                 state,
                 desired: &self.desired,
-                observed: &observed,
+                observed,
                 plan: &plan,
                 rollouts: &self.rollouts,
                 last: &self.last,

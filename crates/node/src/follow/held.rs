@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use alloy::providers::Provider;
 use ledgerops_chain::Cursor;
 use ledgerops_chain::events::RegistryLog;
-use ledgerops_registry::{RegistryState, ServiceName};
+use ledgerops_registry::{RegistryState, ServiceName, namespace_id};
 
 use super::SyncError;
 use super::verify::{Mismatch, Scope, Verdict, Verifier};
@@ -54,6 +54,13 @@ impl Held {
                 Some(record) => state.services.insert(id, record.clone()),
                 None => state.services.remove(&id),
             };
+            if let Mismatch::Policy { namespace, .. } = &mismatch {
+                let ns = namespace_id(namespace);
+                match verified.policies.get(&ns) {
+                    Some(policy) => state.policies.insert(ns, policy.clone()),
+                    None => state.policies.remove(&ns),
+                };
+            }
             services.insert(name, mismatch);
         }
         Ok(Self { block: at.block, seqs: (state.seq, audit.0), services, state })

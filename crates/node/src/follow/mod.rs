@@ -81,7 +81,8 @@ impl Folded {
         let mut touched = BTreeSet::new();
         for log in logs {
             self.audit.append_log(&log.raw.inner)?;
-            touched.extend(Arc::make_mut(&mut self.state).apply(&log.event)?.desired_service());
+            let change = Arc::make_mut(&mut self.state).apply(&log.event)?;
+            touched.extend(self.state.moved_by(&change));
         }
         Ok(touched)
     }

@@ -6,13 +6,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy::providers::Provider;
 use alloy::sol_types::SolCall;
 use ledgerops_bindings::DeploymentRegistry as R;
 use ledgerops_chain::{Cursor, Head};
 use ledgerops_evm::{Mirror, MirrorError, Session};
-use ledgerops_registry::{RegistryState, ServiceRecord};
+use ledgerops_registry::{RegistryState, namespace_id};
 use ledgerops_spec::spec_hash;
 
 /// Which services to compare.
@@ -56,6 +56,16 @@ pub enum Mismatch {
         /// The registry's commitment.
         registry: B256,
     },
+    /// The service's namespace policy from the events (what it may run) does not hash to the
+    /// registry's commitment: a policy log was dropped, added or altered.
+    Policy {
+        /// The namespace.
+        namespace: String,
+        /// The hash of the events' policy (0: the default).
+        events: B256,
+        /// The registry's commitment.
+        registry: B256,
+    },
 }
 
 impl Mismatch {
@@ -67,6 +77,9 @@ impl Mismatch {
             ),
             Self::Spec { revision, events, registry } => format!(
                 "revision {revision}'s spec from the events hashes to {events}, the registry (proved at block {block}) holds {registry}: the log was altered"
+            ),
+            Self::Policy { namespace, events, registry } => format!(
+                "namespace {namespace}'s policy from the events hashes to {events}, the registry (proved at block {block}) holds {registry}: a policy log is missing or altered"
             ),
         }
     }
@@ -150,9 +163,13 @@ impl Verifier {
             Scope::Touched(ids) => ids.iter().copied().collect(),
             Scope::All => state.services.keys().copied().collect(),
         };
-        // The audit head and each service's state first, then the active revisions' hashes
-        // (which revision is active is only known once its state is proved).
+        // The audit head, each service's state and its namespace's policy hash first, then the
+        // active revisions' hashes (which revision is active is only known once its state is
+        // proved).
+        let namespaces: BTreeSet<B256> =
+            ids.iter().filter_map(|id| state.services.get(id)).map(|r| namespace_id(&r.service.namespace)).collect();
         let mut calls: Vec<Bytes> = ids.iter().map(|id| R::serviceStateCall { sId: *id }.abi_encode().into()).collect();
+        calls.extend(namespaces.into_iter().map(|ns| R::namespacePolicyHashCall { nsId: ns }.abi_encode().into()));
         calls.push(R::auditHeadCall {}.abi_encode().into());
         mirror.prove_for(provider, &calls).await?;
         let hashes: Vec<Bytes> = {
@@ -170,7 +187,7 @@ impl Verifier {
         let head = session.view(&R::auditHeadCall {})?;
         let mut mismatches = BTreeMap::new();
         for id in ids {
-            if let Some(mismatch) = compare(&mut session, id, state.services.get(&id))? {
+            if let Some(mismatch) = compare(&mut session, state, id)? {
                 mismatches.insert(id, mismatch);
             }
         }
@@ -185,29 +202,29 @@ impl Verifier {
         let block = mirror.block().number;
         let mut session = mirror.session();
         let head = session.view(&R::auditHeadCall {}).ok()?;
-        let mismatches = state
-            .services
-            .iter()
-            .filter_map(|(id, record)| Some((*id, compare(&mut session, *id, Some(record)).ok()??)))
-            .collect();
+        let mismatches =
+            state.services.keys().filter_map(|id| Some((*id, compare(&mut session, state, *id).ok()??))).collect();
         Some(Verdict { block, audit: (head.seq, head.head), mismatches })
     }
 }
 
-/// How the events' record of service `id` disagrees with the registry's state in `session`, if
-/// it does; an error when that state is not all in the mirror.
-fn compare(
-    session: &mut Session<'_>,
-    id: B256,
-    record: Option<&ServiceRecord>,
-) -> Result<Option<Mismatch>, MirrorError> {
+/// How the events' record of service `id` in `state` disagrees with the registry's state in
+/// `session`, if it does; an error when that state is not all in the mirror.
+fn compare(session: &mut Session<'_>, state: &RegistryState, id: B256) -> Result<Option<Mismatch>, MirrorError> {
+    let record = state.services.get(&id);
     let active = session.view(&R::serviceStateCall { sId: id })?.activeRevision;
     let ours = record.map_or(0, |r| r.active);
     if ours != active {
         return Ok(Some(Mismatch::Active { registry: active, events: ours }));
     }
-    let Some(spec) = record.and_then(ServiceRecord::active_spec) else { return Ok(None) };
+    let Some((record, spec)) = record.and_then(|r| Some((r, r.active_spec()?))) else { return Ok(None) };
     let proved = session.view(&R::revisionHashCall { sId: id, revision: active })?;
     let ours = spec_hash(spec);
-    Ok((ours != proved).then_some(Mismatch::Spec { revision: active, events: ours, registry: proved }))
+    if ours != proved {
+        return Ok(Some(Mismatch::Spec { revision: active, events: ours, registry: proved }));
+    }
+    let namespace = &record.service.namespace;
+    let proved = session.view(&R::namespacePolicyHashCall { nsId: namespace_id(namespace) })?;
+    let ours = state.policy_of(namespace).map_or(B256::ZERO, keccak256);
+    Ok((ours != proved).then(|| Mismatch::Policy { namespace: namespace.clone(), events: ours, registry: proved }))
 }

@@ -38,6 +38,9 @@ pub struct Status {
     /// Services held at their last verified state because the logs read disagree with the
     /// registry's proved state: `namespace/name` and the evidence.
     pub held: std::collections::BTreeMap<String, String>,
+    /// Volumes the node created that no desired service mounts any more: kept (they may hold
+    /// data) until an operator removes them.
+    pub orphaned_volumes: Vec<String>,
 }
 
 /// One managed service as `/status` shows it.

@@ -173,7 +173,7 @@ async fn a_revision_failing_on_a_majority_is_rolled_back_on_chain_and_everywhere
 async fn one_failing_node_of_three_does_not_roll_the_fleet_back() {
     let fleet = Fleet::start("lone", ["edge", "edge", "edge"]).await;
     let (chain, sockets, nodes) = (&fleet.chain, &fleet.sockets, &fleet.nodes);
-    let secret = "lone-only-two";
+    let secret = "lone_only-two";
     for socket in sockets {
         docker_on(socket.as_deref(), &["secret", "rm", secret]);
     }
@@ -188,7 +188,7 @@ async fn one_failing_node_of_three_does_not_roll_the_fleet_back() {
 
     // Revision 2 needs a secret the third engine lacks: that node votes, alone.
     let mut needs_secret = spec(&app, &["edge"], "two");
-    needs_secret.body.secrets.push(Mount { name: secret.into(), target: None });
+    needs_secret.body.secrets.push(Mount { name: secret.into(), ..Mount::default() });
     harness::publish_spec(chain, "lone/web", &needs_secret).await;
     nodes[2]
         .until("the third node voted", || (metric(&nodes[2], "ledgerops_rollback_votes_total") == 1).then_some(()))

@@ -4,7 +4,7 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use alloy::primitives::keccak256;
@@ -81,7 +81,7 @@ pub fn app(replicas: u32, mode: &str, published: Option<u16>) -> Spec {
 
 /// The same app, needing a secret this node does not have.
 pub fn with_secret(mut spec: Spec, secret: &str) -> Spec {
-    spec.body.secrets.push(Mount { name: secret.into(), target: None });
+    spec.body.secrets.push(Mount { name: secret.into(), ..Mount::default() });
     spec
 }
 
@@ -249,7 +249,11 @@ pub fn docker_on(socket: Option<&str>, args: &[&str]) -> Option<String> {
     if let Some(socket) = socket {
         command.args(["-H", &format!("unix://{socket}")]);
     }
-    let out = command.args(args).stderr(Stdio::null()).output().expect("the docker CLI runs");
+    let out = command.args(args).output().expect("the docker CLI runs");
+    if !out.status.success() {
+        // Said, not asserted: many callers expect a failure (a service already gone).
+        eprintln!("docker {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
+    }
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 

@@ -40,7 +40,21 @@ fn hostile() -> Vec<(&'static str, u32, Vec<u8>, &'static str)> {
         ("bad-constraint", 1, body(json!({"v": 1, "constraints": ["node.labels.tier"]})), "constraints"),
         ("future-format", 1, body(json!({"v": 99})), "format version"),
         ("nul-in-env", 1, body(json!({"v": 1, "env": {"A": "x\u{0}y"}})), "env.A"),
-        ("unknown-secret", 1, body(json!({"v": 1, "secrets": [{"name": "hostile-no-such-secret"}]})), "secret"),
+        ("unknown-secret", 1, body(json!({"v": 1, "secrets": [{"name": "hostile_no-such-secret"}]})), "secret"),
+        // Another namespace's secret, and the host's Docker socket: refused by the default policy.
+        (
+            "other-namespace-secret",
+            1,
+            body(json!({"v": 1, "secrets": [{"name": "prod_db-password"}]})),
+            "secret \"prod_db-password\" outside the namespace",
+        ),
+        (
+            "docker-socket",
+            1,
+            body(json!({"v": 2, "mounts": [
+                {"type": "bind", "source": "/var/run/docker.sock", "target": "/var/run/docker.sock"}]})),
+            "needs permission docker-socket, which the namespace's policy does not allow",
+        ),
         ("env-10000", 1, body(json!({"v": 1, "env": many_env})), ""),
         ("huge-command", 1, body(json!({"v": 1, "command": ["x".repeat(100_000)]})), ""),
         // Within the namespace's cap (its admin raised it to the registry's hard maximum), above

@@ -49,7 +49,7 @@ async fn publish_update_drift_and_removal_reach_the_swarm_and_others_are_left_al
     assert_eq!(label(&web, labels::REVISION).as_deref(), Some("2"));
 
     // A secret this node lacks: that service is reported, the others go on.
-    let broken = harness::with_secret(harness::app(1, "c", None), "life-missing-secret");
+    let broken = harness::with_secret(harness::app(1, "c", None), "life_missing-secret");
     harness::publish_spec(&site.chain, "life/needs-secret", &broken).await;
     // A spec that breaks the rules, published straight to the contract (as a stolen deployer
     // key could): held with the reason, never applied, never a crash.
@@ -65,7 +65,7 @@ async fn publish_update_drift_and_removal_reach_the_swarm_and_others_are_left_al
     let failed =
         node.until("the missing secret journaled", || node.journaled("life_needs-secret", "create").pop()).await;
     assert_eq!(failed["result"], "error");
-    assert!(failed["detail"].as_str().is_some_and(|d| d.contains("life-missing-secret")), "{failed}");
+    assert!(failed["detail"].as_str().is_some_and(|d| d.contains("life_missing-secret")), "{failed}");
     let held = node.until("the invalid spec held", || node.journaled("life_hostile", "held").pop()).await;
     assert!(held["detail"].as_str().is_some_and(|d| d.contains("ports[0]")), "{held}");
     assert!(service("life_needs-secret").is_none() && service("life_hostile").is_none());

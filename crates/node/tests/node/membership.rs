@@ -95,7 +95,7 @@ async fn a_vote_sent_twice_counts_once_and_a_removed_nodes_report_is_refused() {
     let mut node = site.node();
     publish(&site.chain, "votes/web", &harness::app(1, "one", None)).await;
     node.until("revision 1 healthy", || health_of(&node, "votes/web").filter(|h| *h == (1, "Healthy".into()))).await;
-    let needs_secret = harness::with_secret(harness::app(1, "two", None), "votes-missing-secret");
+    let needs_secret = harness::with_secret(harness::app(1, "two", None), "votes_missing-secret");
     publish(&site.chain, "votes/web", &needs_secret).await;
     node.until("the node voted", || node.log().contains("voted to roll back").then_some(())).await;
     node.kill();
