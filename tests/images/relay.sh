@@ -8,6 +8,7 @@
 # PID 1 ignores a signal it has no handler for: stop at once when Swarm asks.
 trap 'exit 0' TERM INT
 if [ -n "$SERVE_DIR" ]; then
+  mkdir -p "$SERVE_DIR"
   [ -f "$SERVE_DIR/index.html" ] || echo "$NAME born $RANDOM$RANDOM" > "$SERVE_DIR/index.html"
   exec httpd -f -p 8080 -h "$SERVE_DIR"
 fi

@@ -79,6 +79,37 @@ pub fn remove_swarm_services(socket: Option<&str>, prefix: &str) {
     }
 }
 
+/// Removes the networks and volumes whose names start with `prefix` from the engine at `socket`
+/// (a stack's leftovers), after its services: a volume is in use until the last container of a
+/// removed service has stopped, so that is waited for, up to 30 s.
+pub fn remove_stack_objects(socket: Option<&str>, prefix: &str) {
+    let docker = |args: &[&str]| {
+        let mut command = std::process::Command::new("docker");
+        if let Some(socket) = socket {
+            command.args(["-H", &format!("unix://{socket}")]);
+        }
+        let out = command.args(args).stderr(std::process::Stdio::null()).output();
+        out.ok().filter(|o| o.status.success()).map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    let named = |kind: &str| -> Vec<String> {
+        let listed = docker(&[kind, "ls", "--format", "{{.Name}}"]).unwrap_or_default();
+        listed.lines().filter(|n| n.starts_with(prefix)).map(str::to_owned).collect()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        for kind in ["network", "volume"] {
+            for name in named(kind) {
+                docker(&[kind, "rm", &name]);
+            }
+        }
+        let left = named("network").len() + named("volume").len();
+        if left == 0 || std::time::Instant::now() > deadline {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+}
+
 /// A loopback port nothing listens on now.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port()

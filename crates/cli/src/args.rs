@@ -265,6 +265,124 @@ pub(crate) struct SpecFlags {
     /// Memory limit, e.g. 128M.
     #[arg(long)]
     pub(crate) memory: Option<String>,
+    /// Process limit of each task.
+    #[arg(long, help_heading = "Swarm (spec format 2)")]
+    pub(crate) limit_pids: Option<u64>,
+    /// replicated (default), global (one task per node; give --replicas 0), replicated-job or global-job.
+    #[arg(long, help_heading = "Swarm (spec format 2)")]
+    pub(crate) mode: Option<String>,
+    /// Network to join: NAME[,alias=ALIAS]...[,external] (repeat). Without external, the
+    /// namespace's own network NAME, which each node creates as <namespace>_NAME.
+    #[arg(long = "network", help_heading = "Swarm (spec format 2)")]
+    pub(crate) networks: Vec<String>,
+    /// Mount, in docker service create's notation: type=volume|bind|tmpfs,source=S,target=T
+    /// [,readonly][,volume-nocopy][,bind-propagation=P][,tmpfs-size=64M][,tmpfs-mode=1777]
+    /// [,volume-driver=D][,volume-opt=K=V][,external] (repeat). A volume without external is
+    /// the namespace's own, <namespace>_S; binds need the namespace's policy and each node's --allow.
+    #[arg(long = "mount", help_heading = "Swarm (spec format 2)")]
+    pub(crate) mounts: Vec<String>,
+    /// vip (Swarm's default) or dnsrr.
+    #[arg(long, help_heading = "Swarm (spec format 2)")]
+    pub(crate) endpoint_mode: Option<String>,
+    /// none, on-failure or any.
+    #[arg(long, help_heading = "Swarm (spec format 2)")]
+    pub(crate) restart_condition: Option<String>,
+    /// Wait between restarts, e.g. 5s.
+    #[arg(long, help_heading = "Swarm (spec format 2)")]
+    pub(crate) restart_delay: Option<String>,
+    /// Restarts before giving up.
+    #[arg(long, help_heading = "Swarm (spec format 2)")]
+    pub(crate) restart_max_attempts: Option<u64>,
+    /// Window the restart attempts are counted in, e.g. 2m.
+    #[arg(long, help_heading = "Swarm (spec format 2)")]
+    pub(crate) restart_window: Option<String>,
+    /// Share of failed tasks an update tolerates, 0 to 1.
+    #[arg(long, help_heading = "Swarm (spec format 2)")]
+    pub(crate) update_max_failure_ratio: Option<String>,
+    /// Tasks rolled back at once.
+    #[arg(long, help_heading = "Swarm (spec format 2)")]
+    pub(crate) rollback_parallelism: Option<u64>,
+    /// Pause between rollback batches.
+    #[arg(long, help_heading = "Swarm (spec format 2)")]
+    pub(crate) rollback_delay: Option<String>,
+    /// pause or continue.
+    #[arg(long, help_heading = "Swarm (spec format 2)")]
+    pub(crate) rollback_failure_action: Option<String>,
+    /// How long a rolled-back task is watched.
+    #[arg(long, help_heading = "Swarm (spec format 2)")]
+    pub(crate) rollback_monitor: Option<String>,
+    /// stop-first or start-first.
+    #[arg(long, help_heading = "Swarm (spec format 2)")]
+    pub(crate) rollback_order: Option<String>,
+    /// Share of failed tasks a rollback tolerates, 0 to 1.
+    #[arg(long, help_heading = "Swarm (spec format 2)")]
+    pub(crate) rollback_max_failure_ratio: Option<String>,
+    /// CPU each task reserves on its node, e.g. 0.25.
+    #[arg(long, help_heading = "Swarm (spec format 2)")]
+    pub(crate) reserve_cpu: Option<String>,
+    /// Memory each task reserves on its node, e.g. 64M.
+    #[arg(long, help_heading = "Swarm (spec format 2)")]
+    pub(crate) reserve_memory: Option<String>,
+    /// Spread tasks over a node attribute: spread=node.labels.zone (repeat, in order).
+    #[arg(long = "placement-pref", help_heading = "Swarm (spec format 2)")]
+    pub(crate) placement_prefs: Vec<String>,
+    /// Most tasks of the service on one node.
+    #[arg(long, help_heading = "Swarm (spec format 2)")]
+    pub(crate) replicas_max_per_node: Option<u64>,
+    /// Containers' host name (Swarm's templates allowed, e.g. {{.Node.Hostname}}).
+    #[arg(long, help_heading = "Swarm (spec format 2)")]
+    pub(crate) hostname: Option<String>,
+    /// User (and group) the process runs as, e.g. 1000:1000.
+    #[arg(long, help_heading = "Swarm (spec format 2)")]
+    pub(crate) user: Option<String>,
+    /// Working directory.
+    #[arg(long, help_heading = "Swarm (spec format 2)")]
+    pub(crate) workdir: Option<String>,
+    /// Signal that stops the process, e.g. SIGQUIT.
+    #[arg(long, help_heading = "Swarm (spec format 2)")]
+    pub(crate) stop_signal: Option<String>,
+    /// Wait after the stop signal before the process is killed, e.g. 30s.
+    #[arg(long, help_heading = "Swarm (spec format 2)")]
+    pub(crate) stop_grace_period: Option<String>,
+    /// Run an init process that reaps zombies.
+    #[arg(long, help_heading = "Swarm (spec format 2)")]
+    pub(crate) init: bool,
+    /// Mount the root filesystem read-only.
+    #[arg(long, help_heading = "Swarm (spec format 2)")]
+    pub(crate) read_only: bool,
+    /// DNS server (repeat).
+    #[arg(long = "dns", help_heading = "Swarm (spec format 2)")]
+    pub(crate) dns: Vec<String>,
+    /// DNS search domain (repeat).
+    #[arg(long = "dns-search", help_heading = "Swarm (spec format 2)")]
+    pub(crate) dns_search: Vec<String>,
+    /// DNS option, e.g. ndots:2 (repeat).
+    #[arg(long = "dns-option", help_heading = "Swarm (spec format 2)")]
+    pub(crate) dns_options: Vec<String>,
+    /// Extra /etc/hosts entry HOST:IP (repeat).
+    #[arg(long = "host", help_heading = "Swarm (spec format 2)")]
+    pub(crate) hosts: Vec<String>,
+    /// Logging driver, e.g. json-file.
+    #[arg(long, help_heading = "Swarm (spec format 2)")]
+    pub(crate) log_driver: Option<String>,
+    /// Logging driver option KEY=VALUE (repeat).
+    #[arg(long = "log-opt", help_heading = "Swarm (spec format 2)")]
+    pub(crate) log_opts: Vec<String>,
+    /// Process limit NAME=SOFT[:HARD], e.g. nofile=1024:2048 (repeat).
+    #[arg(long = "ulimit", help_heading = "Swarm (spec format 2)")]
+    pub(crate) ulimits: Vec<String>,
+    /// Kernel parameter KEY=VALUE (repeat); needs the namespace's policy and each node's --allow.
+    #[arg(long = "sysctl", help_heading = "Swarm (spec format 2)")]
+    pub(crate) sysctls: Vec<String>,
+    /// Capability to add, e.g. NET_ADMIN (repeat); needs the namespace's policy and each node's --allow.
+    #[arg(long = "cap-add", help_heading = "Swarm (spec format 2)")]
+    pub(crate) cap_add: Vec<String>,
+    /// Capability to drop (repeat).
+    #[arg(long = "cap-drop", help_heading = "Swarm (spec format 2)")]
+    pub(crate) cap_drop: Vec<String>,
+    /// Container label KEY=VALUE (repeat; --label labels the service).
+    #[arg(long = "container-label", help_heading = "Swarm (spec format 2)")]
+    pub(crate) container_labels: Vec<String>,
 }
 
 /// A compose/stack file and the namespace it goes to.

@@ -279,3 +279,87 @@ async fn a_power_over_the_host_or_another_namespaces_secret_needs_the_namespace_
     let out = w.run(DEPLOYER, &["apply", "-f", &agent, "--namespace", "prod"]);
     assert_eq!(code(&out), Some(2), "{}", stderr(&out));
 }
+
+/// The same service as a file and as `deploy`'s flags commits the same spec: `diff` with the
+/// flags finds nothing to change after `apply -f`.
+#[tokio::test]
+async fn a_format_2_service_as_flags_or_as_a_file_commits_the_same_spec() {
+    let w = World::new().await;
+    w.set_up();
+    let file = format!(
+        "services:
+  web:
+    image: {IMAGE}
+    networks:
+      back: {{aliases: [api]}}
+      edge: {{}}
+    volumes:
+      - data:/data:ro
+      - type: tmpfs
+        target: /run
+        tmpfs: {{size: 64m}}
+    hostname: web-host
+    user: '1000:1000'
+    working_dir: /srv
+    stop_signal: SIGQUIT
+    stop_grace_period: 90s
+    init: true
+    read_only: true
+    dns: [10.0.0.53]
+    dns_search: [edge.local]
+    extra_hosts: ['registry.local:10.0.0.5']
+    logging: {{driver: json-file, options: {{max-size: 10m}}}}
+    ulimits: {{nofile: {{soft: 1024, hard: 2048}}}}
+    cap_drop: [MKNOD]
+    labels: {{tier: edge}}
+    deploy:
+      mode: global
+      endpoint_mode: dnsrr
+      restart_policy: {{condition: on-failure, delay: 5s, max_attempts: 3, window: 2m}}
+      rollback_config: {{parallelism: 2, order: start-first}}
+      update_config: {{max_failure_ratio: 0.25}}
+      resources: {{reservations: {{cpus: '0.25', memory: 64M}}, limits: {{pids: 100}}}}
+      placement: {{preferences: [{{spread: node.labels.zone}}], max_replicas_per_node: 1}}
+    x-ledgerops: {{sites: [site-a]}}
+networks:
+  back: {{}}
+  edge: {{external: true, name: prod_edge}}
+volumes:
+  data: {{}}
+"
+    );
+    let file = w.write("web.yml", &file);
+    let doc = w.json(DEPLOYER, &["apply", "-f", &file, "--namespace", "prod"]);
+    assert_eq!(World::actions(&doc), [row("prod/web", "create", 1)]);
+
+    #[rustfmt::skip]
+    let flags = [
+        "diff", "prod/web", "--image", IMAGE, "--site", "site-a", "--replicas", "0", "--mode", "global",
+        "--network", "back,alias=api", "--network", "prod_edge,external",
+        "--mount", "type=volume,source=data,target=/data,readonly", "--mount", "type=tmpfs,target=/run,tmpfs-size=64M",
+        "--hostname", "web-host", "--user", "1000:1000", "--workdir", "/srv", "--stop-signal", "SIGQUIT",
+        "--stop-grace-period", "1m30s", "--init", "--read-only", "--dns", "10.0.0.53", "--dns-search", "edge.local",
+        "--host", "registry.local:10.0.0.5", "--log-driver", "json-file", "--log-opt", "max-size=10m",
+        "--ulimit", "nofile=1024:2048", "--cap-drop", "CAP_MKNOD", "--container-label", "tier=edge",
+        "--endpoint-mode", "dnsrr", "--restart-condition", "on-failure", "--restart-delay", "5s",
+        "--restart-max-attempts", "3", "--restart-window", "2m", "--rollback-parallelism", "2",
+        "--rollback-order", "start-first", "--update-max-failure-ratio", "0.25", "--reserve-cpu", "0.25",
+        "--reserve-memory", "64M", "--limit-pids", "100", "--placement-pref", "spread=node.labels.zone",
+        "--replicas-max-per-node", "1",
+    ];
+    let same = w.run(DEPLOYER, &flags);
+    assert_eq!(code(&same), Some(0), "no change: {}{}", String::from_utf8_lossy(&same.stdout), stderr(&same));
+    let mut changed = flags.to_vec();
+    let hostname = flags.iter().position(|f| *f == "web-host").expect("hostname");
+    changed[hostname] = "other-host";
+    let other = w.run(DEPLOYER, &changed);
+    assert_eq!(code(&other), Some(1), "{}", stderr(&other));
+    assert!(String::from_utf8_lossy(&other.stdout).contains("~ hostname: web-host -> other-host"));
+    let bad = w.run(DEPLOYER, &["diff", "prod/web", "--image", IMAGE, "--mount", "type=volume,source=x,tgt=/x"]);
+    assert_eq!(code(&bad), Some(2));
+    assert!(
+        stderr(&bad).contains(r#"--mount "type=volume,source=x,tgt=/x": "tgt" is not a mount option"#),
+        "{}",
+        stderr(&bad)
+    );
+}

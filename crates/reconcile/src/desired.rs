@@ -97,7 +97,7 @@ fn workload_of(
         format!("cannot run: the policy of namespace {:?} on chain is unreadable: {e}", service.namespace)
     })?;
     policy.check(&service.namespace, &spec, Some(&rules.allow)).map_err(|e| format!("is refused: {e}"))?;
-    let workload = Workload::from_spec(&spec, &service.namespace).map_err(|e| format!("is invalid: {e}"))?;
+    let workload = Workload::from_spec(&spec, service).map_err(|e| format!("is invalid: {e}"))?;
     Ok((workload, StackObjects::of(&spec.body, &service.namespace)))
 }
 

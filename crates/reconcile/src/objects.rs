@@ -241,7 +241,8 @@ mod tests {
             revision: 1,
             activation: 1,
             spec_hash: B256::ZERO,
-            workload: Workload::from_spec(&spec, "shop").map_err(|e| e.to_string()),
+            workload: Workload::from_spec(&spec, &ledgerops_registry::ServiceName::new("shop", "web"))
+                .map_err(|e| e.to_string()),
             objects: StackObjects::of(body, "shop"),
         }
     }

@@ -311,4 +311,14 @@ async fn every_format_2_field_reads_back_as_written_and_hand_edits_are_set_back(
     assert!(plan(std::slice::from_ref(&app), &back, never).steps.is_empty(), "set back");
     carry_out(&swarm, &plan(&[], &back, never).steps).await;
     let _ = docker.remove_network(net).await;
+    // The volume Swarm made for the task (labelled as ledgerops's) would be an orphan to every
+    // node test after this one: removed once the task's container is gone.
+    for _ in 0..60 {
+        match docker.remove_volume("e2e-stack-data", None::<bollard::query_parameters::RemoveVolumeOptions>).await {
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 409, .. }) => {
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+            _ => break,
+        }
+    }
 }

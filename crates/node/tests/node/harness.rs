@@ -313,4 +313,5 @@ pub fn clean(prefix: &str) {
 /// The same on the engine at `socket`.
 pub fn clean_on(socket: Option<&str>, prefix: &str) {
     ledgerops_e2e::remove_swarm_services(socket, prefix);
+    ledgerops_e2e::remove_stack_objects(socket, &format!("{prefix}_"));
 }

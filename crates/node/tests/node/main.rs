@@ -16,5 +16,6 @@ mod recovery;
 mod reorg;
 #[allow(unreachable_pub)] // shared by the test modules
 mod rpc;
+mod stack;
 mod verify;
 mod votes;

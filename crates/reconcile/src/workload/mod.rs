@@ -8,8 +8,11 @@ mod parts;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use ledgerops_registry::{content_config_name, stack_object_name};
+use ledgerops_registry::{ServiceName, content_config_name, stack_object_name};
 use ledgerops_spec::{Spec, SpecError, capability, cpu_nanos, failure_ratio, memory_bytes, parse_duration};
+
+/// The host's network namespace, joined as the external network `host`: it has no DNS of its own.
+const HOST_NETWORK: &str = "host";
 
 pub use self::parts::{
     DnsConfig, FileRef, Healthcheck, LogDriver, MountSpec, NetworkAttachment, PortMapping, RestartPolicy, ServiceMode,
@@ -104,10 +107,13 @@ pub struct Workload {
 }
 
 impl Workload {
-    /// The workload a (validated) spec of `namespace` asks for: the namespace's own networks,
-    /// volumes and configs take the Docker names its node gives them.
-    pub fn from_spec(spec: &Spec, namespace: &str) -> Result<Self, SpecError> {
+    /// The workload a (validated) spec of `service` asks for: its namespace's own networks,
+    /// volumes and configs take the Docker names its node gives them, and on every network it
+    /// joins the service also answers to its short name (`db`, not only `shop_db`), as with
+    /// `docker stack deploy`, which is what a stack's services call each other by.
+    pub fn from_spec(spec: &Spec, service: &ServiceName) -> Result<Self, SpecError> {
         spec.validate()?;
+        let namespace = service.namespace.as_str();
         let body = &spec.body;
         let duration =
             |field: &str, text: &Option<String>| text.as_deref().map(|t| parse_duration(field, t)).transpose();
@@ -171,7 +177,12 @@ impl Workload {
                     (Some(own), false) => own.clone(),
                     (None, false) => stack_object_name(namespace, &n.name),
                 },
-                aliases: n.aliases.iter().cloned().collect(),
+                aliases: n
+                    .aliases
+                    .iter()
+                    .cloned()
+                    .chain((!(n.external && n.name == HOST_NETWORK)).then(|| service.name.clone()))
+                    .collect(),
             })
             .collect();
         let mounts = body.mounts.iter().map(|m| mount_of(m, namespace)).collect::<Result<_, SpecError>>()?;

@@ -6,6 +6,10 @@ use ledgerops_spec::{
 
 use super::*;
 
+fn web() -> ServiceName {
+    ServiceName::new("shop", "web")
+}
+
 fn spec() -> Spec {
     let mut body = SpecBody::new();
     body.env.insert("MODE".into(), "prod".into());
@@ -41,7 +45,7 @@ fn stack_spec() -> Spec {
 
 #[test]
 fn a_spec_becomes_numbers_and_sets() {
-    let w = Workload::from_spec(&spec(), "shop").expect("valid");
+    let w = Workload::from_spec(&spec(), &web()).expect("valid");
     assert_eq!((w.replicas, w.nano_cpus, w.memory_bytes), (2, Some(500_000_000), Some(64 << 20)));
     assert_eq!(w.update.delay, Some(Duration::from_secs(10)));
     assert_eq!(w.ports.first().map(|p| (p.target, p.published)), Some((80, Some(8080))));
@@ -49,9 +53,17 @@ fn a_spec_becomes_numbers_and_sets() {
 
 #[test]
 fn the_namespaces_own_objects_take_their_docker_names() {
-    let w = Workload::from_spec(&stack_spec(), "shop").expect("valid");
-    let networks: Vec<_> = w.networks.iter().map(|n| (n.name.as_str(), n.aliases.len())).collect();
-    assert_eq!(networks, [("shop_back", 1), ("traefik-public", 0)]);
+    let w = Workload::from_spec(&stack_spec(), &web()).expect("valid");
+    let networks: Vec<_> = w
+        .networks
+        .iter()
+        .map(|n| (n.name.as_str(), n.aliases.iter().map(String::as_str).collect::<Vec<_>>()))
+        .collect();
+    assert_eq!(
+        networks,
+        [("shop_back", vec!["db", "web"]), ("traefik-public", vec!["web"])],
+        "the service answers to its short name on every network"
+    );
     let mounts: Vec<_> = w.mounts.iter().map(|m| (m.source.as_deref(), m.tmpfs_size)).collect();
     assert_eq!(mounts, [(None, Some(64 << 20)), (Some("shop_data"), None)]);
     let config = w.configs.first().expect("one");
@@ -64,7 +76,7 @@ fn the_namespaces_own_objects_take_their_docker_names() {
 
 #[test]
 fn differences_name_fields_and_ignore_swarm_defaults_the_spec_leaves_alone() {
-    let desired = Workload::from_spec(&spec(), "shop").expect("valid");
+    let desired = Workload::from_spec(&spec(), &web()).expect("valid");
     let mut observed = desired.clone();
     assert!(desired.differences(&observed).is_empty());
     observed.update.parallelism = Some(1); // Swarm's default, not set by the spec
@@ -80,7 +92,7 @@ fn differences_name_fields_and_ignore_swarm_defaults_the_spec_leaves_alone() {
 
 #[test]
 fn every_format_2_field_a_hand_can_change_is_a_difference() {
-    let desired = Workload::from_spec(&stack_spec(), "shop").expect("valid");
+    let desired = Workload::from_spec(&stack_spec(), &web()).expect("valid");
     let mut observed = desired.clone();
     observed.networks.pop_first();
     observed.mounts.pop_last();

@@ -1,5 +1,7 @@
 //! `deploy`'s and `diff`'s flags, in `docker service create` notation, turned into a [`Spec`].
 
+mod swarm;
+
 use ledgerops_registry::site_id;
 use ledgerops_spec::{HealthCheck, Mount, Port, Resources, Spec, SpecBody, UpdatePolicy};
 
@@ -29,7 +31,7 @@ pub(crate) fn spec_from_args(image: &str, sites: &[String], a: &SpecFlags) -> Re
         failure_action: a.update_failure_action.clone(),
         monitor: a.update_monitor.clone(),
         order: a.update_order.clone(),
-        max_failure_ratio: None,
+        max_failure_ratio: a.update_max_failure_ratio.clone(),
     };
     body.update = (update != UpdatePolicy::default()).then_some(update);
     let health_options = a.health_interval.is_some()
@@ -46,8 +48,9 @@ pub(crate) fn spec_from_args(image: &str, sites: &[String], a: &SpecFlags) -> Re
         retries: a.health_retries,
         start_period: a.health_start_period.clone(),
     });
-    let resources = Resources { cpus: a.cpus.clone(), memory: a.memory.clone(), pids: None };
+    let resources = Resources { cpus: a.cpus.clone(), memory: a.memory.clone(), pids: a.limit_pids };
     body.resources = (resources != Resources::default()).then_some(resources);
+    swarm::carry(a, &mut body)?;
     let sites = sites.iter().map(|s| site_id(s)).collect::<Result<_, _>>()?;
     let spec = Spec { image: image.to_owned(), replicas: a.replicas, sites, body };
     Ok(spec.canonical()?)
