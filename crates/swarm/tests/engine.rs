@@ -191,6 +191,15 @@ async fn a_missing_secret_is_named_and_nothing_is_created() {
         other => panic!("{other:?}"),
     }
     assert!(mine(&swarm, "e2e-secret-").await.is_empty());
+
+    // An external network that is not there: Docker's refusal names it, and nothing is created.
+    let mut w = workload(1);
+    w.ports.clear();
+    w.networks.insert(NetworkAttachment { name: "e2e-no-such-network".into(), ..NetworkAttachment::default() });
+    let steps = plan(&[desired("e2e-secret-net", 1, w)], &[], |_, _| false).steps;
+    let error = swarm.apply(&steps[0]).await.expect_err("refused");
+    assert!(error.to_string().contains("e2e-no-such-network"), "{error}");
+    assert!(mine(&swarm, "e2e-secret-").await.is_empty());
 }
 
 /// Every field of spec format 2, on a service of its own network, with a named volume, a tmpfs

@@ -195,6 +195,80 @@ async fn a_voting_app_stack_reaches_by_name_keeps_its_data_and_prunes_to_its_vol
     assert!(!node.log().contains("panicked"), "{}", node.log());
 }
 
+/// `GET path` from `host:port`, if it answers now.
+fn get(host: &str, port: u16, path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect((host, port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    // busybox httpd answers HTTP/1.1 to a 1.0 request.
+    (head.split_whitespace().nth(1) == Some("200")).then(|| body.trim().to_owned())
+}
+
+/// The configs of the engine whose names start with `prefix`.
+fn configs(prefix: &str) -> Vec<String> {
+    let listed = docker(&["config", "ls", "--format", "{{.Name}}"]).unwrap_or_default();
+    let mut names: Vec<String> = listed.lines().filter(|n| n.starts_with(prefix)).map(str::to_owned).collect();
+    names.sort();
+    names
+}
+
+/// A config read from a file goes on chain with its content; the node creates it under a name
+/// its content decides, so new content is a new config that rolls the service, and the old one
+/// goes once no service uses it.
+#[tokio::test]
+async fn a_config_from_a_file_rolls_the_service_when_its_content_changes() {
+    let site = Site::start("motd").await;
+    let node = site.node();
+    let port = free_port();
+    let dir = site.dir.path();
+    std::fs::write(dir.join("motd.txt"), "hello from revision 1\n").expect("write");
+    let file = dir.join("motd.yml");
+    let stack = "
+services:
+  web:
+    image: ${RELAY}
+    environment: {NAME: web, SERVE_DIR: /www}
+    configs: [{source: motd, target: /www/motd.txt}]
+    ports:
+      - target: 8080
+        published: ${PORT}
+        mode: host
+configs:
+  motd: {file: ./motd.txt}
+";
+    std::fs::write(&file, stack).expect("write");
+    let (relay, port_text) = (test_image("RELAY"), port.to_string());
+    let vars = [("RELAY", relay.as_str()), ("PORT", port_text.as_str())];
+    let args = ["apply", "-f", file.to_str().expect("utf-8"), "--namespace", "motd"];
+    succeeded(&ledgerops(&site, &args, &vars));
+    until_healthy(&node, &["motd/web"], 1).await;
+    node.until("the config's content served", || {
+        get("127.0.0.1", port, "/motd.txt").filter(|b| b == "hello from revision 1")
+    })
+    .await;
+    let first = configs("motd_");
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert!(first[0].starts_with("motd_motd-"), "content-addressed: {first:?}");
+
+    std::fs::write(dir.join("motd.txt"), "hello from revision 2\n").expect("write");
+    succeeded(&ledgerops(&site, &args, &vars));
+    until_healthy(&node, &["motd/web"], 2).await;
+    node.until("the new content served", || {
+        get("127.0.0.1", port, "/motd.txt").filter(|b| b == "hello from revision 2")
+    })
+    .await;
+    let second = node
+        .until("the old config removed", || {
+            let now = configs("motd_");
+            (now.len() == 1 && now != first).then_some(now)
+        })
+        .await;
+    assert!(second[0].starts_with("motd_motd-"), "{second:?}");
+}
+
 /// A service that mounts the host's Docker socket, published straight to the contract as a
 /// stolen deployer key could: held while the namespace's policy or the node's --allow refuses it,
 /// run once both allow it.
