@@ -86,11 +86,10 @@ interface IDeploymentRegistry {
     error InvalidLimits(uint32 maxReplicas, uint32 maxSpecBytes);
     /// @notice A namespace policy over MAX_POLICY_BYTES.
     error PolicyTooLarge(uint256 size, uint256 max);
-    /// @notice The image is not `repo@sha256:<64 lowercase hex>`.
+    /// @notice The image does not end in `@sha256:<64 lowercase hex>`.
     error ImageNotPinnedByDigest(string image);
-    /// @notice The image names a tag next to its digest; the digest alone must pin it.
-    error ImageHasTag(string image);
-    /// @notice The repository part of the image has a character outside `a-z0-9._-/:` or is empty/too long.
+    /// @notice The repository part of the image has a character outside `a-z0-9._-/:` (a `:` only
+    /// for the registry's port) or is empty, or its tag is not 1-128 bytes of `A-Za-z0-9_.-`.
     error InvalidImageRepository(string image);
     /// @notice More replicas than the namespace allows.
     error TooManyReplicas(uint32 replicas, uint32 max);

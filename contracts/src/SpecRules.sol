@@ -13,6 +13,8 @@ library SpecRules {
     uint256 internal constant MAX_IMAGE_BYTES = 255;
     /// Length of the digest suffix: the 8-byte sha256 marker and 64 hex digits.
     uint256 internal constant DIGEST_SUFFIX_BYTES = 72;
+    /// Longest tag Docker accepts.
+    uint256 internal constant MAX_TAG_BYTES = 128;
     /// Most sites one revision may target (votes read one counter per site).
     uint256 internal constant MAX_SITES = 64;
 
@@ -44,7 +46,8 @@ library SpecRules {
         return _allIn(name, SERVICE_NAME_SET);
     }
 
-    /// @notice Reverts unless `image` is `repo@sha256:<64 lowercase hex>` without a tag.
+    /// @notice Reverts unless `image` is `repo[:tag]@sha256:<64 lowercase hex>`: the digest pins it, a
+    /// tag beside it is kept for people to read (the form `docker stack deploy` writes).
     /// @dev Character classes are 256-bit sets indexed by byte value: one shift per character keeps
     /// a typical 100-byte image under 5,000 gas (a bytes1-comparison loop cost about 34,000).
     function requireValidImage(string calldata image) internal pure {
@@ -59,7 +62,7 @@ library SpecRules {
         if (bytes8(b[marker:marker + 8]) != bytes8("@sha256:") || !_isLowerHex64(b[marker + 8:])) {
             revert IDeploymentRegistry.ImageNotPinnedByDigest(image);
         }
-        _requireValidRepository(image, b[:marker]);
+        _requireValidReference(image, b[:marker]);
     }
 
     /// @notice Reverts unless site ids are strictly ascending and at most MAX_SITES.
@@ -93,29 +96,49 @@ library SpecRules {
         return keccak256(abi.encode(placementHash, workload));
     }
 
-    /// @dev Repository: registry host (with port), then path components; lowercase `a-z0-9._-`,
-    /// `/` separators, `:` only before the first `/` (a port). A `:` after it, or in a repository
-    /// without any `/`, is a tag. One pass: membership test, first slash and last colon together.
-    function _requireValidRepository(string calldata image, bytes calldata repo) private pure {
-        uint256 len = repo.length;
-        if (len == 0 || repo[0] == "/" || repo[len - 1] == "/") {
-            revert IDeploymentRegistry.InvalidImageRepository(image);
-        }
-        uint256 set = REPO_SET;
-        bool bad;
-        (uint256 firstSlash, uint256 lastColon) = (len, 0);
+    /// @dev `repo[:tag]`: a `:` after the last `/` (or in a reference without any `/`) starts the
+    /// tag, as in Docker's reference grammar. The repository is lowercase `a-z0-9._-` with `/`
+    /// separators and a `:` only before the first `/` (a registry port); the tag is 1-128 bytes of
+    /// `A-Za-z0-9_.-`, not starting with `.` or `-`. One pass records where the separators are and
+    /// the first byte outside the repository's set and the last outside the tag's; the checks
+    /// after it are arithmetic.
+    function _requireValidReference(string calldata image, bytes calldata ref) private pure {
+        uint256 len = ref.length;
+        (uint256 repoSet, uint256 tagSet) = (REPO_SET, TAG_SET);
+        // Positions are index + 1, so 0 means "none".
+        uint256 firstSlash;
+        uint256 lastSlash;
+        uint256 lastColon;
+        uint256 firstNotRepo;
+        uint256 lastNotTag;
+        // Colons: all of them in the low 128 bits, those after the first slash in the high ones.
+        uint256 colons;
         assembly ("memory-safe") {
             for { let i := 0 } lt(i, len) { i := add(i, 1) } {
-                let c := byte(0, calldataload(add(repo.offset, i)))
-                bad := or(bad, iszero(and(shr(c, set), 1)))
-                if and(eq(c, 0x2f), eq(firstSlash, len)) { firstSlash := i }
-                if eq(c, 0x3a) { lastColon := add(i, 1) }
+                let c := byte(0, calldataload(add(ref.offset, i)))
+                if and(iszero(and(shr(c, repoSet), 1)), iszero(firstNotRepo)) { firstNotRepo := add(i, 1) }
+                if iszero(and(shr(c, tagSet), 1)) { lastNotTag := add(i, 1) }
+                if eq(c, 0x2f) {
+                    if iszero(firstSlash) { firstSlash := add(i, 1) }
+                    lastSlash := add(i, 1)
+                }
+                if eq(c, 0x3a) {
+                    lastColon := add(i, 1)
+                    colons := add(colons, add(1, shl(128, iszero(iszero(firstSlash)))))
+                }
             }
         }
-        if (bad) revert IDeploymentRegistry.InvalidImageRepository(image);
-        if (lastColon != 0 && (firstSlash == len || lastColon > firstSlash)) {
-            revert IDeploymentRegistry.ImageHasTag(image);
+        bool tagged = lastColon > lastSlash;
+        uint256 nameEnd = tagged ? lastColon - 1 : len;
+        bool ok = nameEnd != 0 && ref[0] != "/" && ref[nameEnd - 1] != "/"
+            && (firstNotRepo == 0 || firstNotRepo > nameEnd)
+            && (firstSlash == 0 ? colons : colons >> 128) == (tagged ? 1 : 0);
+        if (ok && tagged) {
+            uint256 tagLength = len - lastColon;
+            ok = lastNotTag == lastColon && tagLength != 0 && tagLength <= MAX_TAG_BYTES && ref[lastColon] != "."
+                && ref[lastColon] != "-";
         }
+        if (!ok) revert IDeploymentRegistry.InvalidImageRepository(image);
     }
 
     /// @dev True when the 64 bytes of `s` are all `0-9a-f`, checked 32 bytes at a time: with every
@@ -137,6 +160,9 @@ library SpecRules {
     /// Bytes `a-z0-9._-/:`.
     uint256 private constant REPO_SET = (((1 << 26) - 1) << 0x61) | (((1 << 10) - 1) << 0x30) | (1 << 0x2e)
         | (1 << 0x5f) | (1 << 0x2d) | (1 << 0x2f) | (1 << 0x3a);
+    /// Bytes `A-Za-z0-9_.-`: a tag's.
+    uint256 private constant TAG_SET = (((1 << 26) - 1) << 0x61) | (((1 << 26) - 1) << 0x41) | (((1 << 10) - 1) << 0x30)
+        | (1 << 0x5f) | (1 << 0x2e) | (1 << 0x2d);
     /// Bytes `a-z0-9-`.
     uint256 private constant NAME_SET = (((1 << 26) - 1) << 0x61) | (((1 << 10) - 1) << 0x30) | (1 << 0x2d);
     /// Bytes `a-zA-Z0-9_-`.

@@ -170,11 +170,29 @@ contract ServicesTest is RegistryTest {
 
     // ---------------------------------------------------------------- spec checks
 
-    function test_RevertWhen_ImageHasTag() public {
-        _expectPublishRevert(string.concat("nginx:1.25", AT_DIGEST), IDeploymentRegistry.ImageHasTag.selector);
-        _expectPublishRevert(string.concat("reg:5000/app:1.0", AT_DIGEST), IDeploymentRegistry.ImageHasTag.selector);
-        _expectPublishRevert(string.concat("reg/app:latest", AT_DIGEST), IDeploymentRegistry.ImageHasTag.selector);
-        _expectPublishRevert(string.concat("reg:5000", AT_DIGEST), IDeploymentRegistry.ImageHasTag.selector);
+    /// @dev `repo:tag@sha256:...`, as `docker stack deploy` writes it: the digest pins, the tag is read by people.
+    function test_ImageWithTagAndDigest_IsAccepted() public {
+        string[4] memory images = [
+            string.concat("nginx:1.25", AT_DIGEST),
+            string.concat("reg:5000/app:1.0", AT_DIGEST),
+            string.concat("reg/app:Latest_2.x-rc", AT_DIGEST),
+            string.concat("reg:5000", AT_DIGEST) // repository "reg", tag "5000", as Docker reads it
+        ];
+        for (uint256 i; i < images.length; ++i) {
+            publishAs(deployer, spec(images[i], 1, onlySite(siteA), ""));
+        }
+    }
+
+    function test_RevertWhen_ImageTagInvalid() public {
+        bytes4 sel = IDeploymentRegistry.InvalidImageRepository.selector;
+        _expectPublishRevert(string.concat("nginx:", AT_DIGEST), sel);
+        _expectPublishRevert(string.concat("nginx:.hidden", AT_DIGEST), sel);
+        _expectPublishRevert(string.concat("nginx:-x", AT_DIGEST), sel);
+        _expectPublishRevert(string.concat("nginx:a+b", AT_DIGEST), sel);
+        _expectPublishRevert(string.concat("nginx:", string(repeat("a", 129)), AT_DIGEST), sel);
+        _expectPublishRevert(string.concat("a:1:2", AT_DIGEST), sel);
+        _expectPublishRevert(string.concat("reg/a:1/b", AT_DIGEST), sel);
+        publishAs(deployer, spec(string.concat("nginx:", string(repeat("a", 128)), AT_DIGEST), 1, onlySite(siteA), ""));
     }
 
     function test_RevertWhen_ImageNotPinnedByDigest() public {

@@ -37,6 +37,7 @@ contract SpecRulesTest is TestBase {
     bytes internal constant NAME_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789-A_.z9";
     bytes internal constant REPO_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789._-/:A@ ";
     bytes internal constant HEX_ALPHABET = "0123456789abcdefABCDEFg";
+    bytes internal constant TAG_ALPHABET = "abcXYZ0129._-:/@";
 
     // ---------------------------------------------------------------- names
 
@@ -71,6 +72,10 @@ contract SpecRulesTest is TestBase {
         view
     {
         bytes memory repo = _draw(repoSeed, bound(repoLength, 0, 200), REPO_ALPHABET);
+        // Often a tag after the repository, drawn mostly from a tag's alphabet.
+        if (shape % 3 == 0) {
+            repo = abi.encodePacked(repo, ":", _draw(hexSeed ^ repoSeed, uint8(shape) % 131, TAG_ALPHABET));
+        }
         // Mostly valid hex digests; sometimes one bad digit, a wrong marker or a short digest.
         bytes memory digest = _draw(hexSeed, 64, bytes("0123456789abcdef"));
         if (shape % 4 == 1) digest = _draw(hexSeed, 64, HEX_ALPHABET);
@@ -160,21 +165,40 @@ contract SpecRulesTest is TestBase {
                 return IDeploymentRegistry.ImageNotPinnedByDigest.selector;
             }
         }
-        if (s[0] == "/" || s[markerAt - 1] == "/") return IDeploymentRegistry.InvalidImageRepository.selector;
+        bytes4 invalid = IDeploymentRegistry.InvalidImageRepository.selector;
+        // The tag starts at a colon after the last slash, or at any colon when there is no slash.
+        uint256 nameEnd = markerAt;
+        for (uint256 i = markerAt; i > 0; --i) {
+            if (s[i - 1] == "/") break;
+            if (s[i - 1] == ":") {
+                nameEnd = i - 1;
+                break;
+            }
+        }
+        if (nameEnd < markerAt) {
+            uint256 tagLength = markerAt - nameEnd - 1;
+            if (tagLength == 0 || tagLength > 128) return invalid;
+            if (s[nameEnd + 1] == "." || s[nameEnd + 1] == "-") return invalid;
+            for (uint256 i = nameEnd + 1; i < markerAt; ++i) {
+                bytes1 c = s[i];
+                bool allowed = (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || c == "."
+                    || c == "_" || c == "-";
+                if (!allowed) return invalid;
+            }
+        }
+        if (nameEnd == 0 || s[0] == "/" || s[nameEnd - 1] == "/") return invalid;
         bool slashSeen;
-        bool tag;
-        for (uint256 i; i < markerAt; ++i) {
+        for (uint256 i; i < nameEnd; ++i) {
             bytes1 c = s[i];
             bool allowed = (c >= "a" && c <= "z") || (c >= "0" && c <= "9") || c == "." || c == "_" || c == "-"
                 || c == "/" || c == ":";
-            if (!allowed) return IDeploymentRegistry.InvalidImageRepository.selector;
+            if (!allowed) return invalid;
             if (c == "/") slashSeen = true;
-            if (c == ":" && slashSeen) tag = true;
+            if (c == ":" && slashSeen) return invalid;
         }
-        // A colon in a repository without any slash is a tag too (`app:1.0`); before the first
-        // slash it is a registry port (`host:5000/app`).
-        if (!slashSeen && _contains(_slice(s, 0, markerAt), ":")) tag = true;
-        return tag ? IDeploymentRegistry.ImageHasTag.selector : bytes4(0);
+        // Before the first slash a colon is the registry's port; with no slash at all it cannot be.
+        if (!slashSeen && _contains(_slice(s, 0, nameEnd), ":")) return invalid;
+        return bytes4(0);
     }
 
     function _draw(bytes32 seed, uint256 length, bytes memory alphabet) internal pure returns (bytes memory out) {

@@ -115,14 +115,14 @@ async fn lifecycle_quorum_rollback_and_audit_chain_from_real_logs() -> eyre::Res
 async fn reverts_decode_to_named_custom_errors() -> eyre::Result<()> {
     let chain = Chain::start().await?;
     set_up(&chain).await?;
-    let mut tagged = spec(1, BODY);
-    tagged.image = tagged.image.replace("testapp@", "testapp:1.0@");
+    let mut bad_tag = spec(1, BODY);
+    bad_tag.image = bad_tag.image.replace("testapp@", "testapp:.1@");
 
-    let err = publish(&chain, tagged).await.expect_err("a tagged image is refused");
+    let err = publish(&chain, bad_tag).await.expect_err("a tag starting with a dot is refused");
     let decoded = err
         .downcast_ref::<alloy::contract::Error>()
         .and_then(|e| e.as_decoded_interface_error::<DeploymentRegistryErrors>());
-    assert!(matches!(decoded, Some(DeploymentRegistryErrors::ImageHasTag(_))), "got {err:?}");
+    assert!(matches!(decoded, Some(DeploymentRegistryErrors::InvalidImageRepository(_))), "got {err:?}");
 
     let stranger = chain.registry_as(9);
     let Err(err) = stranger.createNamespace("staging".into()).call().await else {

@@ -33,10 +33,38 @@ pub fn repo_root() -> PathBuf {
 /// The digest-pinned reference of a test image `scripts/setup` built and pushed to the local
 /// registry: `kind` is `TESTAPP`, `CRASH` or `UNHEALTHY`.
 pub fn test_image(kind: &str) -> String {
+    images_env(&format!("LEDGEROPS_IMAGE_{kind}"))
+}
+
+/// The private registry `scripts/setup` runs (it wants a login), and a Docker config directory
+/// holding that login, for `DOCKER_CONFIG`: `(host:port, directory)`.
+pub fn private_registry() -> (String, String) {
+    (images_env("LEDGEROPS_PRIVATE_REGISTRY"), images_env("LEDGEROPS_PRIVATE_DOCKER_CONFIG"))
+}
+
+/// Tags `source` (a local image) as `target`, pushes it, and returns the digest the registry
+/// gave it (`sha256:...`): a test's own tag, moved where it wants it.
+pub fn push_as(source: &str, target: &str) -> String {
+    let docker = |args: &[&str]| {
+        let out = std::process::Command::new("docker").args(args).output().expect("docker runs");
+        assert!(out.status.success(), "docker {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    docker(&["tag", source, target]);
+    docker(&["push", "-q", target]);
+    let repository = target.rsplit_once(':').map_or(target, |(repo, _)| repo);
+    let digests = docker(&["image", "inspect", "--format", "{{range .RepoDigests}}{{println .}}{{end}}", target]);
+    let digest =
+        digests.lines().find_map(|l| l.strip_prefix(&format!("{repository}@"))).expect("pushed: a repo digest");
+    digest.to_owned()
+}
+
+/// A value `scripts/setup` wrote to `.ledgerops/images.env`.
+fn images_env(key: &str) -> String {
     let path = repo_root().join(".ledgerops/images.env");
     let env = std::fs::read_to_string(&path).expect(".ledgerops/images.env: run scripts/setup first");
-    let key = format!("LEDGEROPS_IMAGE_{kind}=");
-    env.lines().find_map(|l| l.strip_prefix(key.as_str())).map(str::to_owned).expect("the image is in images.env")
+    let key = format!("{key}=");
+    env.lines().find_map(|l| l.strip_prefix(key.as_str())).map(str::to_owned).expect("the key is in images.env")
 }
 
 fn foundry_tool(name: &str, env_var: &str) -> PathBuf {

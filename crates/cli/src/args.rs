@@ -9,6 +9,8 @@ use clap::{Args, Parser, Subcommand};
 use ledgerops_chain::ConnectionArgs;
 use ledgerops_registry::ServiceName;
 
+use crate::images::ResolveImage;
+
 /// GitOps for Docker Swarm with a ledger as the source of truth.
 #[derive(Debug, Parser)]
 #[command(name = "ledgerops", version, about, propagate_version = true)]
@@ -27,6 +29,21 @@ pub(crate) struct Cli {
     /// Print one JSON document instead of human-readable text (docs/cli.md has the shapes).
     #[arg(long, global = true, help_heading = "Output")]
     pub(crate) json: bool,
+    /// An image named by tag: ask its registry for the digest and publish `repo:tag@sha256:...`
+    /// (always), or refuse it (never). Credentials come from the Docker config, as `docker pull`'s.
+    #[arg(
+        long,
+        env = "LEDGEROPS_RESOLVE_IMAGE",
+        global = true,
+        value_enum,
+        default_value_t = ResolveImage::Always,
+        help_heading = "Images"
+    )]
+    pub(crate) resolve_image: ResolveImage,
+    /// A registry spoken to over plain HTTP (repeat), as Docker's `insecure-registries`; loopback
+    /// registries (127.0.0.0/8, localhost) always are.
+    #[arg(long, value_name = "HOST[:PORT]", global = true, help_heading = "Images")]
+    pub(crate) insecure_registry: Vec<String>,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -172,7 +189,7 @@ pub(crate) enum AuditCommand {
 pub(crate) struct DeployArgs {
     /// namespace/service
     pub(crate) service: ServiceName,
-    /// Image pinned by digest: repo@sha256:<64 hex>.
+    /// Image: repo:tag (pinned by asking its registry, see --resolve-image) or repo[:tag]@sha256:<64 hex>.
     #[arg(long)]
     pub(crate) image: String,
     /// Sites to run on (repeat); none means every site.
@@ -451,7 +468,7 @@ pub(crate) struct DiffArgs {
     /// namespace/service (without -f)
     #[arg(required_unless_present = "path")]
     pub(crate) service: Option<ServiceName>,
-    /// Image pinned by digest (without -f).
+    /// Image, by tag or digest (without -f).
     #[arg(long, required_unless_present = "path")]
     pub(crate) image: Option<String>,
     /// Sites (repeat; with -f: for services whose x-ledgerops.sites names none).
@@ -496,7 +513,7 @@ pub(crate) enum PlanAction {
     Deploy {
         /// namespace/service
         service: ServiceName,
-        /// Image pinned by digest: repo@sha256:<64 hex>.
+        /// Image, by tag or digest.
         #[arg(long)]
         image: String,
         /// Sites to run on (repeat); none means every site.

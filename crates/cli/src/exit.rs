@@ -27,6 +27,16 @@ pub(crate) enum CliError {
     /// A spec that breaks the rules.
     #[error(transparent)]
     Spec(#[from] SpecError),
+    /// An image's registry could not pin its tag (refused, unknown, unreachable); nothing was sent.
+    #[error("image {image:?}: registry {registry} {reason}; nothing was sent")]
+    Registry {
+        /// The registry host, as credentials are filed under.
+        registry: String,
+        /// The image as written.
+        image: String,
+        /// What the registry (or the way to it) said.
+        reason: String,
+    },
     /// The chain or the RPC said no.
     #[error(transparent)]
     Chain(#[from] ChainError),
@@ -78,7 +88,11 @@ impl CliError {
     /// The process exit code for this error.
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
-            Self::Usage(_) | Self::Spec(_) | Self::Policy(_) | Self::Chain(ChainError::NoSigner) => USAGE,
+            Self::Usage(_)
+            | Self::Spec(_)
+            | Self::Policy(_)
+            | Self::Registry { .. }
+            | Self::Chain(ChainError::NoSigner) => USAGE,
             Self::Chain(ChainError::Reverted(_) | ChainError::RevertedOther(_) | ChainError::InsufficientFunds) => {
                 REJECTED
             }

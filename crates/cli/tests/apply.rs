@@ -137,7 +137,7 @@ async fn a_bad_file_or_a_refused_service_sends_nothing() {
         "diff: 2 on any error"
     );
     let tagged = w.write("tagged.yml", "services:\n  web:\n    image: nginx:1.27\n");
-    let out = w.run(DEPLOYER, &["apply", "-f", &tagged, "--namespace", "prod"]);
+    let out = w.run(DEPLOYER, &["apply", "-f", &tagged, "--namespace", "prod", "--resolve-image", "never"]);
     assert_eq!(code(&out), Some(2));
     assert!(stderr(&out).contains("services.web: image \"nginx:1.27\" is not pinned by digest"), "{}", stderr(&out));
     let missing = w.run(DEPLOYER, &["apply", "-f", "nowhere.yml", "--namespace", "prod"]);

@@ -104,7 +104,7 @@ async fn each_failure_has_its_exit_code_and_a_message_naming_it() {
     let deploy = ["deploy", "prod/web", "--image", IMAGE, "--site", "site-a"];
 
     // 2: refused before any transaction.
-    let tagged = w.run(DEPLOYER, &["deploy", "prod/web", "--image", "nginx:1.27"]);
+    let tagged = w.run(DEPLOYER, &["deploy", "prod/web", "--image", "nginx:1.27", "--resolve-image", "never"]);
     assert_eq!(code(&tagged), Some(2));
     assert!(stderr(&tagged).contains("not pinned by digest"), "{}", stderr(&tagged));
     for bad in [["--env", "NOEQUALS"], ["--port", "99999"], ["--memory", "lots"], ["--site", "Site A"]] {

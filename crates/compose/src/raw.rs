@@ -8,6 +8,7 @@
 //!   `128m` as 128,000,000 bytes where Docker reads 128 MiB.
 //! - `hostname`: it refuses Swarm's templates (`{{.Node.Hostname}}`).
 //! - `extra_hosts`: it refuses `host-gateway`.
+//! - `image`: it refuses `repo:tag@sha256:...`, the form `docker stack deploy` itself writes.
 //! - `mode` of secrets and configs: it wants a number, and YAML reads `0440` as the string `"0440"`
 //!   (Docker reads it as octal).
 
@@ -18,6 +19,7 @@ use crate::ComposeError;
 /// The values taken out of one service.
 #[derive(Debug, Default)]
 pub(crate) struct Raw {
+    pub(crate) image: Option<String>,
     pub(crate) mode: Option<String>,
     pub(crate) update_failure_action: Option<String>,
     pub(crate) rollback_failure_action: Option<String>,
@@ -40,6 +42,7 @@ impl Raw {
     pub(crate) fn take(path: &str, service: &mut Value) -> Result<Self, ComposeError> {
         let mut take = |keys: &[&str]| take_scalar(path, service, keys);
         let mut raw = Self {
+            image: take(&["image"])?,
             mode: take(&["deploy", "mode"])?,
             update_failure_action: take(&["deploy", "update_config", "failure_action"])?,
             rollback_failure_action: take(&["deploy", "rollback_config", "failure_action"])?,

@@ -116,10 +116,22 @@ fn invalid_values_name_their_key() {
     }
 }
 
+/// The compose crate only reads: an image by tag stays as written, for the CLI to pin.
+#[test]
+fn an_image_by_tag_is_kept_as_written() {
+    let file = read(
+        "services:\n  web: {image: 'nginx:1.27'}\n  db: {image: 'postgres:16@DIGEST'}\n"
+            .replace("DIGEST", DIGEST)
+            .as_str(),
+    )
+    .expect("reads");
+    let images: Vec<&str> = file.services.iter().map(|(_, spec)| spec.image.as_str()).collect();
+    assert_eq!(images, ["nginx:1.27", format!("postgres:16@{DIGEST}").as_str()]);
+}
+
 #[test]
 fn spec_rules_apply_to_every_service() {
     let cases = [
-        ("image: nginx:latest", "services.web", "not pinned by digest"),
         (
             "image: app@DIGEST\n    deploy: {update_config: {failure_action: retry}}",
             "services.web",

@@ -13,21 +13,25 @@ mod policy;
 pub use body::{Dns, HealthCheck, Logging, Mount, Network, Port, Resources, RestartPolicy, SpecBody, Subnet};
 pub use body::{FORMAT_VERSION, MODES, capability, cpu_nanos, failure_ratio, memory_bytes, parse_duration, parse_mode};
 pub use body::{Ulimit, UpdatePolicy, VolumeMount};
-pub use image::validate_image;
+pub use image::{DOCKER_HUB, credential_key, is_pinned, registry_of, validate_image};
 pub use onchain::{MAX_SITES, Spec, spec_hash, workload_hash};
 pub use policy::{Need, Permission, Policy, PolicyError, needs};
 
 /// Why a spec, or one of its parts, was refused. Each variant names the field at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SpecError {
-    /// The image is not `repo@sha256:<64 lowercase hex>` (the contract's `ImageNotPinnedByDigest`).
-    #[error("image {0:?} is not pinned by digest: use repo@sha256:<64 lowercase hex digits>")]
+    /// The image does not end in `@sha256:<64 lowercase hex>` (the contract's `ImageNotPinnedByDigest`).
+    #[error(
+        "image {0:?} is not pinned by digest: use repo[:tag]@sha256:<64 lowercase hex digits>, \
+         or let the CLI pin a tag (--resolve-image always, the default)"
+    )]
     NotPinned(String),
-    /// The image carries a tag beside its digest (the contract's `ImageHasTag`).
-    #[error("image {0:?} has a tag: drop it and keep only the digest (repo@sha256:...)")]
-    HasTag(String),
-    /// The repository part has characters Docker does not allow (the contract's `InvalidImageRepository`).
-    #[error("image {0:?}: the repository may hold only a-z 0-9 . _ - / and a registry port")]
+    /// The repository or the tag has characters Docker does not allow (the contract's
+    /// `InvalidImageRepository`).
+    #[error(
+        "image {0:?}: the repository may hold only a-z 0-9 . _ - / and a registry port, \
+         a tag 1-128 of A-Z a-z 0-9 _ . - (not starting with . or -)"
+    )]
     BadRepository(String),
     /// A namespace, service or site name breaks the registry's name rule.
     #[error(transparent)]

@@ -30,6 +30,11 @@ impl Spec {
     /// the format version its fields need: a spec built in memory starts at format 1).
     pub fn validate(&self) -> Result<(), SpecError> {
         validate_image(&self.image)?;
+        self.validate_unpinned()
+    }
+
+    /// Every rule but the image's: for a spec whose image the CLI has yet to pin.
+    fn validate_unpinned(&self) -> Result<(), SpecError> {
         if self.sites.len() > MAX_SITES {
             return Err(SpecError::field("sites", format!("{} sites; at most {MAX_SITES}", self.sites.len())));
         }
@@ -60,6 +65,20 @@ impl Spec {
     /// a diff compares like with like.
     pub fn canonical(&self) -> Result<Self, SpecError> {
         Self::from_onchain(&self.to_onchain()?)
+    }
+
+    /// The canonical form of everything but the image, which stays as written: a file or flags
+    /// may name an image by tag, which the CLI pins (asking its registry) before anything is sent.
+    pub fn canonical_unpinned(&self) -> Result<Self, SpecError> {
+        self.validate_unpinned()?;
+        let read = Self {
+            image: self.image.clone(),
+            replicas: self.replicas,
+            sites: self.sites.clone(),
+            body: SpecBody::decode(&self.body.encode()?)?,
+        };
+        read.validate_unpinned()?;
+        Ok(read)
     }
 
     /// Reads a published revision back; refuses one that breaks the rules (a hostile publisher).

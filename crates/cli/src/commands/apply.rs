@@ -17,12 +17,11 @@ use crate::commands::{Ctx, Outcome};
 use crate::exit::CliError;
 use crate::ledger::Ledger;
 use crate::plan::{Action, ServicePlan, plan_namespace};
-use crate::stack;
 
 pub(crate) async fn apply(ctx: &Ctx, args: ApplyArgs) -> Result<Outcome, CliError> {
     let timeout = wait::parse_timeout(&args.wait.timeout)?;
     let namespace = &args.file.namespace;
-    let file = stack::read(&args.file.input())?;
+    let file = ctx.images.read_stack(&args.file.input()).await?;
     let client = ctx.client().await?;
     let ledger = Ledger::read(&client).await?;
     require_namespace(&ledger, namespace)?;

@@ -9,8 +9,7 @@ use crate::commands::{Ctx, Outcome};
 use crate::exit::CliError;
 use crate::ledger::Ledger;
 use crate::plan::{plan_namespace, plan_service};
-use crate::spec_args::spec_from_args;
-use crate::stack::{self, StackInput};
+use crate::stack::StackInput;
 
 pub(crate) async fn diff(ctx: &Ctx, args: DiffArgs) -> Result<Outcome, CliError> {
     let (plans, doc) = match (&args.path, &args.namespace, &args.service, &args.image) {
@@ -22,7 +21,7 @@ pub(crate) async fn diff(ctx: &Ctx, args: DiffArgs) -> Result<Outcome, CliError>
                 ignore_unsupported: args.ignore_unsupported,
                 env_files: &args.env_files,
             };
-            let file = stack::read(&input)?;
+            let file = ctx.images.read_stack(&input).await?;
             let client = ctx.client().await?;
             let ledger = Ledger::read(&client).await?;
             require_namespace(&ledger, namespace)?;
@@ -36,7 +35,7 @@ pub(crate) async fn diff(ctx: &Ctx, args: DiffArgs) -> Result<Outcome, CliError>
             (plans, doc)
         }
         (None, _, Some(service), Some(image)) => {
-            let spec = spec_from_args(image, &args.sites, &args.spec)?;
+            let spec = ctx.images.spec_from_args(image, &args.sites, &args.spec).await?;
             let client = ctx.client().await?;
             let ledger = Ledger::read(&client).await?;
             let plan = plan_service(&ledger, service.clone(), spec, false)?;

@@ -15,6 +15,7 @@ use serde_json::json;
 
 use crate::args::{Cli, Command};
 use crate::exit::CliError;
+use crate::images::Resolver;
 use crate::output::Output;
 
 /// How a command that did not fail ended.
@@ -32,6 +33,8 @@ pub(crate) enum Outcome {
 pub(crate) struct Ctx {
     pub(crate) conn: Connection,
     pub(crate) out: Output,
+    /// Pins images named by tag; one per run, so that each image is asked for once.
+    pub(crate) images: Resolver,
 }
 
 impl Ctx {
@@ -64,7 +67,8 @@ pub(crate) fn sent_text(what: &str, sent: &Sent) -> String {
 /// Runs the command the user asked for.
 pub(crate) async fn run(cli: Cli) -> Result<Outcome, CliError> {
     let conn = crate::config::connection(&cli.connection, cli.config.as_deref())?;
-    let ctx = Ctx { conn, out: Output { json: cli.json } };
+    let images = Resolver::new(cli.resolve_image, cli.insecure_registry);
+    let ctx = Ctx { conn, out: Output { json: cli.json }, images };
     match cli.command {
         Command::Registry(c) => admin::registry(&ctx, c).await,
         Command::Namespace(c) => admin::change(&ctx, admin::Change::Namespace(c)).await,

@@ -18,7 +18,6 @@ use crate::commands::{Ctx, Outcome};
 use crate::exit::CliError;
 use crate::ledger::Ledger;
 use crate::plan::{Action, ServicePlan, plan_namespace, plan_remove, plan_rollback, plan_service};
-use crate::spec_args::spec_from_args;
 
 /// One planned service with the transaction that carries it out, once simulated.
 struct Step {
@@ -48,7 +47,7 @@ pub(crate) async fn plan(ctx: &Ctx, args: PlanArgs) -> Result<Outcome, CliError>
     let provider = client.registry.provider();
     let block = provider.get_block_number().await.map_err(|e| client.rpc_error(e))?;
     let mut mirror = Mirror::at(provider, *client.registry.address(), block).await.map_err(unverifiable)?;
-    let plans = plans(&ledger, &mut mirror, provider, &args.action).await?;
+    let plans = plans(ctx, &ledger, &mut mirror, provider, &args.action).await?;
 
     let mut steps = Vec::new();
     for plan in plans {
@@ -86,6 +85,7 @@ pub(crate) async fn plan(ctx: &Ctx, args: PlanArgs) -> Result<Outcome, CliError>
 /// What each service would undergo, from the events (the diff `diff` shows); a rollback without
 /// `--to` returns to the previous revision the registry (proved) names.
 async fn plans(
+    ctx: &Ctx,
     ledger: &Ledger,
     mirror: &mut Mirror,
     provider: &impl Provider,
@@ -93,10 +93,10 @@ async fn plans(
 ) -> Result<Vec<ServicePlan>, CliError> {
     Ok(match action {
         PlanAction::Deploy { service, image, sites, spec } => {
-            vec![plan_service(ledger, service.clone(), spec_from_args(image, sites, spec)?, false)?]
+            vec![plan_service(ledger, service.clone(), ctx.images.spec_from_args(image, sites, spec).await?, false)?]
         }
         PlanAction::Apply(file) => {
-            let read = crate::stack::read(&file.input())?;
+            let read = ctx.images.read_stack(&file.input()).await?;
             require_namespace(ledger, &file.namespace)?;
             plan_namespace(ledger, &file.namespace, read.services, file.prune)?
         }

@@ -9,6 +9,7 @@ use crate::args::SpecFlags;
 use crate::exit::CliError;
 
 /// Builds and validates the spec the flags describe, in its canonical form; names the flag at fault.
+/// The image stays as given: a tag is pinned by [`crate::images`] before anything is sent.
 pub(crate) fn spec_from_args(image: &str, sites: &[String], a: &SpecFlags) -> Result<Spec, CliError> {
     let mut body = SpecBody::new();
     body.command.clone_from(&a.command);
@@ -53,7 +54,7 @@ pub(crate) fn spec_from_args(image: &str, sites: &[String], a: &SpecFlags) -> Re
     swarm::carry(a, &mut body)?;
     let sites = sites.iter().map(|s| site_id(s)).collect::<Result<_, _>>()?;
     let spec = Spec { image: image.to_owned(), replicas: a.replicas, sites, body };
-    Ok(spec.canonical()?)
+    Ok(spec.canonical_unpinned()?)
 }
 
 fn split_pair(flag: &str, kv: &str) -> Result<(String, String), CliError> {

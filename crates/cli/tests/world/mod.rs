@@ -49,6 +49,8 @@ impl World {
             .env_remove("LEDGEROPS_REGISTRY")
             .env_remove("LEDGEROPS_KEYSTORE")
             .env_remove("LEDGEROPS_CONFIG")
+            // No registry credentials but those a test hands over (not the developer's ~/.docker).
+            .env("DOCKER_CONFIG", self.dir.path().join("no-docker-config"))
             .env("LEDGEROPS_RPC_URL", self.chain.anvil.endpoint());
         cmd
     }

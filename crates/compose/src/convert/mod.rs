@@ -50,11 +50,7 @@ struct Extension {
 
 /// Builds the spec.
 pub(crate) fn to_spec(service: Service, cx: &Context<'_>) -> Result<Spec, ComposeError> {
-    let image = service
-        .image
-        .as_ref()
-        .ok_or_else(|| cx.invalid("image", "every service needs an image pinned by digest"))?
-        .to_string();
+    let image = cx.raw.image.clone().ok_or_else(|| cx.invalid("image", "every service needs an image"))?;
     let mut body = SpecBody::new();
     body.command = command_words(service.entrypoint.clone()).map_err(|m| cx.invalid("entrypoint", m))?;
     body.args = command_words(service.command.clone()).map_err(|m| cx.invalid("command", m))?;
@@ -76,7 +72,8 @@ pub(crate) fn to_spec(service: Service, cx: &Context<'_>) -> Result<Spec, Compos
         .collect::<Result<BTreeSet<_>, _>>()
         .map_err(|e| ComposeError::Spec { path: format!("{}.x-ledgerops.sites", cx.path), source: e.into() })?;
     let spec = Spec { image, replicas, sites, body };
-    spec.canonical().map_err(|source| ComposeError::Spec { path: cx.path.clone(), source })
+    // An image by tag is pinned by the CLI, which asks its registry (the compose crate reads only).
+    spec.canonical_unpinned().map_err(|source| ComposeError::Spec { path: cx.path.clone(), source })
 }
 
 /// The process's settings: user, directories, signals, limits, kernel settings, capabilities,
