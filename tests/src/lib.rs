@@ -36,10 +36,23 @@ pub fn test_image(kind: &str) -> String {
     images_env(&format!("LEDGEROPS_IMAGE_{kind}"))
 }
 
-/// The private registry `scripts/setup` runs (it wants a login), and a Docker config directory
-/// holding that login, for `DOCKER_CONFIG`: `(host:port, directory)`.
-pub fn private_registry() -> (String, String) {
-    (images_env("LEDGEROPS_PRIVATE_REGISTRY"), images_env("LEDGEROPS_PRIVATE_DOCKER_CONFIG"))
+/// The private registry `scripts/setup` runs (it wants a login): its one image, pinned
+/// (`host:port/ledgerops/testapp:private@sha256:...`, content no other registry has), and a Docker
+/// config directory holding the login, for `DOCKER_CONFIG`.
+pub struct PrivateRegistry {
+    /// `host:port`.
+    pub host: String,
+    /// The image, `repo:tag@sha256:...`.
+    pub image: String,
+    /// A directory with a `config.json` holding the login.
+    pub docker_config: String,
+}
+
+/// What `scripts/setup` wrote of its private registry.
+pub fn private_registry() -> PrivateRegistry {
+    let image = images_env("LEDGEROPS_PRIVATE_IMAGE");
+    let host = image.split_once('/').map(|(host, _)| host.to_owned()).expect("host/repository");
+    PrivateRegistry { host, image, docker_config: images_env("LEDGEROPS_PRIVATE_DOCKER_CONFIG") }
 }
 
 /// Tags `source` (a local image) as `target`, pushes it, and returns the digest the registry

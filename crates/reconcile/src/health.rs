@@ -34,6 +34,8 @@ pub struct Rollout {
     pub failed: u64,
     /// The newest failed task's error.
     pub last_error: String,
+    /// The tasks failed because the image's registry refused the pull (`last_error` has its words).
+    pub pull_refused: bool,
 }
 
 /// The judgement.

@@ -2,6 +2,7 @@
 //! node manages and carries out the plan's steps. Everything it reads goes through
 //! [`translate::observed_of`], so the pure core compares like with like.
 
+mod auth;
 mod objects;
 mod rollout;
 pub mod translate;
@@ -14,6 +15,7 @@ use ledgerops_reconcile::observed::labels;
 use ledgerops_reconcile::workload::FileRef;
 use ledgerops_reconcile::{Observed, ObservedObjects, Ownership, Step, Workload};
 
+pub use crate::auth::{auth_fingerprint, registry_auth};
 use crate::translate::{NetworkNames, ObjectIds, observed_of, service_spec};
 
 /// One look at the engine: the services the node manages, and the networks, configs and volumes.
@@ -122,7 +124,8 @@ impl Swarm {
         match step {
             Step::Create { desired, workload } => {
                 let spec = self.spec_for(&desired.swarm_name, &owner_of(desired), workload).await?;
-                self.docker.create_service(spec, None).await.map(drop).map_err(Error::from_docker)
+                let auth = registry_auth(&workload.image);
+                self.docker.create_service(spec, auth).await.map(drop).map_err(Error::from_docker)
             }
             Step::Update { swarm_id, version, desired, workload, .. } => {
                 let spec = self.spec_for(&desired.swarm_name, &owner_of(desired), workload).await?;
@@ -143,11 +146,36 @@ impl Swarm {
         }
     }
 
+    /// Sends `spec` as version `version` of service `id`, with the credentials for its image.
     async fn update(&self, id: &str, version: u64, spec: bollard::models::ServiceSpec) -> Result<()> {
         let version =
             i32::try_from(version).map_err(|_| Error::Refused(format!("service version {version} is out of range")))?;
         let options = UpdateServiceOptions { version, ..Default::default() };
-        self.docker.update_service(id, spec, options, None).await.map(drop).map_err(Error::from_docker)
+        let image = spec.task_template.as_ref().and_then(|t| t.container_spec.as_ref()).and_then(|c| c.image.clone());
+        let auth = image.as_deref().and_then(registry_auth);
+        self.docker.update_service(id, spec, options, auth).await.map(drop).map_err(Error::from_docker)
+    }
+
+    /// Sends service `id` again as it is, with the credentials the node holds now and its tasks
+    /// forced to restart: after a pull the registry refused, once a login is given.
+    pub async fn retry_pull(&self, id: &str) -> Result<()> {
+        let service = self.docker.inspect_service(id, None).await.map_err(Error::from_docker)?;
+        let version = service.version.and_then(|v| v.index).unwrap_or_default();
+        let mut spec = service.spec.unwrap_or_default();
+        if let Some(template) = spec.task_template.as_mut() {
+            template.force_update = Some(template.force_update.unwrap_or(0).wrapping_add(1));
+        }
+        self.update(id, version, spec).await
+    }
+
+    /// Why the engine cannot pull `image`, in the registry's words (the engine asks the registry
+    /// with the node's credentials); `None` when it can. Swarm's tasks only say "No such image".
+    pub async fn pull_refusal(&self, image: &str) -> Option<String> {
+        match self.docker.inspect_registry_image(image, registry_auth(image)).await {
+            Ok(_) => None,
+            Err(bollard::errors::Error::DockerResponseServerError { message, .. }) => Some(message),
+            Err(e) => Some(e.to_string()),
+        }
     }
 
     /// The Swarm spec, with the ids of the secrets and configs it names (which must exist).

@@ -20,6 +20,7 @@ impl Swarm {
     /// that no longer exists is absent from the answer.
     pub async fn rollouts(&self, swarm_ids: &[String]) -> Result<HashMap<String, Rollout>> {
         let mut out = HashMap::with_capacity(swarm_ids.len());
+        let mut refusals = HashMap::new();
         for batch in swarm_ids.chunks(BATCH) {
             let ids = batch.to_vec();
             let services = self
@@ -46,12 +47,34 @@ impl Swarm {
                 // The id filter matches prefixes: keep only the services asked for.
                 let Some(id) = service.id.clone().filter(|id| batch.contains(id)) else { continue };
                 let tasks = tasks_of.remove(id.as_str()).unwrap_or_default();
-                out.insert(id, rollout_of(service, &tasks));
+                let image = service.spec.as_ref().and_then(|s| s.task_template.as_ref());
+                let image = image.and_then(|t| t.container_spec.as_ref()).and_then(|c| c.image.clone());
+                let mut rollout = rollout_of(service, &tasks);
+                if let Some(image) = image.filter(|_| rollout.last_error.starts_with(NO_SUCH_IMAGE)) {
+                    self.explain_pull(&image, &mut rollout, &mut refusals).await;
+                }
+                out.insert(id, rollout);
             }
         }
         Ok(out)
     }
+
+    /// A task that failed with "No such image" says nothing of why: the engine logs the pull's
+    /// error and tries the local image store. Ask the registry through the engine (once per image
+    /// per call), and carry its answer.
+    async fn explain_pull(&self, image: &str, rollout: &mut Rollout, refusals: &mut HashMap<String, Option<String>>) {
+        if !refusals.contains_key(image) {
+            refusals.insert(image.to_owned(), self.pull_refusal(image).await);
+        }
+        if let Some(Some(refusal)) = refusals.get(image) {
+            rollout.last_error = format!("the registry refused to hand out {image}: {}", refusal.trim());
+            rollout.pull_refused = true;
+        }
+    }
 }
+
+/// How a task's error starts when its image was neither pulled nor found locally.
+const NO_SUCH_IMAGE: &str = "No such image";
 
 /// A service's rollout from its inspected state and its tasks.
 fn rollout_of(service: Service, tasks: &[&Task]) -> Rollout {

@@ -285,6 +285,7 @@ impl Controller {
         self.changed_at.retain(|name, _| planned.contains(name));
         self.dirty = Dirty::Names(self.retries.keys().cloned().collect());
         self.check_rollouts(&swarm, observed).await;
+        self.retry_pulls(&swarm).await;
         if let Some(state) = &self.state {
             let seen = Seen {
                 state,
@@ -312,12 +313,39 @@ impl Controller {
         }
     }
 
-    /// Logs, journals and sends a verdict on chain.
+    /// Sends again, with the credentials the node holds now, the services whose image's registry
+    /// refused the pull, once those credentials changed; journals each.
+    async fn retry_pulls(&mut self, swarm: &Swarm) {
+        for (name, result) in self.rollouts.retry_pulls(swarm, &self.desired).await {
+            let revision = self.desired.iter().find(|d| d.swarm_name == name).map(|d| d.revision);
+            let detail = match &result {
+                Ok(()) => "the node's credentials for the image's registry changed: sent again with them".to_owned(),
+                Err(e) => format!("sending it again with the node's new registry credentials failed: {e}"),
+            };
+            tracing::info!(service = %name, "{detail}");
+            let result = if result.is_ok() { "ok" } else { "error" };
+            let entry = Entry {
+                at: now_ms(),
+                service: name,
+                revision,
+                action: "pull retried".into(),
+                result: result.into(),
+                detail,
+            };
+            self.note(self.store.record(&entry));
+        }
+    }
+
+    /// Logs, journals and sends a verdict on chain; a failure's reason shows in `/status`.
     fn report(&mut self, desired: &Activation, outcome: Outcome) {
         let (action, detail) = match &outcome {
             Outcome::Converged => ("converged", format!("revision {} converged", desired.revision)),
             Outcome::Failed(reason) => ("failed", format!("revision {} failed: {reason}", desired.revision)),
         };
+        if let Outcome::Failed(reason) = &outcome {
+            let action = format!("revision {} failed", desired.revision);
+            self.last.insert(desired.swarm_name.clone(), (action, Some(reason.clone())));
+        }
         tracing::info!(service = %desired.swarm_name, revision = desired.revision, "{detail}");
         let entry = Entry {
             at: now_ms(),

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use alloy::primitives::B256;
 use ledgerops_reconcile::{Desired, Observed, Verdict, by_service, judge};
-use ledgerops_swarm::Swarm;
+use ledgerops_swarm::{Swarm, auth_fingerprint};
 use tokio::time::Instant;
 
 use crate::store::Store;
@@ -72,10 +72,22 @@ struct Watch {
     monitor: Duration,
 }
 
+/// A rollout that failed because the image's registry refused the pull: sent again when the
+/// node's credentials for that registry change (an operator's `docker login`).
+#[derive(Debug, Clone)]
+struct PullRefused {
+    watch: Watch,
+    swarm_id: String,
+    image: String,
+    /// [`auth_fingerprint`] when the pull was refused.
+    credentials: u64,
+}
+
 /// The watches, and each service's last known health.
 #[derive(Debug, Default)]
 pub struct Rollouts {
     watches: BTreeMap<String, Watch>,
+    pull_refused: BTreeMap<String, PullRefused>,
     health: BTreeMap<String, &'static str>,
     /// Verdicts reached by this process: the store only learns of them once the report is
     /// confirmed, and a new registry state may come before that.
@@ -151,7 +163,16 @@ impl Rollouts {
             match judge(rollout, watch.desired.revision, watch.since.elapsed(), watch.monitor) {
                 Verdict::Pending => {}
                 Verdict::Converged => reached.push((name.clone(), Outcome::Converged)),
-                Verdict::Failed(reason) => reached.push((name.clone(), Outcome::Failed(reason))),
+                Verdict::Failed(reason) => {
+                    if rollout.pull_refused
+                        && let Some(image) = by_service.get(&watch.desired.id).map(|o| o.workload.image.clone())
+                    {
+                        let credentials = auth_fingerprint(&image);
+                        let refused = PullRefused { watch: watch.clone(), swarm_id: id.clone(), image, credentials };
+                        self.pull_refused.insert(name.clone(), refused);
+                    }
+                    reached.push((name.clone(), Outcome::Failed(reason)));
+                }
             }
         }
         reached
@@ -164,6 +185,37 @@ impl Rollouts {
                 Some((watch.desired, outcome))
             })
             .collect()
+    }
+
+    /// Sends again the services whose pull was refused, where the node's credentials for the
+    /// image's registry changed since; watches them again. Returns the names and the outcome of
+    /// each send. Those still desired at the same activation only: a new revision replaces them.
+    pub async fn retry_pulls(&mut self, swarm: &Swarm, desired: &[Desired]) -> Vec<(String, Result<(), String>)> {
+        let current: BTreeSet<(&str, u32, u64)> =
+            desired.iter().map(|d| (d.swarm_name.as_str(), d.revision, d.activation)).collect();
+        self.pull_refused
+            .retain(|name, r| current.contains(&(name.as_str(), r.watch.desired.revision, r.watch.desired.activation)));
+        let changed: Vec<String> = self
+            .pull_refused
+            .iter()
+            .filter(|(_, r)| auth_fingerprint(&r.image) != r.credentials)
+            .map(|(name, _)| name.clone())
+            .collect();
+        let mut sent = Vec::new();
+        for name in changed {
+            let Some(refused) = self.pull_refused.remove(&name) else { continue };
+            let result = swarm.retry_pull(&refused.swarm_id).await.map_err(|e| e.to_string());
+            if result.is_ok() {
+                let d = &refused.watch.desired;
+                self.judged.remove(&(d.id, d.revision, d.activation));
+                self.watches.insert(name.clone(), Watch { since: Instant::now(), ..refused.watch });
+                self.health.insert(name.clone(), "Progressing");
+            } else {
+                self.pull_refused.insert(name.clone(), refused);
+            }
+            sent.push((name, result));
+        }
+        sent
     }
 
     /// The last known health of `name`, if judged or watched.

@@ -4,7 +4,7 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
 use alloy::primitives::keccak256;
@@ -158,6 +158,8 @@ impl Node {
             .arg(data_dir)
             .args(extra)
             .env("LEDGEROPS_PRIVATE_KEY", key)
+            // Registry logins: only those a test writes there (not the developer's ~/.docker).
+            .env("DOCKER_CONFIG", data_dir.join("docker-config"))
             .env("RUST_LOG", "info,ledgerops_node=debug")
             .stdout(out.try_clone().expect("log file"))
             .stderr(out)
@@ -236,6 +238,28 @@ impl Drop for Node {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// `ledgerops ARGS` as the registry's admin (who deploys to the test's namespace), with `env`.
+pub fn ledgerops(site: &Site, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let key = alloy::hex::encode_prefixed(site.chain.anvil.keys()[0].to_bytes());
+    Command::new(cli())
+        .args(args)
+        .env("LEDGEROPS_RPC_URL", site.chain.anvil.endpoint())
+        .env("LEDGEROPS_REGISTRY", site.chain.registry.address().to_string())
+        .env("LEDGEROPS_PRIVATE_KEY", key)
+        .envs(env.iter().copied())
+        .output()
+        .expect("ledgerops runs")
+}
+
+pub fn succeeded(out: &Output) {
+    assert!(
+        out.status.success(),
+        "ledgerops failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Runs `docker args...`; returns stdout on success.

@@ -10,6 +10,7 @@ mod fleet;
 #[allow(unreachable_pub)] // shared by the test modules
 mod harness;
 mod hostile;
+mod images;
 mod lifecycle;
 mod membership;
 mod recovery;

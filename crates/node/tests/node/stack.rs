@@ -7,14 +7,13 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Output};
 use std::time::Duration;
 
 use alloy::primitives::Bytes;
 use ledgerops_e2e::{repo_root, test_image};
 use serde_json::Value;
 
-use crate::harness::{self, Node, Site, docker, docker_on, free_port, service};
+use crate::harness::{self, Node, Site, docker, docker_on, free_port, ledgerops, service, succeeded};
 
 /// The voting app's shape: `result` (front) calls `worker` (front and back), which calls `db`
 /// (back), which serves a page from its named volume. `result` publishes in host mode.
@@ -54,28 +53,6 @@ networks:
 volumes:
   db-data: {}
 ";
-
-/// `ledgerops ARGS` as the registry's admin (who deploys to the test's namespace), with `env`.
-fn ledgerops(site: &Site, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let key = alloy::hex::encode_prefixed(site.chain.anvil.keys()[0].to_bytes());
-    Command::new(harness::cli())
-        .args(args)
-        .env("LEDGEROPS_RPC_URL", site.chain.anvil.endpoint())
-        .env("LEDGEROPS_REGISTRY", site.chain.registry.address().to_string())
-        .env("LEDGEROPS_PRIVATE_KEY", key)
-        .envs(env.iter().copied())
-        .output()
-        .expect("ledgerops runs")
-}
-
-fn succeeded(out: &Output) {
-    assert!(
-        out.status.success(),
-        "ledgerops failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// The page `host:port` serves, if it answers now (a task may be starting or stopping).
 fn page(host: &str, port: u16) -> Option<String> {
