@@ -155,7 +155,7 @@ async fn start_dev(config: &mut Config) -> Result<dev::DevChain, RunError> {
          Publish with the CLI (another shell):\n    \
          export LEDGEROPS_RPC_URL={http} LEDGEROPS_REGISTRY={registry}\n    \
          export LEDGEROPS_PRIVATE_KEY={key}  # anvil's public account 0: dev only\n    \
-         target/debug/ledgerops deploy {ns}/web --image <image@sha256:...> --replicas 2 --port 8080:8080\n    \
+         target/debug/ledgerops deploy {ns}/web --image 127.0.0.1:5000/ledgerops/testapp:test --replicas 2 --port 8080:8080\n    \
          docker service ls; ledgerops-node journal --data-dir {dir}\n",
         rpc = chain.ws_url,
         http = chain.anvil.endpoint(),
