@@ -135,3 +135,52 @@ async fn a_registry_that_refuses_stops_the_command_before_anything_is_sent() {
     assert_eq!(code(&out), Some(0), "{}", stderr(&out));
     assert_eq!(w.image_of("prod/web"), registry.image);
 }
+
+/// A credential helper (`credHelpers` in the Docker config), as cloud registries use: the CLI runs
+/// `docker-credential-NAME get` and pins the private image with what it answers.
+#[tokio::test]
+async fn a_credential_helper_in_the_docker_config_is_asked() {
+    let w = World::new().await;
+    w.set_up();
+    let registry = private_registry();
+    let image = registry.image.rsplit_once('@').map(|(tag, _)| tag.to_owned()).expect("pinned");
+    let login: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{}/config.json", registry.docker_config)).expect("the login"),
+    )
+    .expect("json");
+    let auth = login["auths"][&registry.host]["auth"].as_str().expect("an auth");
+    let bin = w.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).expect("bin dir");
+    // The helper answers for the private registry only, from the login setup made.
+    let helper = bin.join("docker-credential-ledgerops-test");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread server\n[ \"$server\" = {host} ] || exit 1\n\
+             creds=$(echo {auth} | base64 -d)\n\
+             printf '{{\"ServerURL\":\"%s\",\"Username\":\"%s\",\"Secret\":\"%s\"}}' \"$server\" \"${{creds%%:*}}\" \"${{creds#*:}}\"\n",
+            host = registry.host
+        ),
+    )
+    .expect("helper written");
+    std::process::Command::new("chmod").arg("+x").arg(&helper).status().expect("chmod");
+    let config = w.dir.path().join("helper-config");
+    std::fs::create_dir_all(&config).expect("config dir");
+    std::fs::write(
+        config.join("config.json"),
+        format!("{{\"credHelpers\": {{\"{}\": \"ledgerops-test\"}}}}", registry.host),
+    )
+    .expect("config written");
+
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let out = w
+        .command(&["--json", "deploy", "prod/web", "--image", &image])
+        .env("DOCKER_CONFIG", &config)
+        .env("PATH", path)
+        .env("LEDGEROPS_PRIVATE_KEY", w.key(DEPLOYER))
+        .env("LEDGEROPS_REGISTRY", w.chain.registry.address().to_string())
+        .output()
+        .expect("runs");
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    assert_eq!(w.image_of("prod/web"), registry.image);
+}
