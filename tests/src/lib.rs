@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod docker_proxy;
+mod private_image;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -1,5 +1,5 @@
-//! Images from a private registry at the edge (`scripts/setup` runs one that wants a login, and
-//! leaves none of its images in the engine's store, so an engine runs them only by pulling). The
+//! Images from a private registry at the edge (`scripts/setup` runs one that wants a login; each
+//! run pushes an image there that no engine has, so the engine runs it only by pulling). The
 //! CLI pins the tag with the deployer's login; the node sends its own login with the service, as
 //! `docker service create --with-registry-auth` does, and never takes one from the chain.
 
@@ -8,23 +8,7 @@ use std::time::Duration;
 use ledgerops_e2e::private_registry;
 use serde_json::Value;
 
-use crate::harness::{self, Site, docker, ledgerops, service, succeeded};
-
-/// Removes from the engine every image of `registry` and the containers that still use one (an
-/// earlier run's tasks may be stopping), so that running one means pulling it: the engine runs an
-/// image it still has by digest without asking the registry.
-fn forget_images_of(registry: &str) {
-    let listed = docker(&["images", "--digests", "--format", "{{.Repository}} {{.ID}}"]).unwrap_or_default();
-    let ids: Vec<&str> =
-        listed.lines().filter(|l| l.starts_with(&format!("{registry}/"))).filter_map(|l| l.split(' ').nth(1)).collect();
-    for id in ids {
-        let users = docker(&["ps", "-aq", "--filter", &format!("ancestor={id}")]).unwrap_or_default();
-        for container in users.split_whitespace() {
-            docker(&["rm", "-f", container]);
-        }
-        docker(&["rmi", "-f", id]);
-    }
-}
+use crate::harness::{self, Site, ledgerops, service, succeeded};
 
 fn status_of(status: &Value, service: &str) -> Option<Value> {
     status["services"].as_array()?.iter().find(|s| s["service"] == service).cloned()
@@ -34,11 +18,11 @@ fn status_of(status: &Value, service: &str) -> Option<Value> {
 async fn a_private_image_is_degraded_with_the_registrys_reason_until_the_node_has_the_login() {
     let site = Site::start("private").await;
     let registry = private_registry();
-    forget_images_of(&registry.host);
-    let node = site.node();
-    let pinned = registry.image.as_str();
+    // An image no engine has: the engine can only run it by pulling it.
+    let pinned = registry.push_fresh_image("node-e2e").await.expect("pushed");
     let image = pinned.rsplit_once('@').map(|(tag, _)| tag).expect("pinned");
     let login = registry.docker_config.as_str();
+    let node = site.node();
 
     // The deployer's login pins the tag; the node has none.
     let deploy = ["deploy", "private/web", "--image", image, "--site", harness::SITE, "--restart-delay", "1s"];
@@ -67,7 +51,7 @@ async fn a_private_image_is_degraded_with_the_registrys_reason_until_the_node_ha
     harness::until_attested(&node, &site.chain, "private/web", 1).await;
     assert_eq!(node.journaled("private_web", "pull retried").len(), 1, "{:?}", node.journal());
     let running = service("private_web").expect("the service");
-    assert_eq!(running["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"], pinned, "tag@digest as published");
+    assert_eq!(running["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"], pinned.as_str(), "tag@digest as published");
 
     // tag@digest reads back as written: no drift, no further update.
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -78,5 +62,4 @@ async fn a_private_image_is_degraded_with_the_registrys_reason_until_the_node_ha
         touched.iter().all(|e| ["create", "pull retried", "converged"].contains(&e["action"].as_str().unwrap_or(""))),
         "{touched:?}"
     );
-    forget_images_of(&registry.host);
 }
