@@ -7,6 +7,7 @@ mod client;
 pub mod events;
 pub mod follow;
 pub mod keys;
+pub mod qbft;
 mod revert;
 pub mod settings;
 
