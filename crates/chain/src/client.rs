@@ -45,6 +45,26 @@ pub enum ChainError {
         /// The chain id the RPC reported.
         actual: u64,
     },
+    /// The RPC endpoints do not agree on a block: fewer than the quorum give the primary's hash.
+    /// Nothing from that block is acted on.
+    #[error(
+        "the RPC endpoints disagree on block {block}: {agreeing} of {endpoints} give {hash}, {needed} needed \
+         ({answers}); nothing from it is acted on"
+    )]
+    Disagreement {
+        /// The block.
+        block: u64,
+        /// The primary endpoint's hash for it.
+        hash: B256,
+        /// Endpoints (the primary included) that gave that hash.
+        agreeing: usize,
+        /// Endpoints asked.
+        endpoints: usize,
+        /// The quorum.
+        needed: usize,
+        /// What each other endpoint said.
+        answers: String,
+    },
     /// The registry refused the change with one of its custom errors.
     #[error("the registry refused: {0}")]
     Reverted(Revert),

@@ -14,7 +14,7 @@ use alloy::pubsub::Subscription;
 use alloy::rpc::types::Header;
 
 use crate::events::{RegistryLog, fetch_range};
-use crate::{ChainError, Client};
+use crate::{ChainError, Client, Witnesses};
 
 /// New block headers, on a WebSocket connection kept for them alone.
 #[derive(Debug)]
@@ -62,13 +62,20 @@ pub enum Next {
 pub struct Follower {
     client: Client,
     confirmations: u64,
+    witnesses: Option<Witnesses>,
 }
 
 impl Follower {
     /// Follows the registry of `client`, treating a block as final once `confirmations` blocks
     /// are built on it (0 on anvil; a few on a PoA or QBFT chain, see docs/node.md).
     pub fn new(client: Client, confirmations: u64) -> Self {
-        Self { client, confirmations }
+        Self { client, confirmations, witnesses: None }
+    }
+
+    /// Acts on a block only when `witnesses` agree on its hash.
+    pub fn with_witnesses(mut self, witnesses: Witnesses) -> Self {
+        self.witnesses = Some(witnesses);
+        self
     }
 
     /// The client this follower reads through.
@@ -107,6 +114,11 @@ impl Follower {
         // A log from another branch than the one `hash` ends means a reorg during the read.
         if logs.iter().any(|l| l.block == target && l.raw.block_hash.is_some_and(|h| h != hash)) {
             return Ok(Next::Reorged);
+        }
+        // The primary's logs and proofs are checked against this block's header: other
+        // endpoints must vouch that it is the chain's.
+        if let Some(witnesses) = &self.witnesses {
+            witnesses.agree(target, hash).await?;
         }
         Ok(Next::Advanced { logs, to: Cursor { block: target, hash } })
     }

@@ -10,6 +10,7 @@ pub mod keys;
 pub mod qbft;
 mod revert;
 pub mod settings;
+mod witness;
 
 pub use audit::{AuditChain, AuditError, Head};
 pub use client::{ChainError, Client, Sent};
@@ -17,3 +18,4 @@ pub use follow::{Cursor, Follower, NewHeads, Next};
 pub use keys::{KeyError, load_signer};
 pub use revert::Revert;
 pub use settings::{Connection, ConnectionArgs, ConnectionFile, SettingsError};
+pub use witness::Witnesses;

@@ -1,6 +1,7 @@
 //! The registry run locally: its code and storage proved against a block's state root
 //! ([`proof`]), kept as a [`Mirror`], and its functions executed over it in revm. Nodes evaluate
-//! their desired state with it instead of trusting RPC answers; `ledgerops plan` simulates
+//! their desired state with it instead of trusting RPC answers about that block's state (the
+//! block header itself is trusted as given: docs/security.md); `ledgerops plan` simulates
 //! transactions with it before sending anything.
 
 mod exec;

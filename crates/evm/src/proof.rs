@@ -1,6 +1,7 @@
 //! Checking what an RPC says about an account against a block's state root (EIP-1186): the
 //! account proof against the state trie, then each storage proof against the account's storage
-//! root. A node that checks these needs to trust only the block header, not the RPC's answers.
+//! root. A node that checks these needs to trust only the block header (which, today, is still the
+//! RPC's: docs/security.md), not the RPC's answers.
 
 use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy::rlp;

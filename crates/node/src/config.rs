@@ -93,6 +93,14 @@ pub struct RunArgs {
     /// Blocks built on a block before the node acts on it (0 on anvil; see docs/node.md).
     #[arg(long, env = "LEDGEROPS_CONFIRMATIONS")]
     pub confirmations: Option<u64>,
+    /// Another RPC endpoint of the same chain (repeat), run by someone else: a block is acted on
+    /// only when --rpc-quorum endpoints, --rpc-url included, give the same hash for it
+    /// (docs/security.md). Comma-separated in the environment.
+    #[arg(long = "witness-rpc-url", value_name = "URL", env = "LEDGEROPS_WITNESS_RPC_URLS", value_delimiter = ',')]
+    pub witness_rpc_urls: Vec<String>,
+    /// Endpoints, --rpc-url included, that must agree on a block's hash (default: all of them).
+    #[arg(long, env = "LEDGEROPS_RPC_QUORUM")]
+    pub rpc_quorum: Option<usize>,
     /// Longest wait between two tries of a failing service.
     #[arg(long, env = "LEDGEROPS_BACKOFF_CAP")]
     pub backoff_cap: Option<humantime::Duration>,
@@ -135,6 +143,8 @@ struct FileConfig {
     resync: Option<String>,
     poll_interval: Option<String>,
     confirmations: Option<u64>,
+    witness_rpc_urls: Option<Vec<String>>,
+    rpc_quorum: Option<usize>,
     backoff_cap: Option<String>,
     max_replicas: Option<u32>,
     allow: Option<Vec<String>>,
@@ -174,6 +184,10 @@ pub struct Config {
     pub poll_interval: Duration,
     /// Confirmation depth.
     pub confirmations: u64,
+    /// Other endpoints that must vouch for every block acted on.
+    pub witness_rpc_urls: Vec<String>,
+    /// How many endpoints, the primary included, must agree (`None`: all).
+    pub rpc_quorum: Option<usize>,
     /// Backoff cap per service.
     pub backoff_cap: Duration,
     /// Replica ceiling per service.
@@ -237,6 +251,12 @@ impl Config {
                 Duration::from_millis(500),
             )?,
             confirmations: args.confirmations.or(file.confirmations).unwrap_or(0),
+            witness_rpc_urls: if args.witness_rpc_urls.is_empty() {
+                file.witness_rpc_urls.unwrap_or_default()
+            } else {
+                args.witness_rpc_urls.clone()
+            },
+            rpc_quorum: args.rpc_quorum.or(file.rpc_quorum),
             backoff_cap: duration(args.backoff_cap, "backoff_cap", file.backoff_cap, Duration::from_secs(300))?,
             max_replicas: args.max_replicas.or(file.max_replicas).unwrap_or(DEFAULT_MAX_REPLICAS),
             allow,
@@ -256,6 +276,21 @@ impl Config {
         self.connection.registry().map_err(ConfigError::of)?;
         if self.max_replicas == 0 {
             return Err(ConfigError("max_replicas must be at least 1".into()));
+        }
+        let endpoints = self.witness_rpc_urls.len() + 1;
+        if let Some(quorum) = self.rpc_quorum
+            && (quorum == 0 || quorum > endpoints)
+        {
+            return Err(ConfigError(format!(
+                "rpc_quorum {quorum}: between 1 and the {endpoints} endpoint(s) given (--rpc-url and each --witness-rpc-url)"
+            )));
+        }
+        if let Some(url) = self
+            .witness_rpc_urls
+            .iter()
+            .find(|u| !["http://", "https://", "ws://", "wss://"].iter().any(|p| u.starts_with(p)))
+        {
+            return Err(ConfigError(format!("witness RPC {url:?}: use an http(s):// or ws(s):// URL")));
         }
         if self.sites.is_empty() && self.connection.signer.is_none() {
             return Err(ConfigError(

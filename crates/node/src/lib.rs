@@ -87,6 +87,8 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
         registry,
         chain_id: config.connection.chain_id,
         confirmations: config.confirmations,
+        witness_rpc_urls: config.witness_rpc_urls.clone(),
+        rpc_quorum: config.rpc_quorum,
         poll_interval: config.poll_interval,
     };
     let mut sync = tokio::spawn(follow::run(

@@ -16,7 +16,7 @@ use alloy::primitives::{Address, B256};
 use alloy::rpc::types::Log;
 use ledgerops_chain::audit::{AuditChain, AuditError, Head};
 use ledgerops_chain::events::{RegistryLog, decode};
-use ledgerops_chain::{ChainError, Client, Cursor, Follower, NewHeads, Next};
+use ledgerops_chain::{ChainError, Client, Cursor, Follower, NewHeads, Next, Witnesses};
 use ledgerops_evm::MirrorError;
 use ledgerops_registry::{FoldError, RegistryState};
 use tokio::sync::watch;
@@ -123,6 +123,10 @@ pub struct Source {
     pub chain_id: Option<u64>,
     /// Confirmation depth.
     pub confirmations: u64,
+    /// Other endpoints that must vouch for every block acted on.
+    pub witness_rpc_urls: Vec<String>,
+    /// How many endpoints must agree (`None`: all).
+    pub rpc_quorum: Option<usize>,
     /// Polling period for http endpoints (also the longest wait on a quiet WebSocket).
     pub poll_interval: Duration,
 }
@@ -185,6 +189,7 @@ pub async fn run(
                 health.update(|s| {
                     s.chain_block = Some(cursor.block);
                     s.rpc_reachable = true;
+                    s.rpc_disagreement = None;
                 });
                 if stepped == Stepped::Changed || unpublished {
                     states.send_replace(Some(Arc::clone(&folded.state)));
@@ -196,6 +201,11 @@ pub async fn run(
             Err(e) => {
                 if matches!(e, SyncError::Chain(_) | SyncError::Verify(MirrorError::Rpc(_))) {
                     metrics.rpc_errors.inc();
+                }
+                if let SyncError::Chain(disagreement @ ChainError::Disagreement { .. }) = &e {
+                    metrics.rpc_disagreements.inc();
+                    let said = disagreement.to_string();
+                    health.update(|s| s.rpc_disagreement = Some(said));
                 }
                 if matches!(e, SyncError::Chain(ChainError::Unreachable { .. })) {
                     health.update(|s| s.rpc_reachable = false);
@@ -213,7 +223,12 @@ pub async fn run(
 async fn connect(source: &Source, store: &Store) -> Result<(Follower, Cursor), SyncError> {
     let client = Client::connect(&source.rpc_url, source.registry, None).await?.expect_chain(source.chain_id)?;
     store.bind(client.chain_id, source.registry)?;
-    let follower = Follower::new(client, source.confirmations);
+    let chain_id = client.chain_id;
+    let mut follower = Follower::new(client, source.confirmations);
+    if !source.witness_rpc_urls.is_empty() {
+        follower =
+            follower.with_witnesses(Witnesses::connect(&source.witness_rpc_urls, source.rpc_quorum, chain_id).await?);
+    }
     let cursor = match store.cursor()? {
         Some(cursor) => cursor,
         None => follower.genesis().await?,

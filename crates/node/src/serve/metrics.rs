@@ -64,6 +64,8 @@ pub struct Metrics {
     pub rollback_votes: Counter,
     /// Failed RPC requests.
     pub rpc_errors: Counter,
+    /// Blocks the RPC endpoints did not agree on (each try counts).
+    pub rpc_disagreements: Counter,
     /// Failed Docker requests.
     pub docker_errors: Counter,
     /// Services held because their events disagree with the registry's proved state.
@@ -87,6 +89,7 @@ impl Default for Metrics {
             attestations: Family::default(),
             rollback_votes: Counter::default(),
             rpc_errors: Counter::default(),
+            rpc_disagreements: Counter::default(),
             docker_errors: Counter::default(),
             held_services: Gauge::default(),
             verify_mismatches: Counter::default(),
@@ -112,6 +115,11 @@ impl Metrics {
         r.register("attestations", "Attestations confirmed on chain, by status", self.attestations.clone());
         r.register("rollback_votes", "Rollback votes confirmed on chain", self.rollback_votes.clone());
         r.register("rpc_errors", "Failed RPC requests", self.rpc_errors.clone());
+        r.register(
+            "rpc_disagreements",
+            "Blocks the RPC endpoints did not agree on (nothing from them acted on)",
+            self.rpc_disagreements.clone(),
+        );
         r.register("docker_errors", "Failed Docker requests", self.docker_errors.clone());
         r.register(
             "held_services",
@@ -201,6 +209,7 @@ mod tests {
             "ledgerops_attestations_total",
             "ledgerops_rollback_votes_total",
             "ledgerops_rpc_errors_total",
+            "ledgerops_rpc_disagreements_total",
             "ledgerops_docker_errors_total",
         ] {
             assert!(names.contains(name), "{name} missing from {names:?}");

@@ -24,6 +24,9 @@ pub struct Status {
     pub chain_block: Option<u64>,
     /// The RPC answered the last request.
     pub rpc_reachable: bool,
+    /// The RPC endpoints disagree on the next block (the last attempt's words): nothing from it
+    /// is acted on until they agree.
+    pub rpc_disagreement: Option<String>,
     /// A desired state is known (from the store or the chain).
     pub state_loaded: bool,
     /// Docker answered the last request.

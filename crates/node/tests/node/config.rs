@@ -22,8 +22,12 @@ fn stderr(out: &std::process::Output) -> String {
 #[test]
 fn bad_settings_are_named_with_exit_code_2() {
     let registry = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
-    let cases: [(&[&str], &str); 5] = [
+    let witness = ["--registry", registry, "--site", "a", "--witness-rpc-url", "http://127.0.0.1:9"];
+    let cases: [(&[&str], &str); 8] = [
         (&["--site", "a"], "no registry address"),
+        (&[&witness[..], &["--rpc-quorum", "3"]].concat(), "rpc_quorum 3: between 1 and the 2 endpoint(s)"),
+        (&[&witness[..], &["--rpc-quorum", "0"]].concat(), "rpc_quorum 0"),
+        (&["--registry", registry, "--site", "a", "--witness-rpc-url", "127.0.0.1:9"], "witness RPC \"127.0.0.1:9\""),
         (&["--registry", registry], "no site"),
         (&["--registry", registry, "--site", "Bad Site"], "site \"Bad Site\""),
         (&["--registry", registry, "--site", "a", "--rpc-url", "localhost:8545"], "not an http(s):// or ws(s):// URL"),

@@ -20,3 +20,4 @@ mod rpc;
 mod stack;
 mod verify;
 mod votes;
+mod witness;
