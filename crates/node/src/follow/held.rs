@@ -44,6 +44,10 @@ impl Held {
         for log in logs {
             state.apply_unchecked(&log.event);
         }
+        // Node records are not compared with proved state: the controller takes this node's site
+        // from them, so a forged `NodeAdded(this node, another site)` would have it prune its own
+        // site and run another's. While the logs do not verify, the verified records stand.
+        state.nodes.clone_from(&verified.nodes);
         let Verdict { audit, mismatches, .. } = verifier.check(provider, at, &state, Scope::All).await?;
         let mut services = BTreeMap::new();
         for (id, mismatch) in mismatches {

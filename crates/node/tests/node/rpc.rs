@@ -17,10 +17,13 @@ use axum::routing::post;
 use serde_json::Value;
 
 /// How the proxy misbehaves.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Faults {
     /// `(topic1, topic2)` of a log to leave out of `eth_getLogs` answers.
     pub hide: Option<(B256, B256)>,
+    /// A log added at the end of every `eth_getLogs` answer that has logs, moved to the block of
+    /// the last one (a forged event).
+    pub inject: Option<Value>,
     /// Added to every answer.
     pub delay: Duration,
     /// Every other request fails with 502.
@@ -91,7 +94,7 @@ impl Drop for RpcProxy {
 }
 
 async fn forward(State(up): State<Upstream>, body: Bytes) -> axum::response::Response {
-    let faults = *up.faults.lock().expect("lock");
+    let faults = up.faults.lock().expect("lock").clone();
     tokio::time::sleep(faults.delay).await;
     let n = up.count.fetch_add(1, Ordering::Relaxed);
     if faults.cut || (faults.fail_half && n % 2 == 1) {
@@ -112,20 +115,27 @@ async fn forward(State(up): State<Upstream>, body: Bytes) -> axum::response::Res
     let answer = up.client.post(&up.url).header("content-type", "application/json").body(body).send().await;
     let Ok(answer) = answer else { return StatusCode::BAD_GATEWAY.into_response() };
     let mut answer: Value = serde_json::from_slice(&answer.bytes().await.unwrap_or_default()).unwrap_or(Value::Null);
-    if let Some((topic1, topic2)) = faults.hide {
-        let pairs: Vec<(&Value, &mut Value)> = match (&request, &mut answer) {
-            (Value::Array(requests), Value::Array(answers)) => requests.iter().zip(answers.iter_mut()).collect(),
-            (request, answer) => vec![(request, answer)],
+    let pairs: Vec<(&Value, &mut Value)> = match (&request, &mut answer) {
+        (Value::Array(requests), Value::Array(answers)) => requests.iter().zip(answers.iter_mut()).collect(),
+        (request, answer) => vec![(request, answer)],
+    };
+    for (request, answer) in pairs {
+        let Some(logs) = answer["result"].as_array_mut().filter(|_| request["method"] == "eth_getLogs") else {
+            continue;
         };
-        for (request, answer) in pairs {
-            if request["method"] == "eth_getLogs"
-                && let Some(logs) = answer["result"].as_array_mut()
-            {
-                logs.retain(|log| {
-                    let topic = |i: usize| log["topics"][i].as_str().and_then(|t| t.parse::<B256>().ok());
-                    !(topic(1) == Some(topic1) && topic(2) == Some(topic2))
-                });
+        if let Some((topic1, topic2)) = faults.hide {
+            logs.retain(|log| {
+                let topic = |i: usize| log["topics"][i].as_str().and_then(|t| t.parse::<B256>().ok());
+                !(topic(1) == Some(topic1) && topic(2) == Some(topic2))
+            });
+        }
+        if let (Some(forged), Some(last)) = (&faults.inject, logs.last().cloned()) {
+            let mut forged = forged.clone();
+            for key in ["blockNumber", "blockHash", "transactionHash", "transactionIndex", "blockTimestamp"] {
+                forged[key] = last[key].clone();
             }
+            forged["logIndex"] = format!("{:#x}", logs.len() + 100).into();
+            logs.push(forged);
         }
     }
     axum::Json(answer).into_response()

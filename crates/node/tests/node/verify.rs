@@ -100,3 +100,35 @@ async fn each_check_holds_only_the_audit_head_and_the_services_it_compared() {
         "the service the block did not touch is not proved again"
     );
 }
+
+/// Node records are as much the RPC's word as specs: a forged `NodeAdded(this node, another
+/// site)` in a range whose logs do not verify must not move the node to that site (it would prune
+/// its own site's services and run the other's). While held, the node keeps its verified record.
+#[tokio::test]
+async fn a_forged_site_for_this_node_in_logs_that_do_not_verify_is_not_followed() {
+    let site = Site::start("resited").await;
+    let rpc = RpcProxy::start(&site.chain.anvil.endpoint()).await;
+    harness::publish_spec(&site.chain, "resited/here", &harness::app(1, "here", None)).await;
+    let node = site.node_with(&rpc.url, &[]);
+    node.until("resited_here created", || service("resited_here")).await;
+
+    // From now on every range of logs carries a copy of this node's NodeAdded naming site-b.
+    let me = site.chain.account(harness::NODE);
+    let added = site.chain.registry.NodeAdded_filter().topic1(me).from_block(0).query().await.expect("logs");
+    let (_, log) = added.first().expect("the node was added");
+    let mut forged = serde_json::to_value(log).expect("a log as JSON");
+    forged["topics"][2] = serde_json::to_value(keccak256("site-b")).expect("json");
+    rpc.set(Faults { inject: Some(forged), ..Faults::default() });
+
+    // A service at site-b is published: its range carries the forged record.
+    let mut there = harness::app(1, "there", None);
+    there.sites = [keccak256("site-b")].into();
+    harness::publish_spec(&site.chain, "resited/there", &there).await;
+    node.until("the range held", || {
+        (node.get_text("/metrics").1.contains("ledgerops_verify_mismatches_total 1")).then_some(())
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert!(service("resited_here").is_some(), "its own site's service is not pruned:\n{}", node.log());
+    assert!(service("resited_there").is_none(), "the other site's service is not run:\n{}", node.log());
+}
