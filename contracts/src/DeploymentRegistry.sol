@@ -231,7 +231,8 @@ contract DeploymentRegistry is IDeploymentRegistry, AccessControlEnumerable, Aud
             activeRevision: revision,
             previousRevision: st.activeRevision,
             epoch: st.epoch + 1,
-            votes: 0
+            votes: 0,
+            votesNeeded: 0
         });
         _record(
             _topics(RevisionPublished.selector, sId, bytes32(uint256(revision)), _word(msg.sender)),
@@ -309,7 +310,7 @@ contract DeploymentRegistry is IDeploymentRegistry, AccessControlEnumerable, Aud
         (uint32 votes, uint32 needed) = _tally(st, sites, site);
         _recordVote(sId, revision, site, votes, needed, reason);
         if (votes < needed) {
-            _services[sId].votes = votes;
+            _keepVotes(sId, votes, needed);
             return;
         }
         _activate(sId, st, st.previousRevision, 0);
@@ -380,11 +381,20 @@ contract DeploymentRegistry is IDeploymentRegistry, AccessControlEnumerable, Aud
             activeRevision: to,
             previousRevision: previous,
             epoch: st.epoch + 1,
-            votes: 0
+            votes: 0,
+            votesNeeded: 0
         });
     }
 
-    /// @dev This vote's count and the count the quorum needs among the nodes serving the placement.
+    /// @dev Keeps the votes cast so far and the votes needed, in the service's one state slot.
+    function _keepVotes(bytes32 sId, uint32 votes, uint32 needed) private {
+        ServiceState storage st = _services[sId];
+        (st.votes, st.votesNeeded) = (votes, needed);
+    }
+
+    /// @dev This vote's count and the count the quorum needs among the nodes serving the placement:
+    /// counted at the epoch's first vote and kept, so that voters who leave afterwards (or a quorum
+    /// change) cannot lower it for the votes that follow. The voter's site is checked every time.
     function _tally(ServiceState memory st, bytes32[] calldata sites, bytes32 voterSite)
         private
         view
@@ -393,7 +403,7 @@ contract DeploymentRegistry is IDeploymentRegistry, AccessControlEnumerable, Aud
         Config memory cfg = _config;
         uint256 eligible = sites.length == 0 ? cfg.nodeCount : _eligibleAt(sites, voterSite);
         votes = st.votes + 1;
-        needed = uint32(SpecRules.votesNeeded(eligible, cfg.quorumBps));
+        needed = st.votesNeeded != 0 ? st.votesNeeded : uint32(SpecRules.votesNeeded(eligible, cfg.quorumBps));
     }
 
     function _recordVote(

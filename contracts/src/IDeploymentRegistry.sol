@@ -47,6 +47,9 @@ interface IDeploymentRegistry {
         uint32 epoch;
         /// Rollback votes cast against the active revision in this epoch.
         uint32 votes;
+        /// The votes a rollback needs in this epoch, fixed by its first vote (0 before it): nodes
+        /// that leave after voting, or a quorum change, do not move it while voting is open.
+        uint32 votesNeeded;
     }
 
     /// @notice A namespace and its admin-set ceilings.

@@ -254,9 +254,9 @@ contract NodesTest is RegistryTest {
         assertService(2, 1, 0, 3, 0);
     }
 
-    /// Documented: a node removed after voting keeps its vote in the current epoch, while the
-    /// electorate shrinks. Here 1 of 2 votes, the voter is removed, and the remaining node's vote
-    /// makes 2 votes against a quorum of 1 (needed is computed from the shrunken electorate).
+    /// A node removed after voting keeps its vote in the current epoch, and the votes needed stay
+    /// as the first vote counted them: here 1 of 2 votes, the voter is removed, and the remaining
+    /// node's vote makes 2 votes against the 2 needed.
     function test_VoteRollback_RemovedNodeVoteStillCounts() public {
         IDeploymentRegistry.ServiceSpec memory s = secondSpec();
         publishTwo(typicalSpec(), s);
@@ -267,9 +267,37 @@ contract NodesTest is RegistryTest {
         bytes memory call = abi.encodeCall(registry.voteRollback, (webId, 2, siteA, s.sites, workloadHash(s), REASON));
         Entry[] memory e = entriesOf(nodeA2, call);
         vm.expectEmit(address(registry));
-        emit IDeploymentRegistry.RollbackVoted(webId, 2, nodeA2, e[0].seq, e[0].head, siteA, 2, 1, REASON);
+        emit IDeploymentRegistry.RollbackVoted(webId, 2, nodeA2, e[0].seq, e[0].head, siteA, 2, 2, REASON);
         exec(nodeA2, call);
         assertService(2, 1, 0, 3, 0);
+    }
+
+    /// The exact sequence of the security review: with the votes needed recounted at each vote,
+    /// nodes that vote and then leave let a minority roll back. Four nodes at one site need three
+    /// votes; one votes and renounces, and a second vote must not roll back (2 of 4 is no
+    /// majority); a third does. A quorum change while voting is open does not reach it either.
+    function test_VoteRollback_VotersWhoLeaveDoNotLowerTheQuorum() public {
+        address a3 = vm.addr(0xA3);
+        address a4 = vm.addr(0xA4);
+        vm.startPrank(admin);
+        registry.addNode(a3, "site-a");
+        registry.addNode(a4, "site-a");
+        vm.stopPrank();
+        IDeploymentRegistry.ServiceSpec memory s = secondSpec();
+        publishTwo(typicalSpec(), s);
+
+        voteAs(nodeA1, siteA, 2, s);
+        vm.assertEq(registry.serviceState(webId).votesNeeded, 3, "3 of 4 fixed at the first vote");
+        vm.startPrank(nodeA1);
+        registry.renounceRole(registry.siteRole(siteA), nodeA1);
+        vm.stopPrank();
+        vm.prank(admin);
+        registry.setQuorum(1000); // would need 1 of 3 if recounted
+        voteAs(nodeA2, siteA, 2, s);
+        assertService(2, 2, 1, 2, 2);
+        voteAs(a3, siteA, 2, s);
+        assertService(2, 1, 0, 3, 0);
+        vm.assertEq(registry.serviceState(webId).votesNeeded, 0, "a new epoch opens without a base");
     }
 
     function test_VoteRollback_NewPublishStartsNewEpoch() public {
