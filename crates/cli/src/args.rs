@@ -18,7 +18,7 @@ pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) connection: ConnectionArgs,
     /// TOML file with rpc_url, chain_id, registry, keystore, password_file (flags and env win
-    /// over it; default: ./ledgerops.toml when present).
+    /// over it). Read only when named: ./ledgerops.toml is not read by itself.
     #[arg(
         long,
         env = "LEDGEROPS_CONFIG",

@@ -1,9 +1,10 @@
 //! The CLI's config file: the connection keys `ledgerops_chain::settings` defines for both
-//! binaries (flags and `LEDGEROPS_*` win over them), read from `--config`, or `./ledgerops.toml`
-//! if present.
+//! binaries (flags and `LEDGEROPS_*` win over them), read only from `--config` (or
+//! `LEDGEROPS_CONFIG`). A `./ledgerops.toml` is not read by itself: in CI the working directory
+//! is the repository, and a pull request could point the deploy at another RPC, registry or key.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ledgerops_chain::settings::refuse_unknown_keys;
 use ledgerops_chain::{Connection, ConnectionArgs, ConnectionFile};
@@ -12,8 +13,8 @@ use serde::de::IgnoredAny;
 
 use crate::exit::CliError;
 
-/// The file read when no --config is given, if it exists.
-const DEFAULT_CONFIG: &str = "ledgerops.toml";
+/// The file earlier versions read when no --config was given; now only named in a warning.
+const FORMER_DEFAULT: &str = "ledgerops.toml";
 
 /// The config file: the connection keys, and nothing else.
 #[derive(Debug, Default, Deserialize)]
@@ -24,22 +25,26 @@ struct FileConfig {
     unknown: BTreeMap<String, IgnoredAny>,
 }
 
-/// Merges flags and env over the config file (`config`, else `./ledgerops.toml` when present).
+/// Merges flags and env over the config file `config`, when one is named.
 pub(crate) fn connection(args: &ConnectionArgs, config: Option<&Path>) -> Result<Connection, CliError> {
-    let file = load_file(config)?;
+    let file = match config {
+        Some(path) => load_file(path)?,
+        None => {
+            if Path::new(FORMER_DEFAULT).exists() {
+                eprintln!(
+                    "warning: ignoring ./{FORMER_DEFAULT}: a config file is read only when named \
+                     (--config {FORMER_DEFAULT} or LEDGEROPS_CONFIG)"
+                );
+            }
+            FileConfig::default()
+        }
+    };
     Ok(Connection::resolve(args, file.connection)?)
 }
 
-fn load_file(path: Option<&Path>) -> Result<FileConfig, CliError> {
-    let (path, required) = match path {
-        Some(p) => (p.to_path_buf(), true),
-        None => (PathBuf::from(DEFAULT_CONFIG), false),
-    };
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => return Ok(FileConfig::default()),
-        Err(e) => return Err(CliError::Usage(format!("cannot read config {}: {e}", path.display()))),
-    };
+fn load_file(path: &Path) -> Result<FileConfig, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::Usage(format!("cannot read config {}: {e}", path.display())))?;
     let file: FileConfig =
         toml::from_str(&text).map_err(|e| CliError::Usage(format!("config {}: {e}", path.display())))?;
     refuse_unknown_keys(&file.unknown).map_err(|e| CliError::Usage(format!("config {}: {e}", path.display())))?;

@@ -264,9 +264,15 @@ async fn registry_deploy_keystore_config_file_and_keys_never_printed() {
         w.chain.registry.address()
     );
     std::fs::write(w.dir.path().join("ledgerops.toml"), config).expect("write");
-    let from_file = w.command(&["--json", "namespace", "create", "staging"]).output().expect("runs");
+    let from_file =
+        w.command(&["--json", "--config", "ledgerops.toml", "namespace", "create", "staging"]).output().expect("runs");
     assert_eq!(code(&from_file), Some(0), "LEDGEROPS_RPC_URL overrides the file's: {}", stderr(&from_file));
-    let only_file = w.command(&["namespace", "create", "qa"]).env_remove("LEDGEROPS_RPC_URL").output().expect("runs");
+    let only_file = w
+        .command(&["namespace", "create", "qa"])
+        .env("LEDGEROPS_CONFIG", "ledgerops.toml")
+        .env_remove("LEDGEROPS_RPC_URL")
+        .output()
+        .expect("runs");
     assert_eq!(code(&only_file), Some(4), "the file's unreachable rpc_url is used: {}", stderr(&only_file));
 
     // A key is never echoed: not on success, not when it is malformed.
@@ -307,9 +313,14 @@ async fn admin_commands_change_the_registry_as_they_say() {
     assert_eq!(code(&refused), Some(3));
     assert!(stderr(&refused).contains("AccessControlUnauthorizedAccount"), "{}", stderr(&refused));
 
-    // The expected chain id from a config file refuses a wrong chain before anything is sent.
+    // A config file in the working directory is read only when named (in CI, a pull request could
+    // otherwise point the deploy elsewhere); the expected chain id from a named one refuses a
+    // wrong chain before anything is sent.
     std::fs::write(w.dir.path().join("ledgerops.toml"), "chain_id = 10\n").expect("write");
-    let wrong = w.run(ADMIN, &["namespace", "create", "qa"]);
+    let unnamed = w.run(ADMIN, &["status"]);
+    assert_eq!(code(&unnamed), Some(0), "{}", stderr(&unnamed));
+    assert!(stderr(&unnamed).contains("warning: ignoring ./ledgerops.toml"), "{}", stderr(&unnamed));
+    let wrong = w.run(ADMIN, &["--config", "ledgerops.toml", "namespace", "create", "qa"]);
     assert_eq!(code(&wrong), Some(4));
     assert!(stderr(&wrong).contains("not the expected chain 10"), "{}", stderr(&wrong));
     assert!(!registry.namespaceInfo("qa".into()).call().await.expect("namespace").exists);
