@@ -259,6 +259,19 @@ async fn registry_deploy_keystore_config_file_and_keys_never_printed() {
         .expect("cast runs");
     assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
     std::fs::write(w.dir.path().join("pw"), "hunter2\n").expect("write");
+    // Key files other users can read are refused, naming the fix; once private, they are used.
+    let private = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(mode)).expect("chmod");
+    };
+    private(&keystores.join("ci"), 0o600);
+    private(&w.dir.path().join("pw"), 0o644);
+    let keystore_flags = ["--keystore", "keys/ci", "--password-file", "pw", "status"];
+    let exposed = w.command(&keystore_flags).output().expect("runs");
+    assert_eq!(code(&exposed), Some(2));
+    assert!(stderr(&exposed).contains("pw is open to other users (mode 644): chmod 600"), "{}", stderr(&exposed));
+    private(&w.dir.path().join("pw"), 0o600);
+    let both = w.command(&keystore_flags).env("LEDGEROPS_PRIVATE_KEY", w.key(ADMIN)).output().expect("runs");
+    assert_eq!(code(&both), Some(2), "a raw key and a keystore together: {}", stderr(&both));
     let config = format!(
         "rpc_url = \"http://127.0.0.1:9\"\nregistry = \"{}\"\nkeystore = \"keys/ci\"\npassword_file = \"pw\"\n",
         w.chain.registry.address()

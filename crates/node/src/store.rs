@@ -136,14 +136,23 @@ pub struct Store {
 impl Store {
     /// Opens (creating when needed) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Self> {
+        use std::os::unix::fs::PermissionsExt;
         let path = dir.join("node.db");
         let name = path.display().to_string();
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::Damaged {
-            path: name.clone(),
-            what: format!("cannot create the data dir: {e}"),
-        })?;
+        let damaged = |what: String| StoreError::Damaged { path: name.clone(), what };
+        let new_dir = !dir.exists();
+        std::fs::create_dir_all(dir).map_err(|e| damaged(format!("cannot create the data dir: {e}")))?;
+        // The store holds the node's journal and what it verified: its own to read. A data dir it
+        // creates is private; one an operator made keeps the operator's mode.
+        if new_dir {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                .map_err(|e| damaged(format!("cannot make the data dir private: {e}")))?;
+        }
         let sql = |source| StoreError::Sqlite { path: name.clone(), source };
         let conn = Connection::open(&path).map_err(sql)?;
+        // SQLite gives the WAL and shared-memory files the database file's mode.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| damaged(format!("cannot make node.db private: {e}")))?;
         // WAL: readers (the journal command) never block the node; NORMAL sync is durable across
         // a process crash, and a power cut loses at most the last transactions, which are re-read.
         conn.pragma_update(None, "journal_mode", "WAL").map_err(sql)?;
@@ -442,6 +451,19 @@ mod tests {
 
     fn cursor(block: u64) -> Cursor {
         Cursor { block, hash: B256::with_last_byte(u8::try_from(block).unwrap_or(0)) }
+    }
+
+    #[test]
+    fn a_new_data_dir_and_its_store_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let parent = tempfile::tempdir().expect("tempdir");
+        let dir = parent.path().join("data");
+        let store = Store::open(&dir).expect("open");
+        store.bind(31337, Address::repeat_byte(1)).expect("a write, so the WAL exists");
+        let mode = |p: &Path| std::fs::metadata(p).expect("exists").permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&dir.join("node.db")), 0o600);
+        assert_eq!(mode(&dir.join("node.db-wal")) & 0o077, 0, "the WAL follows the database");
     }
 
     #[test]
