@@ -5,7 +5,7 @@ pragma solidity ^0.8.28;
 /// @notice A hash chain over every state change, kept in one storage slot.
 /// @dev Each entry is hashed over exactly the bytes it is logged with, so anyone can recompute the
 /// chain from `eth_getLogs` alone, without knowing the ABI:
-///   entry_n = keccak256(topic0 ‖ … ‖ topicK ‖ data[64:])
+///   entry_n = keccak256(topic0 ‖ … ‖ topicK ‖ keccak256(data[64:]))
 ///   head_n  = bytes24(keccak256(abi.encode(head_{n-1}, seq_n, entry_n)))
 /// The head is truncated to 24 bytes so that `seq` and `head` share one slot: that halves the
 /// audit cost of every transaction (one warm SSTORE, not two) and keeps 2^96 collision and 2^192

@@ -6,8 +6,8 @@ pragma solidity ^0.8.28;
 /// to change it, and the feedback edge nodes give about it. Every state change appends one entry to
 /// a tamper-evident hash chain; every event below that carries `seq` and `head` is such an entry.
 /// @dev Encoding of the audit chain (see docs/contracts.md for a worked `cast` example):
-///   entry_n = keccak256(topic0 ‖ topic1 ‖ … ‖ data[64:])     (all topics of the log, then its data
-///                                                          after the leading seq and head words)
+///   entry_n = keccak256(topic0 ‖ topic1 ‖ … ‖ keccak256(data[64:]))   (all topics of the log, then
+///                                   the hash of its data after the leading seq and head words)
 ///   head_n  = bytes24(keccak256(abi.encode(head_{n-1}, seq_n, entry_n)))
 ///   head_0  = bytes24(keccak256(abi.encode(block.chainid, registry address)))
 interface IDeploymentRegistry {

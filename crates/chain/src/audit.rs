@@ -2,7 +2,7 @@
 //!
 //! Encoding (docs/contracts.md, "Audit chain"), for the n-th audited log:
 //! ```text
-//! entry_n = keccak256(topic0 ‖ … ‖ topicK ‖ data[64..])
+//! entry_n = keccak256(topic0 ‖ … ‖ topicK ‖ keccak256(data[64..]))
 //! head_n  = keccak256(head_{n-1} ‖ 0x00×8 ‖ uint256(seq_n) ‖ entry_n)[..24]
 //! head_0  = keccak256(uint256(chain id) ‖ uint256(registry address))[..24]
 //! ```
