@@ -26,6 +26,8 @@ contract RegistryHandler {
         uint32 previous;
         uint32 epoch;
         uint32 votes;
+        /// The votes a rollback needs, fixed at the epoch's first vote (0 before it).
+        uint32 needed;
     }
 
     /// The model of one node's record for one service.
@@ -110,7 +112,7 @@ contract RegistryHandler {
         }
         _noteAuthorized(authorized);
         s.count += 1;
-        (s.previous, s.active, s.epoch, s.votes) = (s.active, s.count, s.epoch + 1, 0);
+        (s.previous, s.active, s.epoch, s.votes, s.needed) = (s.active, s.count, s.epoch + 1, 0, 0);
         _placements[sId][s.count] = spec.sites;
         _workloads[sId][s.count] = keccak256(abi.encode(spec.image, spec.replicas, spec.body));
         expectedSeq += entries;
@@ -132,7 +134,7 @@ contract RegistryHandler {
             return;
         }
         _noteAuthorized(authorized);
-        (s.previous, s.active, s.epoch, s.votes) = (s.active, toRevision, s.epoch + 1, 0);
+        (s.previous, s.active, s.epoch, s.votes, s.needed) = (s.active, toRevision, s.epoch + 1, 0, 0);
         expectedSeq += 1;
     }
 
@@ -148,7 +150,7 @@ contract RegistryHandler {
             return;
         }
         _noteAuthorized(authorized);
-        (s.previous, s.active, s.epoch, s.votes) = (0, 0, s.epoch + 1, 0);
+        (s.previous, s.active, s.epoch, s.votes, s.needed) = (0, 0, s.epoch + 1, 0, 0);
         expectedSeq += 1;
     }
 
@@ -199,12 +201,13 @@ contract RegistryHandler {
         (mine.revision, mine.status, mine.votedEpoch, mine.epoch) = (revision, 2, s.epoch, s.epoch);
         uint256 eligible = sites.length == 0 ? siteCounts[0] + siteCounts[1] : _eligible(sites);
         uint32 votes = s.votes + 1;
+        uint32 needed = s.needed != 0 ? s.needed : uint32(eligible * quorumBps / 10_000 + 1);
         Service storage live = _services[sId];
-        if (votes < eligible * quorumBps / 10_000 + 1) {
-            live.votes = votes;
+        if (votes < needed) {
+            (live.votes, live.needed) = (votes, needed);
             expectedSeq += 1;
         } else {
-            (live.active, live.previous, live.epoch, live.votes) = (s.previous, 0, s.epoch + 1, 0);
+            (live.active, live.previous, live.epoch, live.votes, live.needed) = (s.previous, 0, s.epoch + 1, 0, 0);
             expectedSeq += 2;
         }
     }

@@ -60,6 +60,7 @@ contract RegistryInvariantsTest is TestBase {
             vm.assertEq(st.previousRevision, model.previous, "previousRevision");
             vm.assertEq(st.epoch, model.epoch, "epoch");
             vm.assertEq(st.votes, model.votes, "votes");
+            vm.assertEq(st.votesNeeded, model.needed, "votesNeeded: fixed at the epoch's first vote");
         }
     }
 
