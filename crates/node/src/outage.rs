@@ -24,7 +24,7 @@ impl Outage {
     /// Notes a failure; logs it when it starts an outage. Returns the wait before the next try.
     pub fn failed(&mut self, error: &impl Display) -> Duration {
         if self.since.is_none() {
-            tracing::warn!(error = %error, "{} failing; the node keeps enforcing the last verified state and retries", self.what);
+            tracing::warn!(error = %error, "{} unreachable; the node keeps enforcing the last verified state and retries", self.what);
             self.since = Some(Instant::now());
         }
         self.failures = self.failures.saturating_add(1);

@@ -203,9 +203,14 @@ pub async fn run(
                     metrics.rpc_errors.inc();
                 }
                 if let SyncError::Chain(disagreement @ ChainError::Disagreement { .. }) = &e {
+                    // The endpoints answer; they disagree. Said as such (not as an outage), and
+                    // asked again at the next block.
                     metrics.rpc_disagreements.inc();
                     let said = disagreement.to_string();
+                    tracing::warn!(error = %said, "not acting on the next block");
                     health.update(|s| s.rpc_disagreement = Some(said));
+                    wait_for_block(&mut heads, source.poll_interval).await;
+                    continue;
                 }
                 if matches!(e, SyncError::Chain(ChainError::Unreachable { .. })) {
                     health.update(|s| s.rpc_reachable = false);
