@@ -130,8 +130,15 @@ async fn a_service_runs_only_at_its_sites_and_each_node_attests_it() {
         (&"geo/south-only".into(), &"Synced".into(), &"Healthy".into()),
         "{status}"
     );
+    // The node counts its attestation once it has the receipt, which can come a moment after
+    // `wait` read the attestation from the chain.
+    nodes[1]
+        .until("the attestation counted", || {
+            let (_, metrics) = nodes[1].get_text("/metrics");
+            metrics.contains("ledgerops_attestations_total{status=\"converged\"} 1").then_some(())
+        })
+        .await;
     let (_, metrics) = nodes[1].get_text("/metrics");
-    assert!(metrics.contains("ledgerops_attestations_total{status=\"converged\"} 1"), "{metrics}");
     assert!(
         metrics.contains(
             "namespace=\"geo\",service=\"south-only\",revision=\"1\",sync_status=\"Synced\",health_status=\"Healthy\""
