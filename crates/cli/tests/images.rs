@@ -25,6 +25,18 @@ impl World {
         status["services"][0]["image"].as_str().expect("an image").to_owned()
     }
 
+    /// `ledgerops --json deploy SERVICE --image IMAGE` as the deployer, with `env` set; exit 0.
+    fn deploy_with(&self, service: &str, image: &str, env: &[(&str, &std::ffi::OsStr)]) {
+        let out = self
+            .command(&["--json", "deploy", service, "--image", image])
+            .envs(env.iter().copied())
+            .env("LEDGEROPS_PRIVATE_KEY", self.key(DEPLOYER))
+            .env("LEDGEROPS_REGISTRY", self.chain.registry.address().to_string())
+            .output()
+            .expect("runs");
+        assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    }
+
     async fn head(&self) -> u64 {
         self.chain.registry.provider().get_block_number().await.expect("block number")
     }
@@ -125,14 +137,7 @@ async fn a_registry_that_refuses_stops_the_command_before_anything_is_sent() {
     assert_eq!(w.head().await, head, "nothing was sent");
 
     // With the login in the Docker config, the same command publishes the pinned image.
-    let out = w
-        .command(&["--json", "deploy", "prod/web", "--image", &image])
-        .env("DOCKER_CONFIG", login)
-        .env("LEDGEROPS_PRIVATE_KEY", w.key(DEPLOYER))
-        .env("LEDGEROPS_REGISTRY", w.chain.registry.address().to_string())
-        .output()
-        .expect("runs");
-    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    w.deploy_with("prod/web", &image, &[("DOCKER_CONFIG", login.as_ref())]);
     assert_eq!(w.image_of("prod/web"), registry.image);
 }
 
@@ -173,14 +178,6 @@ async fn a_credential_helper_in_the_docker_config_is_asked() {
     .expect("config written");
 
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
-    let out = w
-        .command(&["--json", "deploy", "prod/web", "--image", &image])
-        .env("DOCKER_CONFIG", &config)
-        .env("PATH", path)
-        .env("LEDGEROPS_PRIVATE_KEY", w.key(DEPLOYER))
-        .env("LEDGEROPS_REGISTRY", w.chain.registry.address().to_string())
-        .output()
-        .expect("runs");
-    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    w.deploy_with("prod/web", &image, &[("DOCKER_CONFIG", config.as_os_str()), ("PATH", path.as_ref())]);
     assert_eq!(w.image_of("prod/web"), registry.image);
 }
