@@ -7,6 +7,7 @@ import {Vm} from "../test/base/Vm.sol";
 /// @notice Deploys a registry and sets up a development namespace, deployer and node.
 /// @dev Run by scripts/dev against anvil. Settings come from the environment:
 ///   LEDGEROPS_ADMIN      admin of the new registry (default: the broadcasting key)
+///   LEDGEROPS_ADMIN_DELAY seconds an admin transfer waits before it can be accepted (default 2 days)
 ///   LEDGEROPS_NAMESPACE  namespace to create (default "dev")
 ///   LEDGEROPS_DEPLOYER   deployer of that namespace (default: the admin)
 ///   LEDGEROPS_NODE       node key to register (default: none)
@@ -23,7 +24,7 @@ contract Deploy {
         address deployer = vm.envOr("LEDGEROPS_DEPLOYER", admin);
         address node = vm.envOr("LEDGEROPS_NODE", address(0));
 
-        registry = new DeploymentRegistry(admin);
+        registry = new DeploymentRegistry(admin, uint48(vm.envOr("LEDGEROPS_ADMIN_DELAY", uint256(2 days))));
         if (admin == msg.sender) {
             registry.createNamespace(namespace);
             registry.grantDeployer(namespace, deployer);

@@ -2,6 +2,9 @@
 pragma solidity ^0.8.28;
 
 import {AccessControl, IAccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {
+    AccessControlDefaultAdminRules
+} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {AccessControlEnumerable} from "@openzeppelin/contracts/access/extensions/AccessControlEnumerable.sol";
 import {AuditLog} from "./AuditLog.sol";
 import {IDeploymentRegistry} from "./IDeploymentRegistry.sol";
@@ -10,13 +13,16 @@ import {SpecRules} from "./SpecRules.sol";
 /// @title DeploymentRegistry
 /// @notice The source of truth of ledgerops: the desired state of every service, who may change it,
 /// and what the edge nodes report. See docs/contracts.md.
-/// @dev Roles (OpenZeppelin AccessControlEnumerable):
-///  - DEFAULT_ADMIN_ROLE: creates namespaces, grants deployers, registers nodes, sets quorum.
+/// @dev Roles (OpenZeppelin AccessControlEnumerable and AccessControlDefaultAdminRules):
+///  - DEFAULT_ADMIN_ROLE: creates namespaces, grants deployers, registers nodes, sets quorum. One
+///    account holds it; it moves only in two steps (`beginDefaultAdminTransfer`, then
+///    `acceptDefaultAdminTransfer` by the new admin once `defaultAdminDelay` has passed, which
+///    leaves the fleet time to notice a stolen admin key), and it is never renounced.
 ///  - deployerRole(namespaceId): publishes, rolls back and removes services of one namespace.
 ///  - siteRole(siteId): edge nodes of one site; the member count is the site's vote weight.
 /// Scoped roles change only through the functions below, so that each change is one audit entry.
 /// Bulky spec data lives in event data; storage keeps a 32-byte commitment per revision.
-contract DeploymentRegistry is IDeploymentRegistry, AccessControlEnumerable, AuditLog {
+contract DeploymentRegistry is IDeploymentRegistry, AccessControlDefaultAdminRules, AccessControlEnumerable, AuditLog {
     /// Free-text reasons in attestations and votes are capped to keep logs small.
     uint256 public constant MAX_REASON_BYTES = 256;
     /// Bounds an admin may set per namespace.
@@ -49,11 +55,10 @@ contract DeploymentRegistry is IDeploymentRegistry, AccessControlEnumerable, Aud
     mapping(bytes32 namespaceId => bytes32 policyHash) private _policyHashes;
 
     /// @param admin The first admin (in production a multisig or a timelock).
-    constructor(address admin) {
-        if (admin == address(0)) revert ZeroAddress();
+    /// @param adminDelay Seconds between the start of an admin transfer and its acceptance.
+    constructor(address admin, uint48 adminDelay) AccessControlDefaultAdminRules(adminDelay, admin) {
         deployBlock = uint64(block.number);
         _config.quorumBps = DEFAULT_QUORUM_BPS;
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _recordAccess(DEFAULT_ADMIN_ROLE, admin, true);
     }
 
@@ -168,32 +173,48 @@ contract DeploymentRegistry is IDeploymentRegistry, AccessControlEnumerable, Aud
 
     /// @inheritdoc IDeploymentRegistry
     function setQuorum(uint16 newQuorumBps) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (newQuorumBps >= 10_000) revert InvalidQuorum(newQuorumBps);
+        if (newQuorumBps == 0 || newQuorumBps >= 10_000) revert InvalidQuorum(newQuorumBps);
         _config.quorumBps = newQuorumBps;
         _record(_topics(QuorumSet.selector), abi.encode(0, bytes24(0), newQuorumBps));
     }
 
-    /// @notice Grants the admin role (the only role granted this way; scoped roles have their own
-    /// functions). Admin only.
-    function grantRole(bytes32 role, address account) public override(AccessControl, IAccessControl) {
-        _requireAdminRole(role);
-        _checkRole(getRoleAdmin(role));
-        if (account == address(0)) revert ZeroAddress();
-        if (!_grantRole(role, account)) revert RoleUnchanged(role, account);
-        _recordAccess(role, account, true);
+    /// @notice Completes an admin transfer (the pending admin, once the delay passed); one audit
+    /// entry for the admin that leaves and one for the admin that comes.
+    function acceptDefaultAdminTransfer() public override {
+        address previous = defaultAdmin();
+        super.acceptDefaultAdminTransfer();
+        _recordAccess(DEFAULT_ADMIN_ROLE, previous, false);
+        _recordAccess(DEFAULT_ADMIN_ROLE, _msgSender(), true);
     }
 
-    /// @notice Revokes the admin role from an account. Admin only.
-    function revokeRole(bytes32 role, address account) public override(AccessControl, IAccessControl) {
-        _requireAdminRole(role);
-        _checkRole(getRoleAdmin(role));
-        if (!_revokeRole(role, account)) revert RoleUnchanged(role, account);
-        _recordAccess(role, account, false);
+    /// @notice Refused: the admin role moves only by `beginDefaultAdminTransfer`, and scoped roles
+    /// only through the registry's functions, so that each change is one audit entry.
+    function grantRole(bytes32 role, address)
+        public
+        pure
+        override(AccessControlDefaultAdminRules, AccessControl, IAccessControl)
+    {
+        _refuseGenericRoleChange(role);
+    }
+
+    /// @notice Refused, as `grantRole`.
+    function revokeRole(bytes32 role, address)
+        public
+        pure
+        override(AccessControlDefaultAdminRules, AccessControl, IAccessControl)
+    {
+        _refuseGenericRoleChange(role);
     }
 
     /// @notice Gives up a role held by the caller: a compromised deployer or node key can disable
-    /// itself at once. A node renouncing its site role is removed as a node.
-    function renounceRole(bytes32 role, address callerConfirmation) public override(AccessControl, IAccessControl) {
+    /// itself at once. A node renouncing its site role is removed as a node. The admin cannot
+    /// leave (a registry without an admin could never register a node or revoke a stolen deployer
+    /// key again): it hands over with `beginDefaultAdminTransfer`.
+    function renounceRole(bytes32 role, address callerConfirmation)
+        public
+        override(AccessControlDefaultAdminRules, AccessControl, IAccessControl)
+    {
+        if (role == DEFAULT_ADMIN_ROLE) revert AdminCannotLeave();
         bytes32 site = _nodeSites[callerConfirmation];
         if (site != bytes32(0) && role == siteRole(site) && callerConfirmation == _msgSender()) {
             _removeNode(callerConfirmation);
@@ -202,6 +223,39 @@ contract DeploymentRegistry is IDeploymentRegistry, AccessControlEnumerable, Aud
         if (!hasRole(role, callerConfirmation)) revert RoleUnchanged(role, callerConfirmation);
         super.renounceRole(role, callerConfirmation);
         _recordAccess(role, callerConfirmation, false);
+    }
+
+    /// @inheritdoc AccessControlDefaultAdminRules
+    function supportsInterface(bytes4 interfaceId)
+        public
+        view
+        override(AccessControlDefaultAdminRules, AccessControlEnumerable)
+        returns (bool)
+    {
+        return super.supportsInterface(interfaceId);
+    }
+
+    function _setRoleAdmin(bytes32 role, bytes32 adminRole)
+        internal
+        override(AccessControlDefaultAdminRules, AccessControl)
+    {
+        super._setRoleAdmin(role, adminRole);
+    }
+
+    function _grantRole(bytes32 role, address account)
+        internal
+        override(AccessControlDefaultAdminRules, AccessControlEnumerable)
+        returns (bool)
+    {
+        return super._grantRole(role, account);
+    }
+
+    function _revokeRole(bytes32 role, address account)
+        internal
+        override(AccessControlDefaultAdminRules, AccessControlEnumerable)
+        returns (bool)
+    {
+        return super._revokeRole(role, account);
     }
 
     // ---------------------------------------------------------------- deployers
@@ -267,18 +321,22 @@ contract DeploymentRegistry is IDeploymentRegistry, AccessControlEnumerable, Aud
     // ---------------------------------------------------------------- nodes
 
     /// @inheritdoc IDeploymentRegistry
-    function attest(bytes32 sId, uint32 revision, bytes32 site, AttestationStatus status, string calldata reason)
-        external
-        onlyRole(siteRole(site))
-    {
+    function attest(
+        bytes32 sId,
+        uint32 revision,
+        bytes32 site,
+        bytes32[] calldata sites,
+        bytes32 workload,
+        AttestationStatus status,
+        string calldata reason
+    ) external onlyRole(siteRole(site)) {
         if (status == AttestationStatus.None) revert InvalidStatus();
         _requireShortReason(reason);
-        ServiceState memory st = _services[sId];
-        if (revision == 0 || revision > st.revisionCount) revert UnknownRevision(sId, revision);
+        ServiceState memory st = _existingService(sId);
+        _requireActiveCommitment(sId, st, revision, sites, workload);
+        if (sites.length != 0 && !_targets(sites, site)) revert SiteNotInPlacement(site);
         NodeServiceState storage mine = _nodeStates[sId][msg.sender];
-        if (mine.revision == revision && mine.status == status && mine.reportedEpoch == st.epoch) {
-            revert AlreadyAttested(sId, revision, status);
-        }
+        if (mine.reportedEpoch == st.epoch) revert AlreadyAttested(sId, revision, mine.status);
         (mine.revision, mine.status, mine.reportedEpoch) = (revision, status, st.epoch);
         _record(
             _topics(Attested.selector, sId, bytes32(uint256(revision)), _word(msg.sender)),
@@ -297,10 +355,7 @@ contract DeploymentRegistry is IDeploymentRegistry, AccessControlEnumerable, Aud
     ) external onlyRole(siteRole(site)) {
         _requireShortReason(reason);
         ServiceState memory st = _existingService(sId);
-        if (revision == 0 || revision != st.activeRevision) revert RevisionNotActive(sId, revision, st.activeRevision);
-        if (SpecRules.commitment(keccak256(abi.encode(sites)), workload) != _revisions[sId][revision]) {
-            revert SpecMismatch(sId, revision);
-        }
+        _requireActiveCommitment(sId, st, revision, sites, workload);
         if (st.previousRevision == 0) revert NothingToRollBackTo(sId);
         NodeServiceState storage mine = _nodeStates[sId][msg.sender];
         if (mine.votedEpoch == st.epoch) revert AlreadyVoted(sId, revision, msg.sender);
@@ -422,12 +477,34 @@ contract DeploymentRegistry is IDeploymentRegistry, AccessControlEnumerable, Aud
 
     /// @dev Nodes serving the placement; reverts unless the voter's own site is one of them.
     function _eligibleAt(bytes32[] calldata sites, bytes32 voterSite) private view returns (uint256 eligible) {
-        bool targeted;
         for (uint256 i; i < sites.length; ++i) {
             eligible += siteNodeCount(sites[i]);
-            if (sites[i] == voterSite) targeted = true;
         }
-        if (!targeted) revert SiteNotInPlacement(voterSite);
+        if (!_targets(sites, voterSite)) revert SiteNotInPlacement(voterSite);
+    }
+
+    function _targets(bytes32[] calldata sites, bytes32 site) private pure returns (bool) {
+        for (uint256 i; i < sites.length; ++i) {
+            if (sites[i] == site) return true;
+        }
+        return false;
+    }
+
+    /// @dev A node reports only on the active revision, and names its placement (which the
+    /// revision's commitment proves) so that the registry can check the node's site is in it.
+    function _requireActiveCommitment(
+        bytes32 sId,
+        ServiceState memory st,
+        uint32 revision,
+        bytes32[] calldata sites,
+        bytes32 workload
+    ) private view {
+        if (revision == 0 || revision != st.activeRevision) {
+            revert RevisionNotActive(sId, revision, st.activeRevision);
+        }
+        if (SpecRules.commitment(keccak256(abi.encode(sites)), workload) != _revisions[sId][revision]) {
+            revert SpecMismatch(sId, revision);
+        }
     }
 
     function _existingNamespace(string calldata namespace) private view returns (bytes32 nsId, Namespace storage ns) {
@@ -478,9 +555,9 @@ contract DeploymentRegistry is IDeploymentRegistry, AccessControlEnumerable, Aud
         _record(_topics(AccessChanged.selector, role, _word(account)), abi.encode(0, bytes24(0), granted));
     }
 
-    /// @dev Only the admin role is granted through the generic AccessControl functions.
-    function _requireAdminRole(bytes32 role) private pure {
-        if (role != DEFAULT_ADMIN_ROLE) revert RoleManagedByRegistry(role);
+    function _refuseGenericRoleChange(bytes32 role) private pure {
+        if (role == DEFAULT_ADMIN_ROLE) revert AccessControlEnforcedDefaultAdminRules();
+        revert RoleManagedByRegistry(role);
     }
 
     function _requireShortReason(string calldata reason) private pure {

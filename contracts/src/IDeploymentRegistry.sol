@@ -108,17 +108,17 @@ interface IDeploymentRegistry {
     error AlreadyActive(bytes32 serviceId, uint32 revision);
     /// @notice The service is already removed.
     error ServiceAlreadyRemoved(bytes32 serviceId);
-    /// @notice A vote names a revision that is not (or no longer) active.
+    /// @notice A vote or attestation names a revision that is not (or no longer) active.
     error RevisionNotActive(bytes32 serviceId, uint32 revision, uint32 active);
-    /// @notice The placement or workload hash given with a vote does not match the revision's commitment.
+    /// @notice The placement or workload hash given with a vote or attestation does not match the revision's commitment.
     error SpecMismatch(bytes32 serviceId, uint32 revision);
-    /// @notice The voting node's site is not one the revision targets.
+    /// @notice The voting or attesting node's site is not one the revision targets.
     error SiteNotInPlacement(bytes32 site);
     /// @notice There is no previous revision for a quorum to fall back to.
     error NothingToRollBackTo(bytes32 serviceId);
     /// @notice This node already voted against this activation of the revision.
     error AlreadyVoted(bytes32 serviceId, uint32 revision, address node);
-    /// @notice This node already attested this status for this revision.
+    /// @notice This node already reported on this activation of the revision (`status` is what it reported).
     error AlreadyAttested(bytes32 serviceId, uint32 revision, AttestationStatus status);
     /// @notice `None` is not something a node can attest.
     error InvalidStatus();
@@ -132,16 +132,19 @@ interface IDeploymentRegistry {
     error DeployerUnchanged(string namespace, address account, bool granted);
     /// @notice The zero address cannot hold a role.
     error ZeroAddress();
-    /// @notice The quorum must be below 10,000 basis points (votes must exceed the fraction).
+    /// @notice The quorum must be between 1 and 9,999 basis points (votes must exceed the fraction;
+    /// 0 would let any single node roll a service back).
     error InvalidQuorum(uint16 quorumBps);
     /// @notice Scoped roles change only through the registry's own functions, so every change is audited.
     error RoleManagedByRegistry(bytes32 role);
-    /// @notice Granting or revoking the admin role would change nothing.
+    /// @notice Renouncing a role the account does not hold would change nothing.
     error RoleUnchanged(bytes32 role, address account);
+    /// @notice The admin cannot renounce: a registry without one could never revoke a stolen key.
+    error AdminCannotLeave();
 
     // ---------------------------------------------------------------- events
 
-    /// @notice A role outside the registry's scoped roles (the admin role) changed, or a role was renounced.
+    /// @notice The admin role moved (at deployment and at each accepted transfer), or a role was renounced.
     event AccessChanged(bytes32 indexed role, address indexed account, uint64 seq, bytes24 head, bool granted);
     /// @notice A namespace was created with default ceilings.
     event NamespaceCreated(
@@ -252,7 +255,8 @@ interface IDeploymentRegistry {
     function removeNode(address node) external;
 
     /// @notice Sets the rollback quorum: votes must exceed `quorumBps / 10000` of the eligible nodes.
-    /// 5000 (the default) is a strict majority. Admin only.
+    /// 5000 (the default) is a strict majority; 0 is refused. Votes already open keep the count
+    /// they started with. Admin only.
     function setQuorum(uint16 quorumBps) external;
 
     // ---------------------------------------------------------------- deployers
@@ -273,14 +277,21 @@ interface IDeploymentRegistry {
 
     // ---------------------------------------------------------------- nodes
 
-    /// @notice Records what the calling node runs for a service. Nodes of `siteId` only. The same
-    /// (revision, status) twice in one epoch is refused (`AlreadyAttested`).
+    /// @notice Records what the calling node runs for a service. Nodes of `siteId` only, on the
+    /// active revision only (`RevisionNotActive`), when `siteId` is in its placement
+    /// (`SiteNotInPlacement`), and once per node and activation (`AlreadyAttested`; a rollback
+    /// vote counts as the node's report): one node key cannot fill the log with reports on
+    /// services it does not run, or with alternating statuses.
     /// @param siteId The caller's site (keccak256 of its label).
+    /// @param sites The revision's placement sites, and `workloadHash` the rest of its commitment,
+    /// as for `voteRollback` (`SpecMismatch` when they do not hash to the revision's).
     /// @param reason A short free-text reason (at most MAX_REASON_BYTES); empty when converged.
     function attest(
         bytes32 serviceId,
         uint32 revision,
         bytes32 siteId,
+        bytes32[] calldata sites,
+        bytes32 workloadHash,
         AttestationStatus status,
         string calldata reason
     ) external;

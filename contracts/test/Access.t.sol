@@ -2,12 +2,15 @@
 pragma solidity ^0.8.28;
 
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
+import {
+    IAccessControlDefaultAdminRules
+} from "@openzeppelin/contracts/access/extensions/IAccessControlDefaultAdminRules.sol";
 import {DeploymentRegistry} from "../src/DeploymentRegistry.sol";
 import {IDeploymentRegistry} from "../src/IDeploymentRegistry.sol";
 import {RegistryTest} from "./base/RegistryTest.sol";
 
-/// @notice Roles: the admin role through the generic AccessControl functions, scoped roles only
-/// through the registry's own functions, and renouncing.
+/// @notice Roles: one admin that moves only in two steps with a delay and never leaves, scoped
+/// roles only through the registry's own functions, and renouncing.
 contract AccessTest is RegistryTest {
     address internal newAdmin = vm.addr(0xA2A2);
 
@@ -18,34 +21,96 @@ contract AccessTest is RegistryTest {
         vm.assertEq(registry.getRoleMemberCount(ADMIN_ROLE), 1, "one admin");
         vm.assertEq(registry.quorumBps(), 5000, "default quorum");
         vm.assertEq(registry.deployBlock(), block.number, "deployBlock");
+        vm.assertEq(registry.defaultAdmin(), admin, "defaultAdmin");
+        vm.assertEq(registry.defaultAdminDelay(), ADMIN_DELAY, "delay");
     }
 
     function test_RevertWhen_ConstructorAdminIsZeroAddress() public {
-        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.ZeroAddress.selector));
-        new DeploymentRegistry(address(0));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IAccessControlDefaultAdminRules.AccessControlInvalidDefaultAdmin.selector, address(0)
+            )
+        );
+        new DeploymentRegistry(address(0), ADMIN_DELAY);
     }
 
-    // ---------------------------------------------------------------- grantRole and revokeRole
+    // ---------------------------------------------------------------- admin transfer
 
-    function test_GrantRole_Admin() public {
-        bytes memory call = abi.encodeCall(registry.grantRole, (ADMIN_ROLE, newAdmin));
-        (uint64 seq, bytes24 head) = entryOf(admin, call);
-        vm.expectEmit(address(registry));
-        emit IDeploymentRegistry.AccessChanged(ADMIN_ROLE, newAdmin, seq, head, true);
-        exec(admin, call);
-        vm.assertTrue(registry.hasRole(ADMIN_ROLE, newAdmin), "granted");
-        vm.assertEq(registry.getRoleMemberCount(ADMIN_ROLE), 2, "two admins");
-    }
-
-    function test_RevokeRole_Admin() public {
+    function test_AdminTransfer_TwoStepsAfterTheDelay() public {
         vm.prank(admin);
-        registry.grantRole(ADMIN_ROLE, newAdmin);
-        bytes memory call = abi.encodeCall(registry.revokeRole, (ADMIN_ROLE, newAdmin));
-        (uint64 seq, bytes24 head) = entryOf(admin, call);
+        registry.beginDefaultAdminTransfer(newAdmin);
+        (address pending, uint48 schedule) = registry.pendingDefaultAdmin();
+        vm.assertEq(pending, newAdmin, "pending");
+        vm.assertEq(schedule, block.timestamp + ADMIN_DELAY, "schedule");
+
+        // Before the delay the new admin cannot take over, and the old one still administers.
+        bytes memory early = abi.encodeWithSelector(
+            IAccessControlDefaultAdminRules.AccessControlEnforcedDefaultAdminDelay.selector, schedule
+        );
+        vm.prank(newAdmin);
+        vm.expectRevert(early);
+        registry.acceptDefaultAdminTransfer();
+        vm.prank(admin);
+        registry.createNamespace("dev");
+
+        vm.warp(schedule + 1);
+        vm.prank(stranger);
+        vm.expectRevert(
+            abi.encodeWithSelector(IAccessControlDefaultAdminRules.AccessControlInvalidDefaultAdmin.selector, stranger)
+        );
+        registry.acceptDefaultAdminTransfer();
+        bytes memory call = abi.encodeCall(registry.acceptDefaultAdminTransfer, ());
+        Entry[] memory e = entriesOf(newAdmin, call);
+        vm.assertEq(e.length, 2, "the admin that leaves and the one that comes");
         vm.expectEmit(address(registry));
-        emit IDeploymentRegistry.AccessChanged(ADMIN_ROLE, newAdmin, seq, head, false);
-        exec(admin, call);
-        vm.assertFalse(registry.hasRole(ADMIN_ROLE, newAdmin), "revoked");
+        emit IDeploymentRegistry.AccessChanged(ADMIN_ROLE, admin, e[0].seq, e[0].head, false);
+        vm.expectEmit(address(registry));
+        emit IDeploymentRegistry.AccessChanged(ADMIN_ROLE, newAdmin, e[1].seq, e[1].head, true);
+        exec(newAdmin, call);
+
+        vm.assertEq(registry.defaultAdmin(), newAdmin, "new admin");
+        vm.assertEq(registry.getRoleMemberCount(ADMIN_ROLE), 1, "one admin");
+        vm.prank(admin);
+        vm.expectRevert(unauthorized(admin, ADMIN_ROLE));
+        registry.createNamespace("staging");
+        vm.startPrank(newAdmin);
+        registry.createNamespace("staging");
+        registry.grantDeployer("staging", deployer);
+        vm.stopPrank();
+    }
+
+    /// A stolen admin key starting a transfer is seen, and the transfer cancelled, before it lands.
+    function test_AdminTransfer_CancelledBeforeTheDelay() public {
+        vm.prank(admin);
+        registry.beginDefaultAdminTransfer(stranger);
+        vm.prank(admin);
+        registry.cancelDefaultAdminTransfer();
+        vm.warp(block.timestamp + ADMIN_DELAY + 1);
+        vm.prank(stranger);
+        vm.expectRevert(
+            abi.encodeWithSelector(IAccessControlDefaultAdminRules.AccessControlInvalidDefaultAdmin.selector, stranger)
+        );
+        registry.acceptDefaultAdminTransfer();
+        vm.assertEq(registry.defaultAdmin(), admin, "admin unchanged");
+    }
+
+    function test_RevertWhen_AdminTransferByNonAdmin() public {
+        vm.prank(deployer);
+        vm.expectRevert(unauthorized(deployer, ADMIN_ROLE));
+        registry.beginDefaultAdminTransfer(deployer);
+    }
+
+    /// grantRole and revokeRole cannot add a second admin or remove the only one.
+    function test_RevertWhen_GrantOrRevokeAdmin() public {
+        bytes memory enforced =
+            abi.encodeWithSelector(IAccessControlDefaultAdminRules.AccessControlEnforcedDefaultAdminRules.selector);
+        vm.startPrank(admin);
+        vm.expectRevert(enforced);
+        registry.grantRole(ADMIN_ROLE, newAdmin);
+        vm.expectRevert(enforced);
+        registry.revokeRole(ADMIN_ROLE, admin);
+        vm.stopPrank();
+        vm.assertEq(registry.getRoleMemberCount(ADMIN_ROLE), 1, "one admin");
     }
 
     function test_RevertWhen_GrantOrRevokeScopedRole() public {
@@ -65,29 +130,9 @@ contract AccessTest is RegistryTest {
         }
     }
 
-    function test_RevertWhen_GrantOrRevokeAdminByNonAdmin() public {
-        vm.startPrank(deployer);
-        vm.expectRevert(unauthorized(deployer, ADMIN_ROLE));
-        registry.grantRole(ADMIN_ROLE, deployer);
-        vm.expectRevert(unauthorized(deployer, ADMIN_ROLE));
-        registry.revokeRole(ADMIN_ROLE, admin);
-        vm.stopPrank();
-    }
-
-    function test_RevertWhen_RoleUnchanged() public {
-        vm.startPrank(admin);
-        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.RoleUnchanged.selector, ADMIN_ROLE, admin));
-        registry.grantRole(ADMIN_ROLE, admin);
-        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.RoleUnchanged.selector, ADMIN_ROLE, stranger));
-        registry.revokeRole(ADMIN_ROLE, stranger);
-        vm.stopPrank();
-    }
-
     function test_RevertWhen_ZeroAddress() public {
         bytes memory err = abi.encodeWithSelector(IDeploymentRegistry.ZeroAddress.selector);
         vm.startPrank(admin);
-        vm.expectRevert(err);
-        registry.grantRole(ADMIN_ROLE, address(0));
         vm.expectRevert(err);
         registry.addNode(address(0), "site-a");
         vm.expectRevert(err);
@@ -126,15 +171,18 @@ contract AccessTest is RegistryTest {
         vm.assertEq(registry.nodeSite(nodeA1), bytes32(0), "nodeSite");
     }
 
-    function test_RenounceRole_Admin() public {
-        bytes memory call = abi.encodeCall(registry.renounceRole, (ADMIN_ROLE, admin));
-        (uint64 seq, bytes24 head) = entryOf(admin, call);
-        vm.expectEmit(address(registry));
-        emit IDeploymentRegistry.AccessChanged(ADMIN_ROLE, admin, seq, head, false);
-        exec(admin, call);
-        // Nothing stops the last admin from leaving (OpenZeppelin semantics): the registry is then
-        // frozen in its configuration for good.
-        vm.assertEq(registry.getRoleMemberCount(ADMIN_ROLE), 0, "no admin left");
+    function test_RevertWhen_AdminRenounces() public {
+        vm.prank(admin);
+        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.AdminCannotLeave.selector));
+        registry.renounceRole(ADMIN_ROLE, admin);
+        // Not even by the two steps OpenZeppelin allows for it (a transfer to the zero address).
+        vm.prank(admin);
+        registry.beginDefaultAdminTransfer(address(0));
+        vm.warp(block.timestamp + ADMIN_DELAY + 1);
+        vm.prank(admin);
+        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.AdminCannotLeave.selector));
+        registry.renounceRole(ADMIN_ROLE, admin);
+        vm.assertEq(registry.defaultAdmin(), admin, "still administered");
     }
 
     function test_RevertWhen_RenounceForAnotherAccount() public {
@@ -159,25 +207,5 @@ contract AccessTest is RegistryTest {
         vm.prank(stranger);
         vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.RoleUnchanged.selector, deployerRole, stranger));
         registry.renounceRole(deployerRole, stranger);
-    }
-
-    // ---------------------------------------------------------------- handover
-
-    function test_AdminHandover() public {
-        vm.prank(admin);
-        registry.grantRole(ADMIN_ROLE, newAdmin);
-        vm.prank(newAdmin);
-        registry.revokeRole(ADMIN_ROLE, admin);
-
-        vm.assertEq(registry.getRoleMemberCount(ADMIN_ROLE), 1, "one admin");
-        vm.assertEq(registry.getRoleMember(ADMIN_ROLE, 0), newAdmin, "the new one");
-        vm.prank(admin);
-        vm.expectRevert(unauthorized(admin, ADMIN_ROLE));
-        registry.createNamespace("dev");
-        vm.startPrank(newAdmin);
-        registry.createNamespace("dev");
-        registry.grantDeployer("dev", deployer);
-        vm.stopPrank();
-        vm.assertTrue(registry.namespaceInfo("dev").exists, "new admin administers");
     }
 }

@@ -18,13 +18,13 @@ contract AuditChainTest is RegistryTest {
     }
 
     function test_GenesisHeadBindsChainAndRegistry() public {
-        DeploymentRegistry fresh = new DeploymentRegistry(admin);
+        DeploymentRegistry fresh = new DeploymentRegistry(admin, ADMIN_DELAY);
         (uint64 seq, bytes24 head) = fresh.auditHead();
         vm.assertEq(seq, 1, "the admin grant is entry 1");
         vm.assertNotEq(head, AuditReplay.genesis(address(fresh)), "head moved past genesis");
         vm.assertNotEq(AuditReplay.genesis(address(fresh)), AuditReplay.genesis(address(registry)), "another registry");
         vm.chainId(7);
-        DeploymentRegistry elsewhere = new DeploymentRegistry(admin);
+        DeploymentRegistry elsewhere = new DeploymentRegistry(admin, ADMIN_DELAY);
         vm.chainId(31337);
         vm.assertNotEq(
             bytes32(AuditReplay.genesis(address(elsewhere))),
@@ -47,12 +47,18 @@ contract AuditChainTest is RegistryTest {
         registry.setQuorum(6000);
         registry.addNode(vm.addr(0xC1), "site-c");
         registry.removeNode(vm.addr(0xC1));
-        registry.grantRole(ADMIN_ROLE, vm.addr(0xAD));
-        registry.revokeRole(ADMIN_ROLE, vm.addr(0xAD));
+        registry.beginDefaultAdminTransfer(vm.addr(0xAD));
         vm.stopPrank();
+        vm.warp(block.timestamp + ADMIN_DELAY + 1);
+        vm.prank(vm.addr(0xAD));
+        registry.acceptDefaultAdminTransfer();
+        vm.prank(vm.addr(0xAD));
+        registry.beginDefaultAdminTransfer(admin);
+        vm.warp(block.timestamp + ADMIN_DELAY + 1);
+        vm.prank(admin);
+        registry.acceptDefaultAdminTransfer();
         publishTwo(first, second);
-        vm.prank(nodeA1);
-        registry.attest(webId, 2, siteA, IDeploymentRegistry.AttestationStatus.Converged, "");
+        attestAs(nodeA1, siteA, 2, second, IDeploymentRegistry.AttestationStatus.Converged, "");
         voteAs(nodeA1, siteA, 2, second);
         voteAs(nodeA2, siteA, 2, second);
         vm.startPrank(deployer);

@@ -83,69 +83,108 @@ contract NodesTest is RegistryTest {
     // ---------------------------------------------------------------- attest
 
     function test_Attest_EveryStatus() public {
-        publishAs(deployer, typicalSpec());
-        for (uint8 s = 1; s <= 3; ++s) {
-            IDeploymentRegistry.AttestationStatus status = IDeploymentRegistry.AttestationStatus(s);
-            bytes memory call = abi.encodeCall(registry.attest, (webId, 1, siteA, status, "why"));
+        IDeploymentRegistry.ServiceSpec memory s = typicalSpec();
+        for (uint8 status = 1; status <= 3; ++status) {
+            // One report per activation: each status on a revision of its own.
+            uint32 revision = publishAs(deployer, s);
+            IDeploymentRegistry.AttestationStatus st = IDeploymentRegistry.AttestationStatus(status);
+            bytes memory call =
+                abi.encodeCall(registry.attest, (webId, revision, siteA, s.sites, workloadHash(s), st, "why"));
             (uint64 seq, bytes24 head) = entryOf(nodeA1, call);
             vm.expectEmit(address(registry));
-            emit IDeploymentRegistry.Attested(webId, 1, nodeA1, seq, head, siteA, status, "why");
+            emit IDeploymentRegistry.Attested(webId, revision, nodeA1, seq, head, siteA, st, "why");
             exec(nodeA1, call);
             IDeploymentRegistry.NodeServiceState memory mine = registry.nodeServiceState(webId, nodeA1);
-            vm.assertEq(mine.revision, 1, "revision");
-            vm.assertEq(uint8(mine.status), s, "status");
+            vm.assertEq(mine.revision, revision, "revision");
+            vm.assertEq(uint8(mine.status), status, "status");
             vm.assertEq(mine.votedEpoch, 0, "no vote");
             vm.assertEq(mine.reportedEpoch, registry.serviceState(webId).epoch, "reportedEpoch");
         }
     }
 
-    function test_RevertWhen_AttestSameStatusTwice() public {
-        publishTwo(typicalSpec(), secondSpec());
-        vm.startPrank(nodeA1);
-        registry.attest(webId, 1, siteA, CONVERGED, "");
-        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.AlreadyAttested.selector, webId, 1, CONVERGED));
-        registry.attest(webId, 1, siteA, CONVERGED, "again");
-        registry.attest(webId, 2, siteA, CONVERGED, "");
-        registry.attest(webId, 2, siteA, FAILED, "crash loop");
-        registry.attest(webId, 1, siteA, CONVERGED, "back on 1: the same status for another revision counts");
-        vm.stopPrank();
+    /// A node key that alternates statuses would fill every node's log on a free-gas chain.
+    function test_RevertWhen_AttestTwiceInOneActivation() public {
+        IDeploymentRegistry.ServiceSpec memory s = typicalSpec();
+        publishAs(deployer, s);
+        attestAs(nodeA1, siteA, 1, s, CONVERGED, "");
+        bytes memory already = abi.encodeWithSelector(IDeploymentRegistry.AlreadyAttested.selector, webId, 1, CONVERGED);
+        vm.expectRevert(already);
+        attestAs(nodeA1, siteA, 1, s, CONVERGED, "again");
+        vm.expectRevert(already);
+        attestAs(nodeA1, siteA, 1, s, FAILED, "a changed status");
+        attestAs(nodeA2, siteA, 1, s, CONVERGED, "another node reports on its own");
+    }
+
+    function test_RevertWhen_AttestAfterVoting() public {
+        IDeploymentRegistry.ServiceSpec memory s = secondSpec();
+        publishTwo(typicalSpec(), s);
+        voteAs(nodeA1, siteA, 2, s);
+        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.AlreadyAttested.selector, webId, 2, FAILED));
+        attestAs(nodeA1, siteA, 2, s, CONVERGED, "the vote was this activation's report");
     }
 
     function test_Attest_TheSameReportAgainOnceTheRevisionIsActiveAgain() public {
-        publishTwo(typicalSpec(), secondSpec());
-        vm.prank(nodeA1);
-        registry.attest(webId, 2, siteA, CONVERGED, "");
+        IDeploymentRegistry.ServiceSpec memory s = secondSpec();
+        publishTwo(typicalSpec(), s);
+        attestAs(nodeA1, siteA, 2, s, CONVERGED, "");
         vm.startPrank(deployer);
         registry.rollback(NS, SVC, 1);
         registry.rollback(NS, SVC, 2);
         vm.stopPrank();
         uint32 epoch = registry.serviceState(webId).epoch;
-        vm.startPrank(nodeA1);
-        registry.attest(webId, 2, siteA, CONVERGED, "a new activation of revision 2");
+        attestAs(nodeA1, siteA, 2, s, CONVERGED, "a new activation of revision 2");
         vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.AlreadyAttested.selector, webId, 2, CONVERGED));
-        registry.attest(webId, 2, siteA, CONVERGED, "twice in one activation");
-        vm.stopPrank();
+        attestAs(nodeA1, siteA, 2, s, CONVERGED, "twice in one activation");
         vm.assertEq(registry.nodeServiceState(webId, nodeA1).reportedEpoch, epoch, "reportedEpoch");
     }
 
     function test_RevertWhen_AttestStatusNone() public {
-        publishAs(deployer, typicalSpec());
-        vm.prank(nodeA1);
+        IDeploymentRegistry.ServiceSpec memory s = typicalSpec();
+        publishAs(deployer, s);
         vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.InvalidStatus.selector));
-        registry.attest(webId, 1, siteA, IDeploymentRegistry.AttestationStatus.None, "");
+        attestAs(nodeA1, siteA, 1, s, IDeploymentRegistry.AttestationStatus.None, "");
     }
 
-    function test_RevertWhen_AttestUnknownRevision() public {
-        publishAs(deployer, typicalSpec());
+    function test_RevertWhen_AttestRevisionNotActive() public {
+        IDeploymentRegistry.ServiceSpec memory first = typicalSpec();
+        IDeploymentRegistry.ServiceSpec memory second = secondSpec();
+        publishTwo(first, second);
+        uint32[3] memory revisions = [uint32(0), 1, 3];
+        for (uint256 i; i < revisions.length; ++i) {
+            vm.expectRevert(
+                abi.encodeWithSelector(IDeploymentRegistry.RevisionNotActive.selector, webId, revisions[i], 2)
+            );
+            attestAs(nodeA1, siteA, revisions[i], first, CONVERGED, "");
+        }
         bytes32 otherId = keccak256("prod/api");
-        vm.startPrank(nodeA1);
-        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.UnknownRevision.selector, webId, 0));
-        registry.attest(webId, 0, siteA, CONVERGED, "");
-        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.UnknownRevision.selector, webId, 2));
-        registry.attest(webId, 2, siteA, CONVERGED, "");
-        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.UnknownRevision.selector, otherId, 1));
-        registry.attest(otherId, 1, siteA, CONVERGED, "");
-        vm.stopPrank();
+        vm.prank(nodeA1);
+        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.UnknownService.selector, otherId));
+        registry.attest(otherId, 1, siteA, first.sites, workloadHash(first), CONVERGED, "");
+    }
+
+    /// A node reports only on services placed at its own site.
+    function test_RevertWhen_AttestOutsideThePlacement() public {
+        IDeploymentRegistry.ServiceSpec memory s = typicalSpec();
+        publishAs(deployer, s);
+        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.SiteNotInPlacement.selector, siteB));
+        attestAs(nodeB1, siteB, 1, s, CONVERGED, "");
+        // A placement that is not the revision's does not pass for it.
+        IDeploymentRegistry.ServiceSpec memory claimed = typicalSpec();
+        claimed.sites = bothSites();
+        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.SpecMismatch.selector, webId, 1));
+        attestAs(nodeB1, siteB, 1, claimed, CONVERGED, "");
+        claimed = typicalSpec();
+        claimed.replicas = 9;
+        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.SpecMismatch.selector, webId, 1));
+        attestAs(nodeA1, siteA, 1, claimed, CONVERGED, "");
+    }
+
+    /// A service placed nowhere in particular runs on every site: any node reports on it.
+    function test_Attest_UnplacedServiceFromAnySite() public {
+        IDeploymentRegistry.ServiceSpec memory s = spec(IMAGE, 1, new bytes32[](0), "");
+        publishAs(deployer, s);
+        attestAs(nodeB1, siteB, 1, s, CONVERGED, "");
+        attestAs(nodeA1, siteA, 1, s, FAILED, "crash loop");
     }
 
     function test_RevertWhen_ReasonTooLong() public {
@@ -153,28 +192,25 @@ contract NodesTest is RegistryTest {
         publishTwo(typicalSpec(), s);
         string memory long = string(repeat("r", 257));
         bytes memory err = abi.encodeWithSelector(IDeploymentRegistry.ReasonTooLong.selector, 257, 256);
-        vm.startPrank(nodeA1);
         vm.expectRevert(err);
-        registry.attest(webId, 2, siteA, FAILED, long);
+        attestAs(nodeA1, siteA, 2, s, FAILED, long);
+        vm.prank(nodeA1);
         vm.expectRevert(err);
         registry.voteRollback(webId, 2, siteA, s.sites, workloadHash(s), long);
-        registry.attest(webId, 2, siteA, FAILED, string(repeat("r", 256)));
-        vm.stopPrank();
+        attestAs(nodeA1, siteA, 2, s, FAILED, string(repeat("r", 256)));
     }
 
     function test_RevertWhen_NodeActsForAnotherSite() public {
         IDeploymentRegistry.ServiceSpec memory s = secondSpec();
         publishTwo(typicalSpec(), s);
         bytes32 roleA = registry.siteRole(siteA);
-        vm.startPrank(nodeB1);
         vm.expectRevert(unauthorized(nodeB1, roleA));
-        registry.attest(webId, 2, siteA, CONVERGED, "");
+        attestAs(nodeB1, siteA, 2, s, CONVERGED, "");
+        vm.prank(nodeB1);
         vm.expectRevert(unauthorized(nodeB1, roleA));
         registry.voteRollback(webId, 2, siteA, s.sites, workloadHash(s), REASON);
-        vm.stopPrank();
-        vm.prank(stranger);
         vm.expectRevert(unauthorized(stranger, roleA));
-        registry.attest(webId, 2, siteA, CONVERGED, "");
+        attestAs(stranger, siteA, 2, s, CONVERGED, "");
     }
 
     // ---------------------------------------------------------------- voteRollback: quorum
@@ -213,8 +249,7 @@ contract NodesTest is RegistryTest {
         assertService(2, 1, 0, 3, 0);
         address[2] memory nodes = [nodeA1, nodeA2];
         for (uint256 i; i < 2; ++i) {
-            vm.prank(nodes[i]);
-            registry.attest(webId, 1, siteA, CONVERGED, "");
+            attestAs(nodes[i], siteA, 1, typicalSpec(), CONVERGED, "");
             vm.assertEq(uint8(registry.nodeServiceState(webId, nodes[i]).status), uint8(CONVERGED), "converged");
         }
     }
@@ -395,14 +430,14 @@ contract NodesTest is RegistryTest {
     // ---------------------------------------------------------------- setQuorum
 
     function test_SetQuorum() public {
-        bytes memory call = abi.encodeCall(registry.setQuorum, (0));
+        bytes memory call = abi.encodeCall(registry.setQuorum, (1));
         (uint64 seq, bytes24 head) = entryOf(admin, call);
         vm.expectEmit(address(registry));
-        emit IDeploymentRegistry.QuorumSet(seq, head, 0);
+        emit IDeploymentRegistry.QuorumSet(seq, head, 1);
         exec(admin, call);
-        vm.assertEq(registry.quorumBps(), 0, "quorumBps");
+        vm.assertEq(registry.quorumBps(), 1, "quorumBps");
 
-        // With 0 bps a single vote exceeds the fraction: one of the two site-a nodes suffices.
+        // With 1 bps a single vote exceeds the fraction: one of the two site-a nodes suffices.
         IDeploymentRegistry.ServiceSpec memory s = secondSpec();
         publishTwo(typicalSpec(), s);
         voteAs(nodeA1, siteA, 2, s);
@@ -424,6 +459,8 @@ contract NodesTest is RegistryTest {
 
     function test_RevertWhen_SetQuorumInvalid() public {
         vm.startPrank(admin);
+        vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.InvalidQuorum.selector, 0));
+        registry.setQuorum(0);
         vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.InvalidQuorum.selector, 10_000));
         registry.setQuorum(10_000);
         vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.InvalidQuorum.selector, type(uint16).max));

@@ -63,10 +63,13 @@ async fn lifecycle_quorum_rollback_and_audit_chain_from_real_logs() -> eyre::Res
     set_up(&chain).await?;
     let web = chain.registry.serviceId("prod".into(), "web".into()).call().await?;
 
-    publish(&chain, spec(2, BODY)).await?;
+    let good = spec(2, BODY);
+    publish(&chain, good.clone()).await?;
     for node in &NODES[..2] {
         let call = chain.registry_as(*node);
-        call.attest(web, 1, site("site-a"), converged(), String::new()).send().await?.get_receipt().await?;
+        let attest =
+            call.attest(web, 1, site("site-a"), good.sites.clone(), workload_hash(&good), converged(), String::new());
+        attest.send().await?.get_receipt().await?;
     }
     let bad = spec(3, BODY);
     publish(&chain, bad.clone()).await?;
@@ -146,14 +149,16 @@ async fn gas_of_budgeted_calls_on_anvil() -> eyre::Result<()> {
 
     let first = publish(&chain, spec(2, BODY)).await?.gas_used;
     let next = publish(&chain, spec(3, BODY)).await?.gas_used;
-    let next_large = publish(&chain, spec(4, &large_body)).await?.gas_used;
+    let large = spec(4, &large_body);
+    let next_large = publish(&chain, large.clone()).await?.gas_used;
     let node = chain.registry_as(NODES[0]);
-    let attest_first =
-        node.attest(web, 3, site("site-a"), converged(), String::new()).send().await?.get_receipt().await?.gas_used;
-    publish(&chain, spec(5, BODY)).await?;
-    let attest_next =
-        node.attest(web, 4, site("site-a"), converged(), String::new()).send().await?.get_receipt().await?.gas_used;
+    let attest = |revision: u32, on: &ServiceSpec| {
+        node.attest(web, revision, site("site-a"), on.sites.clone(), workload_hash(on), converged(), String::new())
+    };
+    let attest_first = attest(3, &large).send().await?.get_receipt().await?.gas_used;
     let active = spec(5, BODY);
+    publish(&chain, active.clone()).await?;
+    let attest_next = attest(4, &active).send().await?.get_receipt().await?.gas_used;
     let vote = node
         .voteRollback(web, 4, site("site-a"), active.sites.clone(), workload_hash(&active), "task exited (1)".into())
         .send()
@@ -190,7 +195,7 @@ async fn audit_verify_script_checks_a_real_registry() -> eyre::Result<()> {
     let out = String::from_utf8_lossy(&ok.stdout);
     assert!(out.contains(&format!("audit chain verified: {seq} entries")), "got {out}");
 
-    // Overwrite the stored (seq, head) slot (slot 2, docs/contracts.md) with a forged head.
+    // Overwrite the stored (seq, head) slot with a forged head.
     // The slot packs `head` in its upper 24 bytes above `seq` in the lower 8.
     let mut forged = [0xab; 32];
     forged[24..].copy_from_slice(&seq.to_be_bytes());
@@ -198,7 +203,7 @@ async fn audit_verify_script_checks_a_real_registry() -> eyre::Result<()> {
     provider
         .raw_request::<_, bool>(
             "anvil_setStorageAt".into(),
-            (registry.clone(), B256::with_last_byte(2), B256::from(forged)),
+            (registry.clone(), ledgerops_e2e::AUDIT_SLOT, B256::from(forged)),
         )
         .await?;
     let bad = audit_verify(&registry, &rpc)?;

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use alloy::network::EthereumWallet;
 use alloy::node_bindings::{Anvil, AnvilInstance};
-use alloy::primitives::{Address, U256};
+use alloy::primitives::{Address, B256, U256, keccak256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use ledgerops_bindings::DeploymentRegistry::DeploymentRegistryInstance;
@@ -170,6 +170,10 @@ pub fn http_get(port: u16, path: &str) -> (u16, String) {
     (code, body)
 }
 
+/// The registry's storage slot of the audit chain's (seq, head): `forge inspect
+/// DeploymentRegistry storageLayout`, `_audit`. Tests overwrite it to forge a head.
+pub const AUDIT_SLOT: B256 = B256::with_last_byte(4);
+
 /// A running anvil with a registry deployed by its first account (the admin).
 pub struct Chain {
     /// Kept alive for the test's duration; anvil stops when it drops.
@@ -188,7 +192,8 @@ impl Chain {
     pub async fn deploy_on(anvil: AnvilInstance) -> eyre::Result<Self> {
         let admin = anvil.addresses()[0];
         let provider = Self::provider_for(&anvil, 0);
-        let registry = ledgerops_bindings::DeploymentRegistry::deploy(provider, admin).await?;
+        let delay = alloy::primitives::aliases::U48::saturating_from(ledgerops_chain::DEFAULT_ADMIN_DELAY_SECS);
+        let registry = ledgerops_bindings::DeploymentRegistry::deploy(provider, admin, delay).await?;
         Ok(Self { anvil, registry })
     }
 
@@ -212,6 +217,41 @@ impl Chain {
     /// Address of anvil's account `index`.
     pub fn account(&self, index: usize) -> Address {
         self.anvil.addresses()[index]
+    }
+
+    /// Anvil's account `node`, a node of `site`, reports `status` on the active `revision` of
+    /// service `service`, naming the revision's placement as the registry requires.
+    pub async fn attest_as(
+        &self,
+        node: usize,
+        service: B256,
+        revision: u32,
+        site: &str,
+        status: u8,
+        reason: &str,
+    ) -> eyre::Result<()> {
+        let published = self
+            .registry
+            .RevisionPublished_filter()
+            .topic1(service)
+            .topic2(B256::from(U256::from(revision)))
+            .from_block(0)
+            .query()
+            .await?;
+        let (event, _) = published.last().ok_or_else(|| eyre::eyre!("revision {revision} was never published"))?;
+        let spec = &event.spec;
+        let registry = self.registry_as(node);
+        let call = registry.attest(
+            service,
+            revision,
+            keccak256(site),
+            spec.sites.clone(),
+            ledgerops_spec::workload_hash(spec),
+            status,
+            reason.into(),
+        );
+        call.send().await?.get_receipt().await?;
+        Ok(())
     }
 
     /// Creates `namespace` with the admin as its deployer and registers anvil's account `node`

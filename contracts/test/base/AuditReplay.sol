@@ -2,6 +2,9 @@
 pragma solidity ^0.8.28;
 
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
+import {
+    IAccessControlDefaultAdminRules as IAdminRules
+} from "@openzeppelin/contracts/access/extensions/IAccessControlDefaultAdminRules.sol";
 import {Vm} from "./Vm.sol";
 
 /// @notice The audit chain recomputed from logs the way an outside verifier would (docs/contracts.md),
@@ -12,12 +15,17 @@ library AuditReplay {
         return bytes24(keccak256(abi.encode(block.chainid, registry)));
     }
 
-    /// @dev True for `registry`'s own logs, false for OpenZeppelin's role events it emits beside them.
+    /// @dev True for `registry`'s own logs, false for OpenZeppelin's role and admin-transfer events
+    /// it emits beside them.
     function isEntry(Vm.Log memory log, address registry) internal pure returns (bool) {
         if (log.emitter != registry) return false;
         bytes32 t0 = log.topics[0];
         return t0 != IAccessControl.RoleGranted.selector && t0 != IAccessControl.RoleRevoked.selector
-            && t0 != IAccessControl.RoleAdminChanged.selector;
+            && t0 != IAccessControl.RoleAdminChanged.selector
+            && t0 != IAdminRules.DefaultAdminTransferScheduled.selector
+            && t0 != IAdminRules.DefaultAdminTransferCanceled.selector
+            && t0 != IAdminRules.DefaultAdminDelayChangeScheduled.selector
+            && t0 != IAdminRules.DefaultAdminDelayChangeCanceled.selector;
     }
 
     /// @dev keccak256(topic0 ‖ … ‖ topicK ‖ keccak256(data[64:])).

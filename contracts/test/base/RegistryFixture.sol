@@ -16,6 +16,9 @@ abstract contract RegistryFixture is TestBase {
     address internal nodeA2 = vm.addr(0xA2);
     address internal nodeB1 = vm.addr(0xB1);
 
+    /// The wait between the start of an admin transfer and its acceptance.
+    uint48 internal constant ADMIN_DELAY = 2 days;
+
     string internal constant NS = "prod";
     string internal constant SVC = "web";
     bytes32 internal siteA = keccak256("site-a");
@@ -27,7 +30,7 @@ abstract contract RegistryFixture is TestBase {
         "127.0.0.1:5000/ledgerops/testapp@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
     function setUp() public virtual {
-        registry = new DeploymentRegistry(admin);
+        registry = new DeploymentRegistry(admin, ADMIN_DELAY);
         vm.startPrank(admin);
         registry.createNamespace(NS);
         registry.grantDeployer(NS, deployer);
@@ -93,6 +96,19 @@ abstract contract RegistryFixture is TestBase {
     function publishAs(address who, IDeploymentRegistry.ServiceSpec memory s) internal returns (uint32) {
         vm.prank(who);
         return registry.publish(NS, SVC, s);
+    }
+
+    /// @dev `node` of `site` reports `status` on revision `revision` of web, whose spec is `s`.
+    function attestAs(
+        address node,
+        bytes32 site,
+        uint32 revision,
+        IDeploymentRegistry.ServiceSpec memory s,
+        IDeploymentRegistry.AttestationStatus status,
+        string memory reason
+    ) internal {
+        vm.prank(node);
+        registry.attest(webId, revision, site, s.sites, workloadHash(s), status, reason);
     }
 
     function _digits(uint256 n) internal pure returns (bytes memory) {

@@ -34,6 +34,7 @@ interface Vm {
     function stopBroadcast() external;
     function envOr(string calldata name, address defaultValue) external view returns (address value);
     function envOr(string calldata name, string calldata defaultValue) external view returns (string memory value);
+    function envOr(string calldata name, uint256 defaultValue) external view returns (uint256 value);
 
     // Expectations.
     function expectRevert() external;

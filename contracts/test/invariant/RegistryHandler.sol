@@ -156,26 +156,44 @@ contract RegistryHandler {
 
     // ---------------------------------------------------------------- node actions
 
-    function attest(uint256 actorSeed, uint256 serviceSeed, uint32 revision, uint8 status) external {
+    /// @dev Reports on the active revision most of the time, on another one otherwise; sometimes
+    /// with status None.
+    function attest(uint256 actorSeed, uint256 serviceSeed, uint32 revisionSeed, uint8 status) external {
         (address actor, uint256 siteIndex) = _nodeSideActor(actorSeed);
-        bytes32 site = _site(siteIndex);
         (, bytes32 sId) = _service(serviceSeed);
-        Service storage s = _services[sId];
-        // Mostly a known revision and a real status; sometimes revision 0, one past the last, or None.
-        uint256 mixed = _mix(revision);
-        revision = mixed % 4 == 0 || s.count == 0 ? uint32(mixed % (s.count + 2)) : uint32(1 + mixed % s.count);
+        uint256 mixed = _mix(revisionSeed);
+        uint32 revision = mixed % 4 == 0 ? uint32(mixed % (_services[sId].count + 2)) : _services[sId].active;
         status = _mix(status) % 10 == 0 ? 0 : uint8(1 + _mix(status) % 3);
-        NodeRecord storage mine = _records[sId][actor];
         bool authorized = _hasSiteRole(actor, siteIndex);
-        bool valid = status != 0 && revision >= 1 && revision <= s.count
-            && !(mine.revision == revision && mine.status == status && mine.epoch == s.epoch);
-        bytes memory data = abi.encodeCall(
-            registry.attest, (sId, revision, site, IDeploymentRegistry.AttestationStatus(status), "converged")
-        );
+        bool valid = _attestValid(sId, revision, _site(siteIndex), status, actor);
+        bytes memory data = _attestCall(sId, revision, _site(siteIndex), status);
         if (!_call("attest", actor, data, authorized && valid)) return;
         _noteAuthorized(authorized);
-        (mine.revision, mine.status, mine.epoch) = (revision, status, s.epoch);
+        NodeRecord storage mine = _records[sId][actor];
+        (mine.revision, mine.status, mine.epoch) = (revision, status, _services[sId].epoch);
         expectedSeq += 1;
+    }
+
+    /// @dev A real status, on the active revision, from a site in its placement, once per activation.
+    function _attestValid(bytes32 sId, uint32 revision, bytes32 site, uint8 status, address actor)
+        internal
+        view
+        returns (bool)
+    {
+        Service memory s = _services[sId];
+        bytes32[] memory sites = _placements[sId][revision];
+        return status != 0 && s.count > 0 && revision != 0 && revision == s.active
+            && (sites.length == 0 || _contains(sites, site)) && _records[sId][actor].epoch != s.epoch;
+    }
+
+    function _attestCall(bytes32 sId, uint32 revision, bytes32 site, uint8 status)
+        internal
+        view
+        returns (bytes memory)
+    {
+        IDeploymentRegistry.AttestationStatus st = IDeploymentRegistry.AttestationStatus(status);
+        bytes32[] memory sites = _placements[sId][revision];
+        return abi.encodeCall(registry.attest, (sId, revision, site, sites, _workloads[sId][revision], st, "converged"));
     }
 
     /// @dev Votes against the active revision most of the time, against another one otherwise.
@@ -246,7 +264,9 @@ contract RegistryHandler {
             deployerGranted = grant;
         } else {
             uint16 bps = uint16(value % 10_500);
-            if (!_call("setQuorum", actor, abi.encodeCall(registry.setQuorum, (bps)), isAdmin && bps < 10_000)) {
+            if (!_call(
+                    "setQuorum", actor, abi.encodeCall(registry.setQuorum, (bps)), isAdmin && bps != 0 && bps < 10_000
+                )) {
                 return;
             }
             quorumBps = bps;

@@ -16,7 +16,7 @@ contract RegistryInvariantsTest is TestBase {
     address internal stranger = vm.addr(0xBAD);
 
     function setUp() public {
-        registry = new DeploymentRegistry(admin);
+        registry = new DeploymentRegistry(admin, 2 days);
         vm.startPrank(admin);
         registry.createNamespace("prod");
         registry.grantDeployer("prod", deployer);

@@ -12,7 +12,10 @@
 
 use alloy::primitives::{Address, B256, FixedBytes, Log, U256, keccak256};
 use alloy::sol_types::SolEvent;
-use ledgerops_bindings::DeploymentRegistry::{RoleAdminChanged, RoleGranted, RoleRevoked};
+use ledgerops_bindings::DeploymentRegistry::{
+    DefaultAdminDelayChangeCanceled, DefaultAdminDelayChangeScheduled, DefaultAdminTransferCanceled,
+    DefaultAdminTransferScheduled, RoleAdminChanged, RoleGranted, RoleRevoked,
+};
 
 /// A chain head: the first 24 bytes of a keccak256 (so that seq and head share one storage slot).
 pub type Head = FixedBytes<24>;
@@ -69,9 +72,18 @@ impl AuditChain {
         self.head
     }
 
-    /// True for the registry logs that are audit entries (all but OpenZeppelin's role events).
+    /// True for the registry logs that are audit entries (all but OpenZeppelin's role and
+    /// admin-transfer events, which carry no sequence number).
     pub fn is_entry(log: &Log) -> bool {
-        let skipped = [RoleGranted::SIGNATURE_HASH, RoleRevoked::SIGNATURE_HASH, RoleAdminChanged::SIGNATURE_HASH];
+        let skipped = [
+            RoleGranted::SIGNATURE_HASH,
+            RoleRevoked::SIGNATURE_HASH,
+            RoleAdminChanged::SIGNATURE_HASH,
+            DefaultAdminTransferScheduled::SIGNATURE_HASH,
+            DefaultAdminTransferCanceled::SIGNATURE_HASH,
+            DefaultAdminDelayChangeScheduled::SIGNATURE_HASH,
+            DefaultAdminDelayChangeCanceled::SIGNATURE_HASH,
+        ];
         log.topics().first().is_some_and(|t0| !skipped.contains(t0))
     }
 

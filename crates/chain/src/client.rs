@@ -196,12 +196,14 @@ impl Client {
         Ok(Self { url: url.to_owned(), chain_id, sender, registry })
     }
 
-    /// Deploys a new registry with `admin` as its admin, signed by `signer`, on chain
-    /// `expected_chain` when one is given (checked before anything is sent).
+    /// Deploys a new registry with `admin` as its admin (handed over to another only
+    /// `admin_delay_secs` after a transfer starts), signed by `signer`, on chain `expected_chain`
+    /// when one is given (checked before anything is sent).
     pub async fn deploy(
         url: &str,
         signer: PrivateKeySigner,
         admin: Address,
+        admin_delay_secs: u64,
         expected_chain: Option<u64>,
     ) -> Result<(Self, Sent), ChainError> {
         let sender = Some(signer.address());
@@ -209,7 +211,8 @@ impl Client {
         if let Some(expected) = expected_chain.filter(|e| *e != chain_id) {
             return Err(ChainError::WrongChain { url: url.to_owned(), expected, actual: chain_id });
         }
-        let builder = DeploymentRegistry::deploy_builder(provider.clone(), admin);
+        let delay = alloy::primitives::aliases::U48::saturating_from(admin_delay_secs);
+        let builder = DeploymentRegistry::deploy_builder(provider.clone(), admin, delay);
         let receipt = builder
             .send()
             .await

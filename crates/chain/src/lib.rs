@@ -19,3 +19,8 @@ pub use keys::{KeyError, load_signer};
 pub use revert::Revert;
 pub use settings::{Connection, ConnectionArgs, ConnectionFile, SettingsError};
 pub use witness::Witnesses;
+
+/// The wait between the start of an admin transfer and its acceptance, for a registry deployed
+/// without another: two days, time for the fleet's operators to notice a transfer they did not
+/// expect (a stolen admin key) and cancel it.
+pub const DEFAULT_ADMIN_DELAY_SECS: u64 = 2 * 24 * 3600;

@@ -105,6 +105,10 @@ pub(crate) enum RegistryCommand {
         /// Admin of the new registry (default: the signer). In production, a multisig or timelock.
         #[arg(long)]
         admin: Option<Address>,
+        /// How long an admin transfer waits before the new admin can accept it (e.g. 2d, 12h):
+        /// time to notice and cancel a transfer started with a stolen admin key.
+        #[arg(long, default_value = "2d", value_parser = humantime::parse_duration)]
+        admin_delay: std::time::Duration,
     },
 }
 

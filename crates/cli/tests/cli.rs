@@ -144,7 +144,7 @@ async fn each_failure_has_its_exit_code_and_a_message_naming_it() {
 
     // 7: the stored head no longer matches the events.
     let provider = w.chain.registry.provider();
-    let slot = (w.chain.registry.address().to_string(), B256::with_last_byte(2), B256::repeat_byte(0xab));
+    let slot = (w.chain.registry.address().to_string(), ledgerops_e2e::AUDIT_SLOT, B256::repeat_byte(0xab));
     provider.raw_request::<_, bool>("anvil_setStorageAt".into(), slot).await.expect("set storage");
     let audit = w.run(ADMIN, &["audit", "verify"]);
     assert_eq!(code(&audit), Some(7), "{}", stderr(&audit));

@@ -85,7 +85,8 @@ pub async fn start(data_dir: &Path, port: u16) -> Result<DevChain, DevError> {
 
 async fn deploy(url: &str, admin: PrivateKeySigner, node: Address) -> Result<Address, ChainError> {
     let admin_address = admin.address();
-    let (client, _) = Client::deploy(url, admin, admin_address, None).await?;
+    let (client, _) =
+        Client::deploy(url, admin, admin_address, ledgerops_chain::DEFAULT_ADMIN_DELAY_SECS, None).await?;
     let registry = &client.registry;
     client.send(registry.createNamespace(NAMESPACE.into())).await?;
     client.send(registry.grantDeployer(NAMESPACE.into(), admin_address)).await?;

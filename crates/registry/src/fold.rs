@@ -313,7 +313,13 @@ fn seq_of(event: &Ev) -> Option<u64> {
         Ev::RolledBack(e) => e.seq,
         Ev::ServiceCreated(e) => e.seq,
         Ev::ServiceRemoved(e) => e.seq,
-        Ev::RoleAdminChanged(_) | Ev::RoleGranted(_) | Ev::RoleRevoked(_) => return None,
+        Ev::RoleAdminChanged(_)
+        | Ev::RoleGranted(_)
+        | Ev::RoleRevoked(_)
+        | Ev::DefaultAdminTransferScheduled(_)
+        | Ev::DefaultAdminTransferCanceled(_)
+        | Ev::DefaultAdminDelayChangeScheduled(_)
+        | Ev::DefaultAdminDelayChangeCanceled(_) => return None,
     })
 }
 

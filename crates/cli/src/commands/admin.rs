@@ -10,15 +10,19 @@ use ledgerops_registry::validate_name;
 use ledgerops_spec::Policy;
 
 pub(crate) async fn registry(ctx: &Ctx, command: RegistryCommand) -> Result<Outcome, CliError> {
-    let RegistryCommand::Deploy { admin } = command;
+    let RegistryCommand::Deploy { admin, admin_delay } = command;
     let signer = ctx.conn.signer.clone().ok_or(ledgerops_chain::ChainError::NoSigner)?;
     let admin = admin.unwrap_or(signer.address());
-    let (client, sent) = Client::deploy(&ctx.conn.rpc_url, signer, admin, ctx.conn.chain_id).await?;
+    let delay = admin_delay.as_secs();
+    let (client, sent) = Client::deploy(&ctx.conn.rpc_url, signer, admin, delay, ctx.conn.chain_id).await?;
     let address = *client.registry.address();
     ctx.sent(
-        &format!("registry deployed at {address} (admin {admin}, chain {})", client.chain_id),
+        &format!(
+            "registry deployed at {address} (admin {admin}, admin transfers wait {delay} s, chain {})",
+            client.chain_id
+        ),
         &sent,
-        json!({ "registry": address, "admin": admin, "chain_id": client.chain_id }),
+        json!({ "registry": address, "admin": admin, "admin_delay_secs": delay, "chain_id": client.chain_id }),
     );
     Ok(Outcome::Done)
 }

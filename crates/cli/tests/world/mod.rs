@@ -87,9 +87,7 @@ impl World {
         status: u8,
         reason: &str,
     ) {
-        let registry = self.chain.registry_as(node);
-        let call = registry.attest(keccak256(service), revision, keccak256(site), status, reason.into());
-        call.send().await.expect("sent").get_receipt().await.expect("mined");
+        self.chain.attest_as(node, keccak256(service), revision, site, status, reason).await.expect("attested");
     }
 }
 

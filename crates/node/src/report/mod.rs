@@ -95,6 +95,8 @@ async fn send(sender: &Sender, client: &mut Option<Client>, report: &Report) -> 
                 report.service,
                 report.revision,
                 site,
+                report.sites.clone(),
+                report.workload_hash,
                 AttestationStatus::Converged.as_u8(),
                 String::new(),
             );
@@ -120,6 +122,8 @@ async fn send(sender: &Sender, client: &mut Option<Client>, report: &Report) -> 
                         report.service,
                         report.revision,
                         site,
+                        report.sites.clone(),
+                        report.workload_hash,
                         AttestationStatus::Failed.as_u8(),
                         reason,
                     );
