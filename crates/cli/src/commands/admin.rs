@@ -13,7 +13,7 @@ pub(crate) async fn registry(ctx: &Ctx, command: RegistryCommand) -> Result<Outc
     let RegistryCommand::Deploy { admin } = command;
     let signer = ctx.conn.signer.clone().ok_or(ledgerops_chain::ChainError::NoSigner)?;
     let admin = admin.unwrap_or(signer.address());
-    let (client, sent) = Client::deploy(&ctx.conn.rpc_url, signer, admin, ctx.conn.chain_id).await?;
+    let (client, sent) = Client::deploy(&ctx.conn.rpc, signer, admin, ctx.conn.chain_id).await?;
     let address = *client.registry.address();
     ctx.sent(
         &format!("registry deployed at {address} (admin {admin}, chain {})", client.chain_id),
