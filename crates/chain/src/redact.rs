@@ -7,6 +7,10 @@ use url::Url;
 /// What stands in for a hidden part.
 const HIDDEN: &str = "***";
 
+/// Where [`redact_in`] found an URL, before it writes the redacted one there (a character of
+/// Unicode's private use area: no URL or error text has it).
+const MARK: &str = "\u{E000}";
+
 /// A path segment at least this long, of letters and digits and both, reads as a key: provider
 /// keys are 32 characters and more, the paths RPCs really use (`/rpc`, `/v3`, `/ws`) short words.
 const KEY_SEGMENT_MIN: usize = 20;
@@ -43,9 +47,11 @@ pub(crate) fn redact_in(text: &str, url: &str) -> String {
         let _ = bare.set_password(None);
         forms.push(bare.to_string());
     }
-    // The longest first, so a form that contains another is replaced whole.
+    // The longest first, so a form that contains another is replaced whole; through a mark no
+    // form contains, so a shorter form is not found again inside a replacement.
     forms.sort_by_key(|form| std::cmp::Reverse(form.len()));
-    forms.iter().fold(text.to_owned(), |text, form| text.replace(form.as_str(), &shown))
+    let marked = forms.iter().fold(text.to_owned(), |text, form| text.replace(form.as_str(), MARK));
+    marked.replace(MARK, &shown)
 }
 
 fn looks_like_a_key(segment: &str) -> bool {
@@ -75,13 +81,19 @@ mod tests {
     }
 
     #[test]
+    fn an_url_quoted_normalised_is_replaced_once() {
+        let text = "error sending request for url (https://localhost:8545/)";
+        assert_eq!(redact_in(text, "https://localhost:8545"), text);
+    }
+
+    #[test]
     fn an_error_quoting_the_url_in_any_form_shows_it_redacted() {
         let url = "https://bob:pw-123@rpc.example?apikey=k3y";
         for quoted in [url, "https://bob:pw-123@rpc.example/?apikey=k3y", "https://rpc.example/?apikey=k3y"] {
             let text = format!("error sending request for url ({quoted}): connection refused");
             let shown = redact_in(&text, url);
             assert!(!shown.contains("pw-123") && !shown.contains("k3y"), "{shown}");
-            assert!(shown.contains("rpc.example/?apikey=***): connection refused"), "{shown}");
+            assert!(shown.contains("(https://bob:***@rpc.example/?apikey=***): connection refused"), "{shown}");
         }
     }
 }

@@ -13,10 +13,11 @@ use crate::redact::redact_in;
 
 /// What the transport said, every cause of it, redacted, with a hint when one applies.
 pub(crate) fn reason(endpoint: &Endpoint, error: &TransportError) -> String {
-    let mut told = error.to_string();
+    // An HTTP error's body often ends in a newline: the message stays one line.
+    let mut told = error.to_string().trim_end().to_owned();
     let mut source = error.source();
     while let Some(cause) = source {
-        let said = cause.to_string();
+        let said = cause.to_string().trim_end().to_owned();
         if !told.contains(&said) {
             told = format!("{told}: {said}");
         }
