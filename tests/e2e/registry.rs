@@ -7,7 +7,7 @@ use alloy::rpc::types::{Filter, TransactionReceipt};
 use alloy::sol_types::SolValue;
 use ledgerops_bindings::DeploymentRegistry::DeploymentRegistryErrors;
 use ledgerops_bindings::IDeploymentRegistry::ServiceSpec;
-use ledgerops_chain::{AuditChain, AuditError, Client, Follower};
+use ledgerops_chain::{AuditChain, AuditError, Client, Endpoint, Follower};
 use ledgerops_e2e::Chain;
 
 const IMAGE: &str =
@@ -259,10 +259,10 @@ async fn deploy_script_sets_up_a_dev_registry() -> eyre::Result<()> {
 async fn new_heads_come_over_a_websocket_connection_of_their_own() -> eyre::Result<()> {
     let chain = Chain::start().await?;
     let address = *chain.registry.address();
-    let http = Follower::new(Client::connect(&chain.anvil.endpoint(), address, None).await?, 0);
+    let http = Follower::new(Client::connect(&Endpoint::new(chain.anvil.endpoint()), address, None).await?, 0);
     assert!(http.new_heads().await?.is_none(), "over HTTP the caller polls");
 
-    let ws = Follower::new(Client::connect(&chain.anvil.ws_endpoint(), address, None).await?, 0);
+    let ws = Follower::new(Client::connect(&Endpoint::new(chain.anvil.ws_endpoint()), address, None).await?, 0);
     let mut heads = ws.new_heads().await?.expect("a WebSocket subscribes");
     drop(ws);
     chain.registry.createNamespace("heads".into()).send().await?.get_receipt().await?;

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod docker_proxy;
 mod private_image;
+pub mod tls_proxy;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -5,14 +5,15 @@ use alloy::contract::{CallBuilder, CallDecoder};
 use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, B256};
 use alloy::providers::{DynProvider, PendingTransactionBuilder, Provider, ProviderBuilder};
-use alloy::rpc::client::RpcClient;
 use alloy::rpc::types::{Log, TransactionReceipt};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::transports::TransportError;
 use alloy::transports::layers::{OrRetryPolicyFn, RateLimitRetryPolicy, RetryBackoffLayer};
 use ledgerops_bindings::DeploymentRegistry::{self, DeploymentRegistryErrors, DeploymentRegistryInstance};
 
-use crate::Revert;
+use crate::redact::redact_in;
+use crate::unreachable;
+use crate::{Endpoint, Revert};
 
 /// What can go wrong talking to the chain.
 #[derive(Debug, thiserror::Error)]
@@ -88,24 +89,25 @@ impl ChainError {
         matches!(self, Self::Unreachable { .. } | Self::Rpc(_))
     }
 
-    /// Classifies a contract call or transaction error.
-    pub fn from_contract(url: &str, error: alloy::contract::Error) -> Self {
+    /// Classifies a contract call or transaction error of `endpoint`.
+    pub fn from_contract(endpoint: &Endpoint, error: alloy::contract::Error) -> Self {
         if let Some(decoded) = error.as_decoded_interface_error::<DeploymentRegistryErrors>() {
             return Self::Reverted(Revert::from(&decoded));
         }
         match error {
-            alloy::contract::Error::TransportError(e) => Self::from_transport(url, e),
-            alloy::contract::Error::PendingTransactionError(e) => Self::Rpc(e.to_string()),
-            other => Self::Rpc(other.to_string()),
+            alloy::contract::Error::TransportError(e) => Self::from_transport(endpoint, e),
+            alloy::contract::Error::PendingTransactionError(e) => Self::Rpc(redact_in(&e.to_string(), endpoint.url())),
+            other => Self::Rpc(redact_in(&other.to_string(), endpoint.url())),
         }
     }
 
-    /// Classifies an RPC error.
-    pub fn from_transport(url: &str, error: TransportError) -> Self {
+    /// Classifies an RPC error of `endpoint`; neither its URL's secrets nor its token are in it.
+    pub fn from_transport(endpoint: &Endpoint, error: TransportError) -> Self {
         if error.is_transport_error() {
-            return Self::Unreachable { url: url.to_owned(), reason: error.to_string() };
+            return Self::Unreachable { url: endpoint.to_string(), reason: unreachable::reason(endpoint, &error) };
         }
         let message = error.as_error_resp().map(|r| r.message.to_string()).unwrap_or_else(|| error.to_string());
+        let message = redact_in(&message, endpoint.url());
         // Nodes differ in case: geth says "insufficient funds", anvil "Insufficient funds".
         let lower = message.to_ascii_lowercase();
         if lower.contains("insufficient funds") {
@@ -146,8 +148,8 @@ impl Sent {
 /// A registry on a chain, called through one provider (signing when a key was given).
 #[derive(Debug, Clone)]
 pub struct Client {
-    /// The endpoint, for messages.
-    pub url: String,
+    /// The endpoint (shown redacted).
+    pub endpoint: Endpoint,
     /// The chain's id.
     pub chain_id: u64,
     /// The signing account, when there is one.
@@ -158,7 +160,7 @@ pub struct Client {
 
 /// Retries per request: up to [`RETRIES`] times, 100 ms apart, for rate limits and
 /// gateway errors (alloy's policy covers 429 and 503; a proxy or load balancer also says 502 or 504).
-fn retry_layer() -> RetryBackoffLayer<OrRetryPolicyFn> {
+pub(crate) fn retry_layer() -> RetryBackoffLayer<OrRetryPolicyFn> {
     let gateway = |e: &TransportError| {
         e.as_transport_err().and_then(|k| k.as_http_error()).is_some_and(|h| matches!(h.status, 502 | 504))
     };
@@ -170,12 +172,15 @@ fn retry_layer() -> RetryBackoffLayer<OrRetryPolicyFn> {
 const RETRIES: u32 = 8;
 
 impl Client {
-    /// A provider for `url` (http(s) or ws(s)), signing with `signer` when given.
+    /// A provider for `endpoint` (http(s) or ws(s)), signing with `signer` when given.
     /// Requests an endpoint answers with 429 (rate limit) or a gateway error (502, 503, 504) are
     /// retried with backoff, so one refused request does not fail a whole read.
-    pub async fn provider(url: &str, signer: Option<PrivateKeySigner>) -> Result<(DynProvider, u64), ChainError> {
-        let unreachable = |e: TransportError| ChainError::from_transport(url, e);
-        let client = RpcClient::builder().layer(retry_layer()).connect(url).await.map_err(unreachable)?;
+    pub async fn provider(
+        endpoint: &Endpoint,
+        signer: Option<PrivateKeySigner>,
+    ) -> Result<(DynProvider, u64), ChainError> {
+        let unreachable = |e: TransportError| ChainError::from_transport(endpoint, e);
+        let client = endpoint.connect().await.map_err(unreachable)?;
         let provider = match signer {
             Some(s) => ProviderBuilder::new().wallet(EthereumWallet::from(s)).connect_client(client).erased(),
             None => ProviderBuilder::new().connect_client(client).erased(),
@@ -185,52 +190,56 @@ impl Client {
     }
 
     /// Connects to the registry at `address`; fails when nothing answers or no contract is there.
-    pub async fn connect(url: &str, address: Address, signer: Option<PrivateKeySigner>) -> Result<Self, ChainError> {
+    pub async fn connect(
+        endpoint: &Endpoint,
+        address: Address,
+        signer: Option<PrivateKeySigner>,
+    ) -> Result<Self, ChainError> {
         let sender = signer.as_ref().map(PrivateKeySigner::address);
-        let (provider, chain_id) = Self::provider(url, signer).await?;
-        let code = provider.get_code_at(address).await.map_err(|e| ChainError::from_transport(url, e))?;
+        let (provider, chain_id) = Self::provider(endpoint, signer).await?;
+        let code = provider.get_code_at(address).await.map_err(|e| ChainError::from_transport(endpoint, e))?;
         if code.is_empty() {
             return Err(ChainError::NoContract { address, chain_id });
         }
         let registry = DeploymentRegistryInstance::new(address, provider);
-        Ok(Self { url: url.to_owned(), chain_id, sender, registry })
+        Ok(Self { endpoint: endpoint.clone(), chain_id, sender, registry })
     }
 
     /// Deploys a new registry with `admin` as its admin (handed over to another only
     /// `admin_delay_secs` after a transfer starts), signed by `signer`, on chain `expected_chain`
     /// when one is given (checked before anything is sent).
     pub async fn deploy(
-        url: &str,
+        endpoint: &Endpoint,
         signer: PrivateKeySigner,
         admin: Address,
         admin_delay_secs: u64,
         expected_chain: Option<u64>,
     ) -> Result<(Self, Sent), ChainError> {
         let sender = Some(signer.address());
-        let (provider, chain_id) = Self::provider(url, Some(signer)).await?;
+        let (provider, chain_id) = Self::provider(endpoint, Some(signer)).await?;
         if let Some(expected) = expected_chain.filter(|e| *e != chain_id) {
-            return Err(ChainError::WrongChain { url: url.to_owned(), expected, actual: chain_id });
+            return Err(ChainError::WrongChain { url: endpoint.to_string(), expected, actual: chain_id });
         }
         let delay = alloy::primitives::aliases::U48::saturating_from(admin_delay_secs);
         let builder = DeploymentRegistry::deploy_builder(provider.clone(), admin, delay);
         let receipt = builder
             .send()
             .await
-            .map_err(|e| ChainError::from_contract(url, e))?
+            .map_err(|e| ChainError::from_contract(endpoint, e))?
             .get_receipt()
             .await
-            .map_err(|e| ChainError::Rpc(e.to_string()))?;
+            .map_err(|e| ChainError::Rpc(redact_in(&e.to_string(), endpoint.url())))?;
         let address = receipt.contract_address.ok_or_else(|| ChainError::RevertedOther("deployment failed".into()))?;
         let sent = Sent::from_receipt(&receipt);
         let registry = DeploymentRegistryInstance::new(address, provider);
-        Ok((Self { url: url.to_owned(), chain_id, sender, registry }, sent))
+        Ok((Self { endpoint: endpoint.clone(), chain_id, sender, registry }, sent))
     }
 
     /// Refuses an RPC that serves another chain than `expected` (when one is configured).
     pub fn expect_chain(self, expected: Option<u64>) -> Result<Self, ChainError> {
         match expected {
             Some(expected) if expected != self.chain_id => {
-                Err(ChainError::WrongChain { url: self.url, expected, actual: self.chain_id })
+                Err(ChainError::WrongChain { url: self.endpoint.to_string(), expected, actual: self.chain_id })
             }
             _ => Ok(self),
         }
@@ -246,7 +255,7 @@ impl Client {
     /// the registry's own checks say whether the transaction would be refused, and why.
     pub async fn simulate<D: CallDecoder>(&self, call: CallBuilder<&DynProvider, D>) -> Result<(), ChainError> {
         let sender = self.sender.ok_or(ChainError::NoSigner)?;
-        call.from(sender).call().await.map(drop).map_err(|e| ChainError::from_contract(&self.url, e))
+        call.from(sender).call().await.map(drop).map_err(|e| ChainError::from_contract(&self.endpoint, e))
     }
 
     /// The gas `call` takes when the signer sends it now, on the latest state, or the registry's
@@ -256,7 +265,7 @@ impl Client {
         call: &CallBuilder<&DynProvider, D>,
     ) -> Result<u64, ChainError> {
         let sender = self.sender.ok_or(ChainError::NoSigner)?;
-        call.clone().from(sender).estimate_gas().await.map_err(|e| ChainError::from_contract(&self.url, e))
+        call.clone().from(sender).estimate_gas().await.map_err(|e| ChainError::from_contract(&self.endpoint, e))
     }
 
     /// Hands a transaction to the RPC without waiting for it to be mined, so several can share a
@@ -268,7 +277,7 @@ impl Client {
         if self.sender.is_none() {
             return Err(ChainError::NoSigner);
         }
-        call.send().await.map_err(|e| ChainError::from_contract(&self.url, e))
+        call.send().await.map_err(|e| ChainError::from_contract(&self.endpoint, e))
     }
 
     /// Waits for a submitted transaction's receipt; a reverted one is an error.
@@ -276,7 +285,8 @@ impl Client {
         &self,
         pending: PendingTransactionBuilder<alloy::network::Ethereum>,
     ) -> Result<Sent, ChainError> {
-        let receipt = pending.get_receipt().await.map_err(|e| ChainError::Rpc(e.to_string()))?;
+        let receipt =
+            pending.get_receipt().await.map_err(|e| ChainError::Rpc(redact_in(&e.to_string(), self.endpoint.url())))?;
         if !receipt.status() {
             return Err(ChainError::RevertedOther(format!("transaction {} reverted", receipt.transaction_hash)));
         }
@@ -285,11 +295,11 @@ impl Client {
 
     /// Classifies an RPC error of this client's endpoint.
     pub fn rpc_error(&self, error: TransportError) -> ChainError {
-        ChainError::from_transport(&self.url, error)
+        ChainError::from_transport(&self.endpoint, error)
     }
 
     /// Runs a view call.
     pub async fn view<D: CallDecoder>(&self, call: CallBuilder<&DynProvider, D>) -> Result<D::CallOutput, ChainError> {
-        call.call().await.map_err(|e| ChainError::from_contract(&self.url, e))
+        call.call().await.map_err(|e| ChainError::from_contract(&self.endpoint, e))
     }
 }

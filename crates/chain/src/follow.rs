@@ -140,10 +140,10 @@ impl Follower {
     /// requests, a server that leaves Nagle's algorithm on (anvil does) holds each notification
     /// back until the client's delayed ACK of its last answer, which measured ~40 ms per block.
     pub async fn new_heads(&self) -> Result<Option<NewHeads>, ChainError> {
-        if !self.client.url.starts_with("ws") {
+        if !self.client.endpoint.is_websocket() {
             return Ok(None);
         }
-        let (connection, _) = Client::provider(&self.client.url, None).await?;
+        let (connection, _) = Client::provider(&self.client.endpoint, None).await?;
         let subscription = connection.subscribe_blocks().await.map_err(|e| self.client.rpc_error(e))?;
         Ok(Some(NewHeads { subscription, _connection: connection }))
     }

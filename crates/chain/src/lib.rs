@@ -4,18 +4,24 @@
 
 pub mod audit;
 mod client;
+mod endpoint;
 pub mod events;
 pub mod follow;
 pub mod keys;
 pub mod qbft;
+mod redact;
 mod revert;
 pub mod settings;
+mod unreachable;
 mod witness;
+mod ws;
 
 pub use audit::{AuditChain, AuditError, Head};
 pub use client::{ChainError, Client, Sent};
+pub use endpoint::{BearerToken, Endpoint, TrustedCa};
 pub use follow::{Cursor, Follower, NewHeads, Next};
 pub use keys::{KeyError, load_signer};
+pub use redact::redact_url;
 pub use revert::Revert;
 pub use settings::{Connection, ConnectionArgs, ConnectionFile, SettingsError};
 pub use witness::Witnesses;

@@ -1,17 +1,20 @@
 //! Where the registry is and who signs: the connection settings `ledgerops` and `ledgerops-node`
 //! share, defined once so both read them alike. Strongest first: flags, `LEDGEROPS_*`
-//! environment variables (both through clap), then the same keys in a TOML config file. A key is
-//! never read from a file: only from a flag, the environment, or a keystore.
+//! environment variables (both through clap), then the same keys in a TOML config file. A key or
+//! an RPC token is never read from the config file: only from a flag, the environment, or a file
+//! of its own (keystore, token file).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use alloy::primitives::Address;
 use alloy::signers::local::PrivateKeySigner;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
-use crate::keys::{KeyError, load_signer};
+use crate::keys::{KeyError, load_signer, private_to_owner};
+use crate::redact::redact_url;
+use crate::{BearerToken, Endpoint, TrustedCa};
 
 /// anvil's default endpoint, used when nothing names one.
 pub const DEFAULT_RPC_URL: &str = "http://127.0.0.1:8545";
@@ -38,6 +41,24 @@ pub struct ConnectionArgs {
     /// File holding the keystore's password.
     #[arg(long, env = "LEDGEROPS_PASSWORD_FILE", global = true)]
     pub password_file: Option<PathBuf>,
+    /// PEM file of the CA(s) that signed the RPC's TLS certificate, trusted for https:// and wss://
+    /// in addition to the system's roots (private chains use private CAs).
+    #[arg(long, env = "LEDGEROPS_RPC_CA_CERT", value_name = "PEM", global = true)]
+    pub rpc_ca_cert: Option<PathBuf>,
+    /// File holding a token sent to --rpc-url as `Authorization: Bearer <token>` (a JWT or an
+    /// opaque token; only to --rpc-url, never to witnesses).
+    #[arg(long, env = "LEDGEROPS_RPC_BEARER_TOKEN_FILE", value_name = "FILE", global = true)]
+    pub rpc_bearer_token_file: Option<PathBuf>,
+    /// The token itself, for CI secrets held in the environment (a flag's value shows in `ps`:
+    /// prefer the variable or --rpc-bearer-token-file; never printed).
+    #[arg(
+        long,
+        env = "LEDGEROPS_RPC_BEARER_TOKEN",
+        global = true,
+        hide_env_values = true,
+        conflicts_with = "rpc_bearer_token_file"
+    )]
+    pub rpc_bearer_token: Option<String>,
 }
 
 /// The connection keys of a config file; every one optional. A binary's own file struct embeds
@@ -54,6 +75,10 @@ pub struct ConnectionFile {
     pub keystore: Option<PathBuf>,
     /// As `--password-file`.
     pub password_file: Option<PathBuf>,
+    /// As `--rpc-ca-cert`.
+    pub rpc_ca_cert: Option<PathBuf>,
+    /// As `--rpc-bearer-token-file`.
+    pub rpc_bearer_token_file: Option<PathBuf>,
 }
 
 /// A setting that cannot be used, named.
@@ -62,9 +87,26 @@ pub enum SettingsError {
     /// The key cannot be loaded.
     #[error(transparent)]
     Key(#[from] KeyError),
-    /// The RPC URL has no scheme the node and CLI speak.
+    /// The RPC URL has no scheme the node and CLI speak (shown redacted).
     #[error("--rpc-url {0:?} is not an http(s):// or ws(s):// URL")]
     BadRpcUrl(String),
+    /// The CA file cannot be read or holds no usable certificate.
+    #[error("--rpc-ca-cert: {0}")]
+    CaCert(String),
+    /// The token file cannot be read or is empty.
+    #[error("--rpc-bearer-token-file {path}: {reason}")]
+    TokenFile {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// The token given in a flag or the environment is empty.
+    #[error("--rpc-bearer-token (LEDGEROPS_RPC_BEARER_TOKEN) is empty")]
+    EmptyToken,
+    /// Credentials in the URL and a token: which one the RPC gets would be a guess.
+    #[error("--rpc-url carries a user and password and a bearer token was given too: give one")]
+    TwoCredentials,
     /// No registry address anywhere.
     #[error("no registry address: give --registry, LEDGEROPS_REGISTRY or `registry` in the config file")]
     NoRegistry,
@@ -76,8 +118,10 @@ pub enum SettingsError {
 /// The merged connection settings.
 #[derive(Debug, Clone)]
 pub struct Connection {
-    /// The RPC endpoint.
-    pub rpc_url: String,
+    /// The RPC endpoint, with its CA and token.
+    pub rpc: Endpoint,
+    /// The CA trusted for every endpoint (witnesses too), when one was given.
+    pub rpc_ca: Option<TrustedCa>,
     /// When set, an RPC serving another chain is refused.
     pub chain_id: Option<u64>,
     /// The registry, when named (`ledgerops registry deploy` and `ledgerops-node --dev` need none).
@@ -95,20 +139,52 @@ impl Connection {
         let signer = load_signer(args.private_key.as_deref(), keystore.as_deref(), password_file.as_deref())?;
         let rpc_url = args.rpc_url.clone().or(file.rpc_url).unwrap_or_else(|| DEFAULT_RPC_URL.into());
         if !["http://", "https://", "ws://", "wss://"].iter().any(|p| rpc_url.starts_with(p)) {
-            return Err(SettingsError::BadRpcUrl(rpc_url));
+            return Err(SettingsError::BadRpcUrl(redact_url(&rpc_url)));
+        }
+        let rpc_ca = args.rpc_ca_cert.as_ref().or(file.rpc_ca_cert.as_ref());
+        let rpc_ca = rpc_ca.map(|path| TrustedCa::load(path)).transpose().map_err(SettingsError::CaCert)?;
+        let token =
+            match (&args.rpc_bearer_token, args.rpc_bearer_token_file.as_ref().or(file.rpc_bearer_token_file.as_ref()))
+            {
+                (Some(token), _) => Some(BearerToken::new(token).ok_or(SettingsError::EmptyToken)?),
+                (None, Some(path)) => Some(read_token(path)?),
+                (None, None) => None,
+            };
+        if token.is_some() && url_has_credentials(&rpc_url) {
+            return Err(SettingsError::TwoCredentials);
         }
         Ok(Self {
-            rpc_url,
+            rpc: Endpoint::new(rpc_url).trusting(rpc_ca.clone()).with_token(token),
+            rpc_ca,
             chain_id: args.chain_id.or(file.chain_id),
             registry: args.registry.or(file.registry),
             signer,
         })
     }
 
+    /// A witness endpoint: trusted with the same CA, but sent no token (witnesses are run by
+    /// others, and --rpc-url's token is not theirs to see).
+    pub fn witness(&self, url: &str) -> Endpoint {
+        Endpoint::new(url).trusting(self.rpc_ca.clone())
+    }
+
     /// The registry address, or an error saying how to give it.
     pub fn registry(&self) -> Result<Address, SettingsError> {
         self.registry.ok_or(SettingsError::NoRegistry)
     }
+}
+
+/// The token of `path`, a file only its owner may read, as key files.
+fn read_token(path: &Path) -> Result<BearerToken, SettingsError> {
+    let failed = |reason: String| SettingsError::TokenFile { path: path.display().to_string(), reason };
+    private_to_owner(path)?;
+    let text = std::fs::read_to_string(path).map_err(|e| failed(e.to_string()))?;
+    BearerToken::new(&text).ok_or_else(|| failed("holds no token".into()))
+}
+
+/// True when `url` has a user or password: alloy sends those as basic auth.
+fn url_has_credentials(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|u| !u.username().is_empty() || u.password().is_some())
 }
 
 /// Refuses the keys of a config file that no setting took (a file struct collects them in a
@@ -144,9 +220,9 @@ mod tests {
         refuse_unknown_keys(&file.unknown).expect("every key known");
         let args = ConnectionArgs { chain_id: Some(9), ..Default::default() };
         let conn = Connection::resolve(&args, file.connection).expect("valid");
-        assert_eq!((conn.rpc_url.as_str(), conn.chain_id), ("ws://file:8546", Some(9)));
+        assert_eq!((conn.rpc.url(), conn.chain_id), ("ws://file:8546", Some(9)));
         let bare = Connection::resolve(&ConnectionArgs::default(), ConnectionFile::default()).expect("valid");
-        assert_eq!(bare.rpc_url, DEFAULT_RPC_URL);
+        assert_eq!(bare.rpc.url(), DEFAULT_RPC_URL);
         assert!(matches!(bare.registry(), Err(SettingsError::NoRegistry)));
     }
 
@@ -159,5 +235,50 @@ mod tests {
         let args = ConnectionArgs { rpc_url: Some("localhost:8545".into()), ..Default::default() };
         let error = Connection::resolve(&args, ConnectionFile::default()).expect_err("no scheme");
         assert!(error.to_string().contains("not an http(s):// or ws(s):// URL"), "{error}");
+    }
+
+    #[test]
+    fn a_bad_ca_file_a_bad_token_file_and_two_credentials_are_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let not_pem = dir.path().join("ca.pem");
+        std::fs::write(&not_pem, "not a certificate\n").expect("write");
+        let args = ConnectionArgs { rpc_ca_cert: Some(not_pem.clone()), ..Default::default() };
+        let error = Connection::resolve(&args, ConnectionFile::default()).expect_err("no certificate");
+        assert!(
+            error.to_string().starts_with(&format!("--rpc-ca-cert: {} holds no PEM", not_pem.display())),
+            "{error}"
+        );
+        let missing = dir.path().join("missing.pem");
+        let file = ConnectionFile { rpc_ca_cert: Some(missing.clone()), ..Default::default() };
+        let error = Connection::resolve(&ConnectionArgs::default(), file).expect_err("no file");
+        assert!(error.to_string().contains(&missing.display().to_string()), "{error}");
+
+        let token_file = dir.path().join("token");
+        std::fs::write(&token_file, "\n").expect("write");
+        let private = std::os::unix::fs::PermissionsExt::from_mode(0o600);
+        std::fs::set_permissions(&token_file, private).expect("chmod");
+        let args = ConnectionArgs { rpc_bearer_token_file: Some(token_file.clone()), ..Default::default() };
+        let error = Connection::resolve(&args, ConnectionFile::default()).expect_err("empty");
+        assert!(error.to_string().ends_with("token: holds no token"), "{error}");
+
+        let args = ConnectionArgs {
+            rpc_url: Some("https://ci:pa55@rpc.example".into()),
+            rpc_bearer_token: Some("t0ken".into()),
+            ..Default::default()
+        };
+        let error = Connection::resolve(&args, ConnectionFile::default()).expect_err("two credentials");
+        assert!(matches!(error, SettingsError::TwoCredentials), "{error}");
+        let args = ConnectionArgs { rpc_url: Some("rpc.example/?apikey=s3cret".into()), ..Default::default() };
+        let error = Connection::resolve(&args, ConnectionFile::default()).expect_err("no scheme");
+        assert!(!error.to_string().contains("s3cret"), "{error}");
+    }
+
+    #[test]
+    fn the_token_goes_to_the_rpc_and_not_to_witnesses() {
+        let args = ConnectionArgs { rpc_bearer_token: Some(" t0ken\n".into()), ..Default::default() };
+        let conn = Connection::resolve(&args, ConnectionFile::default()).expect("valid");
+        assert!(format!("{:?}", conn.rpc).contains("token: Some(BearerToken(***))"), "{:?}", conn.rpc);
+        assert!(!format!("{:?}", conn).contains("t0ken"));
+        assert!(format!("{:?}", conn.witness("https://w.example")).contains("token: None"));
     }
 }

@@ -8,24 +8,24 @@ use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::B256;
 use alloy::providers::{DynProvider, Provider};
 
-use crate::{ChainError, Client};
+use crate::{ChainError, Client, Endpoint};
 
 /// The witness endpoints and the quorum.
 #[derive(Debug, Clone)]
 pub struct Witnesses {
-    endpoints: Vec<(String, DynProvider)>,
+    endpoints: Vec<(Endpoint, DynProvider)>,
     quorum: usize,
 }
 
 impl Witnesses {
     /// Connects to each of `urls`, which must serve chain `chain_id`; `quorum` counts the primary
     /// too (default: every endpoint).
-    pub async fn connect(urls: &[String], quorum: Option<usize>, chain_id: u64) -> Result<Self, ChainError> {
+    pub async fn connect(urls: &[Endpoint], quorum: Option<usize>, chain_id: u64) -> Result<Self, ChainError> {
         let mut endpoints = Vec::with_capacity(urls.len());
         for url in urls {
             let (provider, actual) = Client::provider(url, None).await?;
             if actual != chain_id {
-                return Err(ChainError::WrongChain { url: url.clone(), expected: chain_id, actual });
+                return Err(ChainError::WrongChain { url: url.to_string(), expected: chain_id, actual });
             }
             endpoints.push((url.clone(), provider));
         }
@@ -44,7 +44,7 @@ impl Witnesses {
                 Ok(Some(found)) if found.header.hash == hash => agreeing += 1,
                 Ok(Some(found)) => answers.push(format!("{url}: {}", found.header.hash)),
                 Ok(None) => answers.push(format!("{url}: no such block")),
-                Err(e) => answers.push(format!("{url}: {e}")),
+                Err(e) => answers.push(format!("{url}: {}", crate::unreachable::reason(url, &e))),
             }
         }
         if agreeing >= self.quorum {

@@ -17,8 +17,8 @@ use crate::images::ResolveImage;
 pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) connection: ConnectionArgs,
-    /// TOML file with rpc_url, chain_id, registry, keystore, password_file (flags and env win
-    /// over it). Read only when named: ./ledgerops.toml is not read by itself.
+    /// TOML file with rpc_url, chain_id, registry, keystore, password_file, rpc_ca_cert,
+    /// rpc_bearer_token_file (flags and env win over it). Read only when named: ./ledgerops.toml is not read by itself.
     #[arg(
         long,
         env = "LEDGEROPS_CONFIG",

@@ -115,10 +115,9 @@ impl Ledger {
     pub(crate) async fn refresh(&mut self, client: &Client) -> Result<(), ChainError> {
         let fetched = fetch_all(client, self.next_block).await?;
         for log in &fetched.logs {
-            let change = self
-                .state
-                .apply(&log.event)
-                .map_err(|e| ChainError::Rpc(format!("the registry's log from {} does not add up: {e}", client.url)))?;
+            let change = self.state.apply(&log.event).map_err(|e| {
+                ChainError::Rpc(format!("the registry's log from {} does not add up: {e}", client.endpoint))
+            })?;
             self.record(change, log);
         }
         self.logs.extend(fetched.logs);

@@ -8,6 +8,7 @@ use std::process::Command;
 
 use alloy::primitives::B256;
 use alloy::providers::Provider;
+use ledgerops_e2e::tls_proxy::{PrivateCa, TlsProxy};
 use serde_json::Value;
 use world::{ADMIN, DEPLOYER, IMAGE, NODES, World, code, stderr};
 
@@ -337,4 +338,48 @@ async fn admin_commands_change_the_registry_as_they_say() {
     assert_eq!(code(&wrong), Some(4));
     assert!(stderr(&wrong).contains("not the expected chain 10"), "{}", stderr(&wrong));
     assert!(!registry.namespaceInfo("qa".into()).call().await.expect("namespace").exists);
+}
+
+/// A private chain's RPC behind TLS from a private CA and a gateway that wants a token: what a CI
+/// job sees without the CA, without the token, with both, and with credentials in its URL.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_private_ca_and_a_bearer_token_reach_an_rpc_behind_a_tls_gateway() {
+    let w = World::new().await;
+    let ca = PrivateCa::new(w.dir.path());
+    let anvil = std::net::SocketAddr::from(([127, 0, 0, 1], w.chain.anvil.port()));
+    let proxy = TlsProxy::start(&ca, anvil, Some("Bearer ci-t0ken")).await;
+    let ca_file = ca.ca_file.to_str().expect("utf-8 path");
+    let status = |url: &str, extra: &[&str], token: Option<&str>| {
+        let mut command = w.command(&[&["status", "--rpc-url", url], extra].concat());
+        command.env("LEDGEROPS_REGISTRY", w.chain.registry.address().to_string());
+        match token {
+            Some(token) => command.env("LEDGEROPS_RPC_BEARER_TOKEN", token),
+            None => command.env_remove("LEDGEROPS_RPC_BEARER_TOKEN"),
+        };
+        command.output().expect("ledgerops runs")
+    };
+
+    let unknown_ca = status(&proxy.url("https"), &[], Some("ci-t0ken"));
+    assert_eq!(code(&unknown_ca), Some(4), "{}", stderr(&unknown_ca));
+    assert!(stderr(&unknown_ca).contains("give its CA with --rpc-ca-cert"), "{}", stderr(&unknown_ca));
+
+    let no_token = status(&proxy.url("wss"), &["--rpc-ca-cert", ca_file], None);
+    assert_eq!(code(&no_token), Some(4), "{}", stderr(&no_token));
+    assert!(stderr(&no_token).contains("401 Unauthorized (the RPC refused the request as unauthorized"));
+
+    for scheme in ["https", "wss"] {
+        let works = status(&proxy.url(scheme), &["--rpc-ca-cert", ca_file], Some("ci-t0ken"));
+        assert_eq!(code(&works), Some(0), "{scheme}: {}", stderr(&works));
+    }
+
+    let missing = status(&proxy.url("https"), &["--rpc-ca-cert", "no-such-ca.pem"], None);
+    assert_eq!(code(&missing), Some(2), "{}", stderr(&missing));
+    assert!(stderr(&missing).contains("--rpc-ca-cert: cannot read PEM certificates from no-such-ca.pem"));
+
+    let secret_url = format!("https://ci:pa55word@localhost:{}/?apikey=s3cret", proxy.addr.port());
+    let redacted = status(&secret_url, &[], None);
+    assert_eq!(code(&redacted), Some(4), "{}", stderr(&redacted));
+    let shown = stderr(&redacted);
+    assert!(shown.contains(&format!("https://ci:***@localhost:{}/?apikey=***", proxy.addr.port())), "{shown}");
+    assert!(!shown.contains("pa55word") && !shown.contains("s3cret"), "{shown}");
 }

@@ -290,7 +290,10 @@ impl Config {
             .iter()
             .find(|u| !["http://", "https://", "ws://", "wss://"].iter().any(|p| u.starts_with(p)))
         {
-            return Err(ConfigError(format!("witness RPC {url:?}: use an http(s):// or ws(s):// URL")));
+            return Err(ConfigError(format!(
+                "witness RPC {:?}: use an http(s):// or ws(s):// URL",
+                ledgerops_chain::redact_url(url)
+            )));
         }
         if self.sites.is_empty() && self.connection.signer.is_none() {
             return Err(ConfigError(

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use alloy::node_bindings::{Anvil, AnvilInstance};
 use alloy::primitives::Address;
 use alloy::signers::local::PrivateKeySigner;
-use ledgerops_chain::{ChainError, Client};
+use ledgerops_chain::{ChainError, Client, Endpoint};
 
 /// The development namespace.
 pub const NAMESPACE: &str = "dev";
@@ -73,7 +73,7 @@ pub async fn start(data_dir: &Path, port: u16) -> Result<DevChain, DevError> {
     let registry_file = data_dir.join("registry");
     let kept = std::fs::read_to_string(&registry_file).ok().and_then(|text| text.trim().parse::<Address>().ok());
     let registry = match kept {
-        Some(address) if Client::connect(&http_url, address, None).await.is_ok() => address,
+        Some(address) if Client::connect(&Endpoint::new(&http_url), address, None).await.is_ok() => address,
         _ => {
             let address = deploy(&http_url, admin.clone(), node.address()).await?;
             std::fs::write(&registry_file, format!("{address}\n")).map_err(|e| io(&registry_file, e))?;
@@ -85,8 +85,8 @@ pub async fn start(data_dir: &Path, port: u16) -> Result<DevChain, DevError> {
 
 async fn deploy(url: &str, admin: PrivateKeySigner, node: Address) -> Result<Address, ChainError> {
     let admin_address = admin.address();
-    let (client, _) =
-        Client::deploy(url, admin, admin_address, ledgerops_chain::DEFAULT_ADMIN_DELAY_SECS, None).await?;
+    let delay = ledgerops_chain::DEFAULT_ADMIN_DELAY_SECS;
+    let (client, _) = Client::deploy(&Endpoint::new(url), admin, admin_address, delay, None).await?;
     let registry = &client.registry;
     client.send(registry.createNamespace(NAMESPACE.into())).await?;
     client.send(registry.grantDeployer(NAMESPACE.into(), admin_address)).await?;

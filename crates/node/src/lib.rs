@@ -27,6 +27,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use alloy::signers::local::PrivateKeySigner;
+use ledgerops_chain::Endpoint;
 use tokio::sync::{mpsc, watch};
 
 use crate::config::Config;
@@ -83,11 +84,11 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
 
     let source = Source {
-        rpc_url: config.connection.rpc_url.clone(),
+        rpc: config.connection.rpc.clone(),
         registry,
         chain_id: config.connection.chain_id,
         confirmations: config.confirmations,
-        witness_rpc_urls: config.witness_rpc_urls.clone(),
+        witnesses: config.witness_rpc_urls.iter().map(|url| config.connection.witness(url)).collect(),
         rpc_quorum: config.rpc_quorum,
         poll_interval: config.poll_interval,
     };
@@ -101,7 +102,7 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
     ));
     let reports = config.connection.signer.clone().map(|signer| {
         let (tx, rx) = mpsc::unbounded_channel();
-        let sender = report::Sender { rpc_url: config.connection.rpc_url.clone(), registry, signer };
+        let sender = report::Sender { rpc: config.connection.rpc.clone(), registry, signer };
         tokio::spawn(report::run(sender, Arc::clone(&store), Arc::clone(&metrics), rx));
         tx
     });
@@ -148,7 +149,7 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
 /// Starts the dev chain and points the configuration at it.
 async fn start_dev(config: &mut Config) -> Result<dev::DevChain, RunError> {
     let chain = dev::start(&config.data_dir, config.dev_port).await?;
-    config.connection.rpc_url = chain.ws_url.clone();
+    config.connection.rpc = Endpoint::new(chain.ws_url.clone());
     config.connection.registry = Some(chain.registry);
     config.connection.signer = Some(chain.node.clone());
     eprintln!(

@@ -14,7 +14,7 @@ pub(crate) async fn registry(ctx: &Ctx, command: RegistryCommand) -> Result<Outc
     let signer = ctx.conn.signer.clone().ok_or(ledgerops_chain::ChainError::NoSigner)?;
     let admin = admin.unwrap_or(signer.address());
     let delay = admin_delay.as_secs();
-    let (client, sent) = Client::deploy(&ctx.conn.rpc_url, signer, admin, delay, ctx.conn.chain_id).await?;
+    let (client, sent) = Client::deploy(&ctx.conn.rpc, signer, admin, delay, ctx.conn.chain_id).await?;
     let address = *client.registry.address();
     ctx.sent(
         &format!(

@@ -40,7 +40,7 @@ pub(crate) struct Ctx {
 impl Ctx {
     /// Connects to the configured registry.
     pub(crate) async fn client(&self) -> Result<Client, CliError> {
-        let client = Client::connect(&self.conn.rpc_url, self.conn.registry()?, self.conn.signer.clone()).await?;
+        let client = Client::connect(&self.conn.rpc, self.conn.registry()?, self.conn.signer.clone()).await?;
         Ok(client.expect_chain(self.conn.chain_id)?)
     }
 

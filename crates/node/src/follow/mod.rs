@@ -16,7 +16,7 @@ use alloy::primitives::{Address, B256};
 use alloy::rpc::types::Log;
 use ledgerops_chain::audit::{AuditChain, AuditError, Head};
 use ledgerops_chain::events::{RegistryLog, decode};
-use ledgerops_chain::{ChainError, Client, Cursor, Follower, NewHeads, Next, Witnesses};
+use ledgerops_chain::{ChainError, Client, Cursor, Endpoint, Follower, NewHeads, Next, Witnesses};
 use ledgerops_evm::MirrorError;
 use ledgerops_registry::{FoldError, RegistryState};
 use tokio::sync::watch;
@@ -116,7 +116,7 @@ fn decode_all(logs: Vec<Log>) -> Result<Vec<RegistryLog>, SyncError> {
 #[derive(Debug, Clone)]
 pub struct Source {
     /// The RPC endpoint.
-    pub rpc_url: String,
+    pub rpc: Endpoint,
     /// The registry.
     pub registry: Address,
     /// The chain id it must be on, when configured.
@@ -124,7 +124,7 @@ pub struct Source {
     /// Confirmation depth.
     pub confirmations: u64,
     /// Other endpoints that must vouch for every block acted on.
-    pub witness_rpc_urls: Vec<String>,
+    pub witnesses: Vec<Endpoint>,
     /// How many endpoints must agree (`None`: all).
     pub rpc_quorum: Option<usize>,
     /// Polling period for http endpoints (also the longest wait on a quiet WebSocket).
@@ -158,7 +158,7 @@ pub async fn run(
     let mut folded = restored.unwrap_or_else(|| Folded::genesis(client.chain_id, source.registry));
     let mut held: Option<Held> = None;
     let mut heads = follower.new_heads().await.ok().flatten();
-    tracing::info!(rpc = %source.rpc_url, registry = %source.registry, from_block = cursor.block + 1, "following the registry");
+    tracing::info!(rpc = %source.rpc, registry = %source.registry, from_block = cursor.block + 1, "following the registry");
     let mut unpublished = false;
     loop {
         match step(&follower, &store, &mut verifier, &mut folded, &mut cursor).await {
@@ -226,13 +226,12 @@ pub async fn run(
 }
 
 async fn connect(source: &Source, store: &Store) -> Result<(Follower, Cursor), SyncError> {
-    let client = Client::connect(&source.rpc_url, source.registry, None).await?.expect_chain(source.chain_id)?;
+    let client = Client::connect(&source.rpc, source.registry, None).await?.expect_chain(source.chain_id)?;
     store.bind(client.chain_id, source.registry)?;
     let chain_id = client.chain_id;
     let mut follower = Follower::new(client, source.confirmations);
-    if !source.witness_rpc_urls.is_empty() {
-        follower =
-            follower.with_witnesses(Witnesses::connect(&source.witness_rpc_urls, source.rpc_quorum, chain_id).await?);
+    if !source.witnesses.is_empty() {
+        follower = follower.with_witnesses(Witnesses::connect(&source.witnesses, source.rpc_quorum, chain_id).await?);
     }
     let cursor = match store.cursor()? {
         Some(cursor) => cursor,

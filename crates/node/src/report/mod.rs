@@ -13,7 +13,7 @@ use std::time::Duration;
 use alloy::primitives::Address;
 use alloy::signers::local::PrivateKeySigner;
 use ledgerops_bindings::DeploymentRegistry::DeploymentRegistryErrors as E;
-use ledgerops_chain::{ChainError, Client};
+use ledgerops_chain::{ChainError, Client, Endpoint};
 use ledgerops_registry::AttestationStatus;
 use tokio::sync::mpsc;
 
@@ -38,7 +38,7 @@ const VOTE_GAS_FACTOR: u64 = 2;
 #[derive(Debug, Clone)]
 pub struct Sender {
     /// The RPC endpoint.
-    pub rpc_url: String,
+    pub rpc: Endpoint,
     /// The registry.
     pub registry: Address,
     /// The node's key.
@@ -84,7 +84,7 @@ pub async fn run(
 /// Sends one report; says what was done.
 async fn send(sender: &Sender, client: &mut Option<Client>, report: &Report) -> Result<String, ChainError> {
     if client.is_none() {
-        *client = Some(Client::connect(&sender.rpc_url, sender.registry, Some(sender.signer.clone())).await?);
+        *client = Some(Client::connect(&sender.rpc, sender.registry, Some(sender.signer.clone())).await?);
     }
     let client = client.as_ref().ok_or(ChainError::NoSigner)?;
     let registry = &client.registry;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use alloy::primitives::keccak256;
 use alloy::signers::local::PrivateKeySigner;
+use ledgerops_chain::Endpoint;
 use ledgerops_e2e::Chain;
 use ledgerops_node::control::rollouts::{Outcome, Report};
 use ledgerops_node::report::{self, Sender};
@@ -46,7 +47,7 @@ async fn votes_estimated_on_the_same_block_still_roll_the_fleet_back_when_they_l
     for node in &NODES[..2] {
         let store = Arc::new(Store::open(&dir.path().join(format!("node-{node}"))).expect("store"));
         let signer: PrivateKeySigner = chain.anvil.keys()[*node].clone().into();
-        let sender = Sender { rpc_url: rpc.url.clone(), registry: *registry.address(), signer };
+        let sender = Sender { rpc: Endpoint::new(rpc.url.clone()), registry: *registry.address(), signer };
         let (reports, received) = mpsc::unbounded_channel();
         let report = Report {
             name: "race_web".into(),
