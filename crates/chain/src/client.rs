@@ -13,11 +13,21 @@ use ledgerops_bindings::DeploymentRegistry::{self, DeploymentRegistryErrors, Dep
 
 use crate::redact::redact_in;
 use crate::unreachable;
-use crate::{Endpoint, Revert};
+use crate::{Endpoint, FeeCeiling, Revert};
 
 /// What can go wrong talking to the chain.
 #[derive(Debug, thiserror::Error)]
 pub enum ChainError {
+    /// The chain asks more per gas than `--max-fee` allows.
+    #[error(
+        "the chain asks {needed} wei per gas now (base fee and tip), above --max-fee {ceiling} wei: nothing was sent"
+    )]
+    FeeAboveCeiling {
+        /// The base fee plus the suggested tip.
+        needed: u128,
+        /// The ceiling.
+        ceiling: u128,
+    },
     /// No answer from the RPC endpoint (down, wrong URL, refused).
     #[error("cannot reach the RPC at {url}: {reason}")]
     Unreachable {
@@ -86,7 +96,8 @@ pub enum ChainError {
 impl ChainError {
     /// True when trying again later may succeed (the controller's retry policy uses it).
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Unreachable { .. } | Self::Rpc(_))
+        // A fee above the ceiling passes: prices fall again.
+        matches!(self, Self::Unreachable { .. } | Self::Rpc(_) | Self::FeeAboveCeiling { .. })
     }
 
     /// Classifies a contract call or transaction error of `endpoint`.
@@ -156,6 +167,8 @@ pub struct Client {
     pub sender: Option<Address>,
     /// The registry's bindings.
     pub registry: DeploymentRegistryInstance<DynProvider>,
+    /// The most a transaction may pay per gas; none: what the RPC suggests.
+    pub max_fee: Option<FeeCeiling>,
 }
 
 /// Retries per request: up to [`RETRIES`] times, 100 ms apart, for rate limits and
@@ -202,7 +215,13 @@ impl Client {
             return Err(ChainError::NoContract { address, chain_id });
         }
         let registry = DeploymentRegistryInstance::new(address, provider);
-        Ok(Self { endpoint: endpoint.clone(), chain_id, sender, registry })
+        Ok(Self { endpoint: endpoint.clone(), chain_id, sender, registry, max_fee: None })
+    }
+
+    /// Caps what each transaction pays per gas (`--max-fee`; 0: a free-gas chain).
+    pub fn with_max_fee(mut self, max_fee: Option<FeeCeiling>) -> Self {
+        self.max_fee = max_fee;
+        self
     }
 
     /// Deploys a new registry with `admin` as its admin (handed over to another only
@@ -214,6 +233,7 @@ impl Client {
         admin: Address,
         admin_delay_secs: u64,
         expected_chain: Option<u64>,
+        max_fee: Option<FeeCeiling>,
     ) -> Result<(Self, Sent), ChainError> {
         let sender = Some(signer.address());
         let (provider, chain_id) = Self::provider(endpoint, Some(signer)).await?;
@@ -221,7 +241,11 @@ impl Client {
             return Err(ChainError::WrongChain { url: endpoint.to_string(), expected, actual: chain_id });
         }
         let delay = alloy::primitives::aliases::U48::saturating_from(admin_delay_secs);
-        let builder = DeploymentRegistry::deploy_builder(provider.clone(), admin, delay);
+        let mut builder = DeploymentRegistry::deploy_builder(provider.clone(), admin, delay).chain_id(chain_id);
+        if let Some(ceiling) = max_fee {
+            let (max_fee, priority) = ceiling.fees(&provider, endpoint).await?;
+            builder = builder.max_fee_per_gas(max_fee).max_priority_fee_per_gas(priority);
+        }
         let receipt = builder
             .send()
             .await
@@ -232,7 +256,7 @@ impl Client {
         let address = receipt.contract_address.ok_or_else(|| ChainError::RevertedOther("deployment failed".into()))?;
         let sent = Sent::from_receipt(&receipt);
         let registry = DeploymentRegistryInstance::new(address, provider);
-        Ok((Self { endpoint: endpoint.clone(), chain_id, sender, registry }, sent))
+        Ok((Self { endpoint: endpoint.clone(), chain_id, sender, registry, max_fee }, sent))
     }
 
     /// Refuses an RPC that serves another chain than `expected` (when one is configured).
@@ -276,6 +300,13 @@ impl Client {
     ) -> Result<PendingTransactionBuilder<alloy::network::Ethereum>, ChainError> {
         if self.sender.is_none() {
             return Err(ChainError::NoSigner);
+        }
+        // Signed for the chain checked at connect (and against --chain-id), not for whatever chain
+        // id the RPC names when the transaction is filled in.
+        let mut call = call.chain_id(self.chain_id);
+        if let Some(ceiling) = self.max_fee {
+            let (max_fee, priority) = ceiling.fees(self.registry.provider(), &self.endpoint).await?;
+            call = call.max_fee_per_gas(max_fee).max_priority_fee_per_gas(priority);
         }
         call.send().await.map_err(|e| ChainError::from_contract(&self.endpoint, e))
     }

@@ -14,7 +14,7 @@ use serde::de::IgnoredAny;
 
 use crate::keys::{KeyError, load_signer, private_to_owner};
 use crate::redact::redact_url;
-use crate::{BearerToken, Endpoint, TrustedCa};
+use crate::{BearerToken, Endpoint, FeeCeiling, TrustedCa};
 
 /// anvil's default endpoint, used when nothing names one.
 pub const DEFAULT_RPC_URL: &str = "http://127.0.0.1:8545";
@@ -45,6 +45,11 @@ pub struct ConnectionArgs {
     /// in addition to the system's roots (private chains use private CAs).
     #[arg(long, env = "LEDGEROPS_RPC_CA_CERT", value_name = "PEM", global = true)]
     pub rpc_ca_cert: Option<PathBuf>,
+    /// The most a transaction may pay per gas (30gwei, 1000wei, a plain number of gwei); 0 for a
+    /// free-gas chain, where transactions carry no fee and keys need no balance [default: what
+    /// the RPC suggests].
+    #[arg(long, env = "LEDGEROPS_MAX_FEE", value_name = "AMOUNT", global = true)]
+    pub max_fee: Option<String>,
     /// File holding a token sent to --rpc-url as `Authorization: Bearer <token>` (a JWT or an
     /// opaque token; only to --rpc-url, never to witnesses).
     #[arg(long, env = "LEDGEROPS_RPC_BEARER_TOKEN_FILE", value_name = "FILE", global = true)]
@@ -77,6 +82,8 @@ pub struct ConnectionFile {
     pub password_file: Option<PathBuf>,
     /// As `--rpc-ca-cert`.
     pub rpc_ca_cert: Option<PathBuf>,
+    /// As `--max-fee`.
+    pub max_fee: Option<String>,
     /// As `--rpc-bearer-token-file`.
     pub rpc_bearer_token_file: Option<PathBuf>,
 }
@@ -90,6 +97,9 @@ pub enum SettingsError {
     /// The RPC URL has no scheme the node and CLI speak (shown redacted).
     #[error("--rpc-url {0:?} is not an http(s):// or ws(s):// URL")]
     BadRpcUrl(String),
+    /// `--max-fee` is not an amount.
+    #[error("{0}")]
+    MaxFee(String),
     /// The CA file cannot be read or holds no usable certificate.
     #[error("--rpc-ca-cert: {0}")]
     CaCert(String),
@@ -124,6 +134,8 @@ pub struct Connection {
     pub rpc_ca: Option<TrustedCa>,
     /// When set, an RPC serving another chain is refused.
     pub chain_id: Option<u64>,
+    /// The most a transaction may pay per gas.
+    pub max_fee: Option<FeeCeiling>,
     /// The registry, when named (`ledgerops registry deploy` and `ledgerops-node --dev` need none).
     pub registry: Option<Address>,
     /// The signing key, when one was given.
@@ -157,6 +169,13 @@ impl Connection {
             rpc: Endpoint::new(rpc_url).trusting(rpc_ca.clone()).with_token(token),
             rpc_ca,
             chain_id: args.chain_id.or(file.chain_id),
+            max_fee: args
+                .max_fee
+                .as_deref()
+                .or(file.max_fee.as_deref())
+                .map(FeeCeiling::parse)
+                .transpose()
+                .map_err(SettingsError::MaxFee)?,
             registry: args.registry.or(file.registry),
             signer,
         })
@@ -235,6 +254,18 @@ mod tests {
         let args = ConnectionArgs { rpc_url: Some("localhost:8545".into()), ..Default::default() };
         let error = Connection::resolve(&args, ConnectionFile::default()).expect_err("no scheme");
         assert!(error.to_string().contains("not an http(s):// or ws(s):// URL"), "{error}");
+    }
+
+    #[test]
+    fn max_fee_comes_from_the_flag_over_the_file_and_a_bad_one_is_named() {
+        let file = parse("max_fee = \"2gwei\"\n").connection;
+        let conn = Connection::resolve(&ConnectionArgs::default(), file.clone()).expect("resolves");
+        assert_eq!(conn.max_fee, Some(FeeCeiling(2_000_000_000)));
+        let args = ConnectionArgs { max_fee: Some("0".into()), ..Default::default() };
+        assert_eq!(Connection::resolve(&args, file).expect("resolves").max_fee, Some(FeeCeiling(0)), "free gas");
+        let args = ConnectionArgs { max_fee: Some("2 gwei please".into()), ..Default::default() };
+        let error = Connection::resolve(&args, ConnectionFile::default()).expect_err("not an amount");
+        assert!(error.to_string().contains("--max-fee \"2 gwei please\""), "{error}");
     }
 
     #[test]

@@ -86,7 +86,7 @@ pub async fn start(data_dir: &Path, port: u16) -> Result<DevChain, DevError> {
 async fn deploy(url: &str, admin: PrivateKeySigner, node: Address) -> Result<Address, ChainError> {
     let admin_address = admin.address();
     let delay = ledgerops_chain::DEFAULT_ADMIN_DELAY_SECS;
-    let (client, _) = Client::deploy(&Endpoint::new(url), admin, admin_address, delay, None).await?;
+    let (client, _) = Client::deploy(&Endpoint::new(url), admin, admin_address, delay, None, None).await?;
     let registry = &client.registry;
     client.send(registry.createNamespace(NAMESPACE.into())).await?;
     client.send(registry.grantDeployer(NAMESPACE.into(), admin_address)).await?;

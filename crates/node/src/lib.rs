@@ -102,7 +102,13 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
     ));
     let reports = config.connection.signer.clone().map(|signer| {
         let (tx, rx) = mpsc::unbounded_channel();
-        let sender = report::Sender { rpc: config.connection.rpc.clone(), registry, signer };
+        let sender = report::Sender {
+            rpc: config.connection.rpc.clone(),
+            registry,
+            signer,
+            chain_id: config.connection.chain_id,
+            max_fee: config.connection.max_fee,
+        };
         tokio::spawn(report::run(sender, Arc::clone(&store), Arc::clone(&metrics), rx));
         tx
     });

@@ -14,7 +14,8 @@ pub(crate) async fn registry(ctx: &Ctx, command: RegistryCommand) -> Result<Outc
     let signer = ctx.conn.signer.clone().ok_or(ledgerops_chain::ChainError::NoSigner)?;
     let admin = admin.unwrap_or(signer.address());
     let delay = admin_delay.as_secs();
-    let (client, sent) = Client::deploy(&ctx.conn.rpc, signer, admin, delay, ctx.conn.chain_id).await?;
+    let conn = &ctx.conn;
+    let (client, sent) = Client::deploy(&conn.rpc, signer, admin, delay, conn.chain_id, conn.max_fee).await?;
     let address = *client.registry.address();
     ctx.sent(
         &format!(

@@ -41,7 +41,7 @@ impl Ctx {
     /// Connects to the configured registry.
     pub(crate) async fn client(&self) -> Result<Client, CliError> {
         let client = Client::connect(&self.conn.rpc, self.conn.registry()?, self.conn.signer.clone()).await?;
-        Ok(client.expect_chain(self.conn.chain_id)?)
+        Ok(client.expect_chain(self.conn.chain_id)?.with_max_fee(self.conn.max_fee))
     }
 
     /// Prints a transaction's result: `what` for people, with tx, block and gas.

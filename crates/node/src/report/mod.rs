@@ -13,7 +13,7 @@ use std::time::Duration;
 use alloy::primitives::Address;
 use alloy::signers::local::PrivateKeySigner;
 use ledgerops_bindings::DeploymentRegistry::DeploymentRegistryErrors as E;
-use ledgerops_chain::{ChainError, Client, Endpoint};
+use ledgerops_chain::{ChainError, Client, Endpoint, FeeCeiling};
 use ledgerops_registry::AttestationStatus;
 use tokio::sync::mpsc;
 
@@ -43,6 +43,11 @@ pub struct Sender {
     pub registry: Address,
     /// The node's key.
     pub signer: PrivateKeySigner,
+    /// `--chain-id`: reports are signed for this chain only (by default, the chain the node's
+    /// store is bound to, which the follower checked).
+    pub chain_id: Option<u64>,
+    /// `--max-fee`: the most a report pays per gas.
+    pub max_fee: Option<FeeCeiling>,
 }
 
 /// Sends reports until the channel closes.
@@ -56,7 +61,10 @@ pub async fn run(
     let mut rpc = Outage::new("RPC (for reports)", Duration::from_secs(30));
     while let Some(report) = reports.recv().await {
         for attempt in 1..=ATTEMPTS {
-            match send(&sender, &mut client, &report).await {
+            // The chain the follower bound the store to, unless --chain-id names it: a reporter
+            // that reconnects to an RPC now serving another chain signs nothing there.
+            let chain_id = sender.chain_id.or_else(|| store.binding().ok().flatten().map(|(chain, _)| chain));
+            match send(&sender, chain_id, &mut client, &report).await {
                 Ok(what) => {
                     rpc.recovered();
                     tracing::info!(service = %report.name, revision = report.revision, "{what}");
@@ -82,9 +90,15 @@ pub async fn run(
 }
 
 /// Sends one report; says what was done.
-async fn send(sender: &Sender, client: &mut Option<Client>, report: &Report) -> Result<String, ChainError> {
+async fn send(
+    sender: &Sender,
+    chain_id: Option<u64>,
+    client: &mut Option<Client>,
+    report: &Report,
+) -> Result<String, ChainError> {
     if client.is_none() {
-        *client = Some(Client::connect(&sender.rpc, sender.registry, Some(sender.signer.clone())).await?);
+        let connected = Client::connect(&sender.rpc, sender.registry, Some(sender.signer.clone())).await?;
+        *client = Some(connected.expect_chain(chain_id)?.with_max_fee(sender.max_fee));
     }
     let client = client.as_ref().ok_or(ChainError::NoSigner)?;
     let registry = &client.registry;

@@ -15,6 +15,7 @@ mod lifecycle;
 mod membership;
 mod recovery;
 mod reorg;
+mod report;
 #[allow(unreachable_pub)] // shared by the test modules
 mod rpc;
 mod stack;

@@ -47,7 +47,8 @@ async fn votes_estimated_on_the_same_block_still_roll_the_fleet_back_when_they_l
     for node in &NODES[..2] {
         let store = Arc::new(Store::open(&dir.path().join(format!("node-{node}"))).expect("store"));
         let signer: PrivateKeySigner = chain.anvil.keys()[*node].clone().into();
-        let sender = Sender { rpc: Endpoint::new(rpc.url.clone()), registry: *registry.address(), signer };
+        let rpc = Endpoint::new(rpc.url.clone());
+        let sender = Sender { rpc, registry: *registry.address(), signer, chain_id: None, max_fee: None };
         let (reports, received) = mpsc::unbounded_channel();
         let report = Report {
             name: "race_web".into(),
