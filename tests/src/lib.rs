@@ -160,10 +160,16 @@ pub fn free_port() -> u16 {
 
 /// GET `path` on `127.0.0.1:port`: (status code, body); code 0 while nothing listens there.
 pub fn http_get(port: u16, path: &str) -> (u16, String) {
+    http_get_with(port, path, None)
+}
+
+/// The same, sending `Authorization: <authorization>` when given.
+pub fn http_get_with(port: u16, path: &str, authorization: Option<&str>) -> (u16, String) {
     let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
         return (0, String::new());
     };
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").expect("request");
+    let header = authorization.map(|a| format!("Authorization: {a}\r\n")).unwrap_or_default();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\n{header}Connection: close\r\n\r\n").expect("request");
     let mut response = String::new();
     stream.read_to_string(&mut response).expect("response");
     let code = response.split_whitespace().nth(1).and_then(|c| c.parse().ok()).expect("a status line");

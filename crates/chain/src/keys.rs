@@ -71,7 +71,7 @@ pub fn load_signer(
 }
 
 /// Refuses a key file that group or others may read or write (as ssh does for private keys).
-pub(crate) fn private_to_owner(path: &Path) -> Result<(), KeyError> {
+pub fn private_to_owner(path: &Path) -> Result<(), KeyError> {
     let Ok(meta) = std::fs::metadata(path) else { return Ok(()) }; // reading it names the problem
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {

@@ -17,9 +17,15 @@ const KEY_SEGMENT_MIN: usize = 20;
 
 /// `url` with its password, every query value and any key-like path segment replaced by `***`;
 /// the scheme, user, host, port and the rest of the path stay, to say which endpoint it is.
-/// A text that does not parse as an URL is not shown at all (it may be all secret).
+/// A text that does not parse as an URL (`localhost:8545`, a scheme forgotten) is shown as given
+/// when nothing in it can be a credential, so that the user sees the typo; otherwise not at all.
 pub fn redact_url(url: &str) -> String {
-    let Ok(mut parsed) = Url::parse(url) else { return "<an RPC URL that does not parse>".into() };
+    // `user:pass@host` parses too, as scheme `user`: only the schemes an RPC has are taken apart.
+    let rpc_scheme = |u: &Url| ["http", "https", "ws", "wss"].contains(&u.scheme());
+    let Some(mut parsed) = Url::parse(url).ok().filter(rpc_scheme) else {
+        let harmless = !url.contains(['@', '?', '#']) && !url.split(['/', ':']).any(looks_like_a_key);
+        return if harmless { url.to_owned() } else { "<an RPC URL that does not parse>".into() };
+    };
     if parsed.password().is_some() {
         let _ = parsed.set_password(Some(HIDDEN));
     }
@@ -73,7 +79,10 @@ mod tests {
             ("https://mainnet.infura.io/v3/0123456789abcdef0123456789abcdef", "https://mainnet.infura.io/v3/***"),
             ("https://eth.example/rpc/keyless-endpoint-name", "https://eth.example/rpc/keyless-endpoint-name"),
             ("http://127.0.0.1:8545", "http://127.0.0.1:8545/"),
-            ("http://[::1", "<an RPC URL that does not parse>"),
+            ("http://[::1", "http://[::1"),
+            ("127.0.0.1:9", "127.0.0.1:9"),
+            ("alice:s3cret@rpc.example", "<an RPC URL that does not parse>"),
+            ("rpc.example/v3/0123456789abcdef0123456789abcdef", "<an RPC URL that does not parse>"),
         ];
         for (url, shown) in cases {
             assert_eq!(redact_url(url), shown, "{url}");

@@ -14,6 +14,8 @@ use ledgerops_chain::{Connection, ConnectionArgs, ConnectionFile};
 use ledgerops_spec::Permission;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
+
+use crate::serve::token::StatusToken;
 /// Where the store lives unless told otherwise (a systemd `StateDirectory=`).
 pub const DEFAULT_DATA_DIR: &str = "/var/lib/ledgerops-node";
 /// Where `--dev` keeps its chain and store.
@@ -113,9 +115,13 @@ pub struct RunArgs {
     /// none). A service asking for one not allowed here is held with the reason.
     #[arg(long, env = "LEDGEROPS_ALLOW", value_delimiter = ',')]
     pub allow: Vec<Permission>,
-    /// Address of the /healthz and /readyz endpoints.
+    /// Address of the /healthz, /readyz, /status and /metrics endpoints.
     #[arg(long, env = "LEDGEROPS_LISTEN")]
     pub listen: Option<SocketAddr>,
+    /// File holding a token that /status and /metrics then require as `Authorization: Bearer
+    /// <token>` (/healthz and /readyz stay open for probes); only its owner may read it.
+    #[arg(long, env = "LEDGEROPS_STATUS_TOKEN_FILE", value_name = "FILE")]
+    pub status_token_file: Option<PathBuf>,
     /// Log line format.
     #[arg(long, env = "LEDGEROPS_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
@@ -149,6 +155,7 @@ struct FileConfig {
     max_replicas: Option<u32>,
     allow: Option<Vec<String>>,
     listen: Option<SocketAddr>,
+    status_token_file: Option<PathBuf>,
     log_format: Option<LogFormat>,
     /// Keys no setting has, refused.
     #[serde(flatten)]
@@ -196,6 +203,8 @@ pub struct Config {
     pub allow: BTreeSet<Permission>,
     /// Health endpoint address.
     pub listen: SocketAddr,
+    /// The token /status and /metrics require, when one is configured.
+    pub status_token: Option<StatusToken>,
     /// Log format.
     pub log_format: LogFormat,
     /// Development mode.
@@ -261,6 +270,13 @@ impl Config {
             max_replicas: args.max_replicas.or(file.max_replicas).unwrap_or(DEFAULT_MAX_REPLICAS),
             allow,
             listen: args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("a valid address")),
+            status_token: args
+                .status_token_file
+                .clone()
+                .or(file.status_token_file)
+                .map(|path| StatusToken::load(&path))
+                .transpose()
+                .map_err(ConfigError)?,
             log_format: args.log_format.or(file.log_format).unwrap_or_default(),
             dev: args.dev,
             dev_port: args.dev_port,

@@ -126,7 +126,7 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
     };
     let controller = Controller::new(settings, Arc::clone(&store), Arc::clone(&health), Arc::clone(&metrics), reports);
     let mut controller = tokio::spawn(controller.run(states_rx, shutdown_rx));
-    let mut http = tokio::spawn(serve::serve(config.listen, health, metrics));
+    let mut http = tokio::spawn(serve::serve(config.listen, health, metrics, config.status_token.clone()));
 
     let outcome = tokio::select! {
         () = terminated() => {

@@ -1,6 +1,7 @@
 //! What the node knows about itself, shared by its tasks, and the HTTP endpoints that show it:
 //! `/healthz` (the process serves: restart it if not), `/readyz` (it has a verified desired
 //! state and reaches Docker: it is enforcing), `/status` (every managed service) and `/metrics`.
+//! The first two say no more than a probe needs; the last two can ask for a token.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -14,8 +15,10 @@ use axum::routing::get;
 use serde::Serialize;
 
 pub mod metrics;
+pub mod token;
 
 use self::metrics::Metrics;
+use self::token::StatusToken;
 
 /// The node's status as the endpoints report it.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -95,31 +98,56 @@ impl Health {
     }
 }
 
-/// Serves the endpoints on `listen` until the process ends.
-pub async fn serve(listen: SocketAddr, health: Arc<Health>, metrics: Arc<Metrics>) -> std::io::Result<()> {
-    let app = Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+/// What `/readyz` shows: enough for a probe and an operator to see why the node is not ready,
+/// and nothing about the services, their errors or the RPC.
+#[derive(Debug, Serialize)]
+struct Readiness {
+    ready: bool,
+    chain_block: Option<u64>,
+    rpc_reachable: bool,
+    state_loaded: bool,
+    docker_reachable: bool,
+    unregistered: bool,
+}
+
+/// Serves the endpoints on `listen` until the process ends; `/status` and `/metrics` want `token`
+/// when one is given.
+pub async fn serve(
+    listen: SocketAddr,
+    health: Arc<Health>,
+    metrics: Arc<Metrics>,
+    token: Option<StatusToken>,
+) -> std::io::Result<()> {
+    let guarded = Router::new()
         .route("/status", get(status))
-        .with_state(health)
-        .merge(Router::new().route("/metrics", get(export)).with_state(metrics));
+        .with_state(Arc::clone(&health))
+        .merge(Router::new().route("/metrics", get(export)).with_state(metrics))
+        .route_layer(axum::middleware::from_fn_with_state(token.clone(), token::require));
+    let app =
+        Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).with_state(health).merge(guarded);
     let listener = tokio::net::TcpListener::bind(listen).await?;
-    tracing::info!(%listen, "endpoints: /healthz /readyz /status /metrics");
+    let guarded = if token.is_some() { " (token required for /status and /metrics)" } else { "" };
+    tracing::info!(%listen, "endpoints: /healthz /readyz /status /metrics{guarded}");
     axum::serve(listener, app).await
 }
 
-async fn healthz(State(health): State<Arc<Health>>) -> impl IntoResponse {
-    Json(health.status())
+async fn healthz() -> impl IntoResponse {
+    Json(serde_json::json!({ "status": "ok" }))
 }
 
 async fn readyz(State(health): State<Arc<Health>>) -> impl IntoResponse {
     let status = health.status();
-    let code = if status.state_loaded && status.docker_reachable && !status.unregistered {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
+    let ready = status.state_loaded && status.docker_reachable && !status.unregistered;
+    let code = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let readiness = Readiness {
+        ready,
+        chain_block: status.chain_block,
+        rpc_reachable: status.rpc_reachable,
+        state_loaded: status.state_loaded,
+        docker_reachable: status.docker_reachable,
+        unregistered: status.unregistered,
     };
-    (code, Json(status))
+    (code, Json(readiness))
 }
 
 async fn status(State(health): State<Arc<Health>>) -> impl IntoResponse {

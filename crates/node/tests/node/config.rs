@@ -1,9 +1,13 @@
 //! Settings are checked at start: a bad one is named, with exit code 2, before anything runs;
-//! a registry on another chain stops the node with exit code 1.
+//! a registry on another chain stops the node with exit code 1. The endpoints show what each is
+//! for, and `/status` and `/metrics` want the token when one is set.
 
+use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
-use ledgerops_e2e::Chain;
+use ledgerops_e2e::{Chain, http_get_with};
+
+use crate::harness::Node;
 
 fn node(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_ledgerops-node"))
@@ -67,4 +71,45 @@ async fn a_registry_on_another_chain_stops_the_node() {
     ]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("serves chain 31337, not the expected chain 1"), "{}", stderr(&out));
+}
+
+/// `/healthz` says only that the process serves and `/readyz` only what readiness needs; with
+/// `--status-token-file`, `/status` and `/metrics` answer 401 without the token and 200 with it.
+#[tokio::test]
+async fn probes_say_little_and_status_and_metrics_want_the_token() {
+    let chain = Chain::start().await.expect("anvil and a registry");
+    chain.namespace_with_node("probe", crate::harness::NODE, "edge").await.expect("namespace and node");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = dir.path().join("status-token");
+    std::fs::write(&token, "t0ken-for-prometheus\n").expect("write");
+    std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    // No Docker behind this node: the endpoints are what is tested, and nothing is reconciled.
+    let absent = format!("unix://{}", dir.path().join("no-docker.sock").display());
+    let extra = ["--status-token-file", token.to_str().expect("utf-8"), "--docker-socket", &absent];
+    let node = Node::start_with(&chain, &chain.anvil.endpoint(), &dir.path().join("node"), &extra);
+    node.until("the node serves", || (node.get("/healthz").0 == 200).then_some(())).await;
+
+    let (_, healthz) = node.get_text("/healthz");
+    assert_eq!(healthz.trim(), r#"{"status":"ok"}"#);
+    let (code, ready) = node
+        .until("the chain read", || {
+            let (code, ready) = node.get("/readyz");
+            ready["chain_block"].as_u64().is_some().then_some((code, ready))
+        })
+        .await;
+    assert_eq!(code, 503, "no Docker: not ready");
+    let mut keys: Vec<_> = ready.as_object().expect("an object").keys().cloned().collect();
+    keys.sort();
+    let expected = ["chain_block", "docker_reachable", "ready", "rpc_reachable", "state_loaded", "unregistered"];
+    assert_eq!(keys, expected, "readiness only: {ready}");
+
+    for path in ["/status", "/metrics"] {
+        assert_eq!(http_get_with(node.port, path, None).0, 401, "{path} without the token");
+        assert_eq!(http_get_with(node.port, path, Some("Bearer wrong")).0, 401, "{path} with another token");
+        let (code, body) = http_get_with(node.port, path, Some("Bearer t0ken-for-prometheus"));
+        assert_eq!(code, 200, "{path} with the token: {body}");
+    }
+    let (_, status) = http_get_with(node.port, "/status", Some("Bearer t0ken-for-prometheus"));
+    assert!(status.contains("\"services\""), "the full status: {status}");
+    assert!(!node.log().contains("t0ken-for-prometheus"), "the token is never logged");
 }
