@@ -76,6 +76,10 @@ pub enum ChainError {
         /// What each other endpoint said.
         answers: String,
     },
+    /// An answer of the RPC fails a check of the node's trust root (a header whose fields do not
+    /// give its hash, seals, a checkpoint): nothing from it is acted on.
+    #[error("not acting on the RPC's answer: {0}")]
+    Untrusted(String),
     /// The registry refused the change with one of its custom errors.
     #[error("the registry refused: {0}")]
     Reverted(Revert),

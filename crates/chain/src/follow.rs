@@ -14,6 +14,7 @@ use alloy::pubsub::Subscription;
 use alloy::rpc::types::Header;
 
 use crate::events::{RegistryLog, fetch_range};
+use crate::header::check_binding;
 use crate::{ChainError, Client, Witnesses};
 
 /// New block headers, on a WebSocket connection kept for them alone.
@@ -158,7 +159,11 @@ impl Follower {
             .get_block_by_number(BlockNumberOrTag::Number(block))
             .await
             .map_err(|e| self.client.rpc_error(e))?;
-        Ok(found.map(|b| b.header))
+        let Some(header) = found.map(|b| b.header) else { return Ok(None) };
+        // Hashes are compared (parents, cursors, witnesses, the checkpoint): each must be the
+        // one its header's fields give.
+        check_binding(&header).map_err(|e| ChainError::Untrusted(e.to_string()))?;
+        Ok(Some(header))
     }
 }
 

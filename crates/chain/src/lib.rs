@@ -8,6 +8,7 @@ mod endpoint;
 pub mod events;
 mod fees;
 pub mod follow;
+pub mod header;
 pub mod keys;
 pub mod qbft;
 mod redact;

@@ -81,26 +81,8 @@ pub fn quorum(validators: usize) -> usize {
 /// names): its hash recomputed from its fields, and committed seals of a quorum of distinct
 /// members over that hash. Seals of non-members and repeated seals do not count.
 pub fn verify_header(rlp: &[u8], validators: &[Address]) -> Result<SealedHeader, QbftError> {
-    let fields = list_items(rlp)?;
-    if fields.len() <= EXTRA_DATA {
-        return Err(malformed(format!("{} header fields, fewer than 13", fields.len())));
-    }
-    let extra = string_payload(fields[EXTRA_DATA])?;
-    let extra_items = list_items(extra)?;
-    if extra_items.len() != EXTRA_ITEMS {
-        return Err(malformed(format!("QBFT extra data has {} items, not {EXTRA_ITEMS}", extra_items.len())));
-    }
-
-    // The extra data without seals, then the header with it: what the hash covers.
-    let mut unsealed_payload = extra_items[..4].concat();
-    unsealed_payload.push(alloy::rlp::EMPTY_LIST_CODE);
-    let unsealed_extra = list_of(&unsealed_payload);
-    let mut unsealed_extra_item = Vec::new();
-    RlpHeader { list: false, payload_length: unsealed_extra.len() }.encode(&mut unsealed_extra_item);
-    unsealed_extra_item.extend_from_slice(&unsealed_extra);
-    let mut unsealed = fields.clone();
-    unsealed[EXTRA_DATA] = &unsealed_extra_item;
-    let hash = keccak256(list_of(&unsealed.concat()));
+    let (fields, extra_items) = split(rlp)?;
+    let hash = unsealed_hash_of(&fields, &extra_items);
 
     let set: BTreeSet<Address> = validators.iter().copied().collect();
     let mut sealed_by = BTreeSet::new();
@@ -124,6 +106,39 @@ pub fn verify_header(rlp: &[u8], validators: &[Address]) -> Result<SealedHeader,
         round: uint(extra_items[3])?,
         sealed_by,
     })
+}
+
+/// The block hash of a QBFT header: keccak256 of its RLP with the committed seals emptied.
+pub fn unsealed_hash(rlp: &[u8]) -> Result<B256, QbftError> {
+    let (fields, extra_items) = split(rlp)?;
+    Ok(unsealed_hash_of(&fields, &extra_items))
+}
+
+/// A header's RLP items and its extra data's.
+fn split(rlp: &[u8]) -> Result<(Vec<&[u8]>, Vec<&[u8]>), QbftError> {
+    let fields = list_items(rlp)?;
+    if fields.len() <= EXTRA_DATA {
+        return Err(malformed(format!("{} header fields, fewer than 13", fields.len())));
+    }
+    let extra = string_payload(fields[EXTRA_DATA])?;
+    let extra_items = list_items(extra)?;
+    if extra_items.len() != EXTRA_ITEMS {
+        return Err(malformed(format!("QBFT extra data has {} items, not {EXTRA_ITEMS}", extra_items.len())));
+    }
+    Ok((fields, extra_items))
+}
+
+/// The extra data without seals, then the header with it: what the hash covers.
+fn unsealed_hash_of(fields: &[&[u8]], extra_items: &[&[u8]]) -> B256 {
+    let mut unsealed_payload = extra_items[..4].concat();
+    unsealed_payload.push(alloy::rlp::EMPTY_LIST_CODE);
+    let unsealed_extra = list_of(&unsealed_payload);
+    let mut unsealed_extra_item = Vec::new();
+    RlpHeader { list: false, payload_length: unsealed_extra.len() }.encode(&mut unsealed_extra_item);
+    unsealed_extra_item.extend_from_slice(&unsealed_extra);
+    let mut unsealed = fields.to_vec();
+    unsealed[EXTRA_DATA] = &unsealed_extra_item;
+    keccak256(list_of(&unsealed.concat()))
 }
 
 /// Verifies a header that must hash to `expected` (what the RPC, or the child's parent hash,

@@ -2,6 +2,7 @@
 //! proved against the block's state root. The registry's own functions run over it in revm, so a
 //! node evaluates the desired state from proved data, and keeps doing so without an RPC.
 
+use ledgerops_chain::header::{UnboundHeader, check_binding};
 use std::collections::BTreeMap;
 
 use alloy::eips::BlockId;
@@ -47,6 +48,9 @@ pub enum MirrorError {
     /// The answer does not decode as the function's return type.
     #[error("cannot decode the answer: {0}")]
     Decode(String),
+    /// The RPC's header does not hash to its hash: its state root is not the block's.
+    #[error(transparent)]
+    Untrusted(#[from] UnboundHeader),
 }
 
 fn rpc(error: impl std::fmt::Display) -> MirrorError {
@@ -76,6 +80,8 @@ impl BlockRef {
     pub async fn fetch(provider: &impl Provider, block: BlockId) -> Result<Self, MirrorError> {
         let block = provider.get_block(block).await.map_err(rpc)?.ok_or(MirrorError::NoBlock(block))?;
         let h = &block.header;
+        // Every proof is checked against this state root: it must be the one the hash covers.
+        check_binding(h)?;
         Ok(Self {
             number: h.number,
             hash: h.hash,

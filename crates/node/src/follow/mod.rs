@@ -52,6 +52,15 @@ pub enum SyncError {
 }
 
 impl SyncError {
+    /// The refusal's words, when an answer of the RPC failed the node's trust root.
+    fn untrusted(&self) -> Option<String> {
+        match self {
+            Self::Chain(ChainError::Untrusted(refusal)) => Some(refusal.clone()),
+            Self::Verify(MirrorError::Untrusted(refusal)) => Some(refusal.to_string()),
+            _ => None,
+        }
+    }
+
     /// Errors retrying cannot fix: the operator must change the configuration.
     fn is_fatal(&self) -> bool {
         matches!(
@@ -190,6 +199,7 @@ pub async fn run(
                     s.chain_block = Some(cursor.block);
                     s.rpc_reachable = true;
                     s.rpc_disagreement = None;
+                    s.rpc_untrusted = None;
                 });
                 if stepped == Stepped::Changed || unpublished {
                     states.send_replace(Some(Arc::clone(&folded.state)));
@@ -209,6 +219,15 @@ pub async fn run(
                     let said = disagreement.to_string();
                     tracing::warn!(error = %said, "not acting on the next block");
                     health.update(|s| s.rpc_disagreement = Some(said));
+                    wait_for_block(&mut heads, source.poll_interval).await;
+                    continue;
+                }
+                if let Some(refusal) = e.untrusted() {
+                    // The RPC answers, and its answer fails the trust root: said as such, and
+                    // asked again at the next block (another answer may pass).
+                    metrics.rpc_untrusted.inc();
+                    tracing::warn!(error = %refusal, "not acting on the RPC's answer");
+                    health.update(|s| s.rpc_untrusted = Some(refusal));
                     wait_for_block(&mut heads, source.poll_interval).await;
                     continue;
                 }

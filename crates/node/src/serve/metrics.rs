@@ -66,6 +66,9 @@ pub struct Metrics {
     pub rpc_errors: Counter,
     /// Blocks the RPC endpoints did not agree on (each try counts).
     pub rpc_disagreements: Counter,
+    /// RPC answers refused by the node's trust root (a header not bound to its hash, seals, the
+    /// checkpoint; each try counts).
+    pub rpc_untrusted: Counter,
     /// Failed Docker requests.
     pub docker_errors: Counter,
     /// Services held because their events disagree with the registry's proved state.
@@ -90,6 +93,7 @@ impl Default for Metrics {
             rollback_votes: Counter::default(),
             rpc_errors: Counter::default(),
             rpc_disagreements: Counter::default(),
+            rpc_untrusted: Counter::default(),
             docker_errors: Counter::default(),
             held_services: Gauge::default(),
             verify_mismatches: Counter::default(),
@@ -119,6 +123,11 @@ impl Metrics {
             "rpc_disagreements",
             "Blocks the RPC endpoints did not agree on (nothing from them acted on)",
             self.rpc_disagreements.clone(),
+        );
+        r.register(
+            "rpc_untrusted",
+            "RPC answers refused by the node's trust root: headers not bound to their hash, seals, checkpoint",
+            self.rpc_untrusted.clone(),
         );
         r.register("docker_errors", "Failed Docker requests", self.docker_errors.clone());
         r.register(
@@ -210,6 +219,7 @@ mod tests {
             "ledgerops_rollback_votes_total",
             "ledgerops_rpc_errors_total",
             "ledgerops_rpc_disagreements_total",
+            "ledgerops_rpc_untrusted_total",
             "ledgerops_docker_errors_total",
         ] {
             assert!(names.contains(name), "{name} missing from {names:?}");

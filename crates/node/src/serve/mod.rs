@@ -30,6 +30,9 @@ pub struct Status {
     /// The RPC endpoints disagree on the next block (the last attempt's words): nothing from it
     /// is acted on until they agree.
     pub rpc_disagreement: Option<String>,
+    /// The RPC's last answer failed a check of the node's trust root (the refusal's words):
+    /// nothing from it is acted on until an answer passes.
+    pub rpc_untrusted: Option<String>,
     /// A desired state is known (from the store or the chain).
     pub state_loaded: bool,
     /// Docker answered the last request.

@@ -32,6 +32,9 @@ pub struct Faults {
     pub cut: bool,
     /// `eth_sendRawTransaction` requests are held until this many have arrived, then all sent.
     pub gather_sends: usize,
+    /// The `stateRoot` of every block in `eth_getBlockBy*` answers, under the block's true hash
+    /// (the header a lying RPC would give so that forged storage proves against it).
+    pub state_root: Option<B256>,
 }
 
 /// The proxy; it stops when dropped.
@@ -120,6 +123,12 @@ async fn forward(State(up): State<Upstream>, body: Bytes) -> axum::response::Res
         (request, answer) => vec![(request, answer)],
     };
     for (request, answer) in pairs {
+        let method = request["method"].as_str().unwrap_or_default();
+        if let (Some(root), true) = (faults.state_root, method.starts_with("eth_getBlockBy")) {
+            if answer["result"].is_object() {
+                answer["result"]["stateRoot"] = serde_json::to_value(root).expect("json");
+            }
+        }
         let Some(logs) = answer["result"].as_array_mut().filter(|_| request["method"] == "eth_getLogs") else {
             continue;
         };

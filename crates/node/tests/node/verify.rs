@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use alloy::primitives::keccak256;
+use alloy::primitives::{B256, keccak256};
 use alloy::providers::Provider;
 use ledgerops_bindings::DeploymentRegistry as R;
 use ledgerops_chain::Cursor;
@@ -131,4 +131,39 @@ async fn a_forged_site_for_this_node_in_logs_that_do_not_verify_is_not_followed(
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
     assert!(service("resited_here").is_some(), "its own site's service is not pruned:\n{}", node.log());
     assert!(service("resited_there").is_none(), "the other site's service is not run:\n{}", node.log());
+}
+
+/// A header is JSON: an RPC can give a block's true hash (the one witnesses vouch for) beside a
+/// state root of its choosing, and prove forged storage against that root. The node hashes each
+/// header's fields again: such a header is refused, said in `/status`, and nothing moves until
+/// the RPC answers truly again.
+#[tokio::test]
+async fn a_header_whose_state_root_is_not_its_hashs_is_refused() {
+    let site = Site::start("rooted").await;
+    let rpc = RpcProxy::start(&site.chain.anvil.endpoint()).await;
+    harness::publish_spec(&site.chain, "rooted/web", &harness::app(1, "one", None)).await;
+    let node = site.node_with(&rpc.url, &[]);
+    node.until("rooted_web created", || service("rooted_web")).await;
+
+    rpc.set(Faults { state_root: Some(B256::repeat_byte(0x42)), ..Faults::default() });
+    harness::publish_spec(&site.chain, "rooted/web", &harness::app(2, "two", None)).await;
+    let refusal = node
+        .until("the refusal in /status", || {
+            let (_, status) = node.get("/status");
+            status["node"]["rpc_untrusted"].as_str().map(str::to_owned)
+        })
+        .await;
+    assert!(refusal.contains("does not hash to its hash"), "{refusal}");
+    assert!(node.get_text("/metrics").1.contains("ledgerops_rpc_untrusted_total"), "counted");
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let web = service("rooted_web").expect("still there");
+    assert_eq!(web["Spec"]["Mode"]["Replicated"]["Replicas"], 1, "revision 2 not applied from a forged header");
+
+    rpc.set(Faults::default());
+    node.until("revision 2 applied once the RPC answers truly", || {
+        service("rooted_web").filter(|s| s["Spec"]["Mode"]["Replicated"]["Replicas"] == 2)
+    })
+    .await;
+    let (_, status) = node.get("/status");
+    assert!(status["node"]["rpc_untrusted"].is_null(), "cleared: {status}");
 }
