@@ -114,8 +114,11 @@ pub fn unsealed_hash(rlp: &[u8]) -> Result<B256, QbftError> {
     Ok(unsealed_hash_of(&fields, &extra_items))
 }
 
+/// The raw RLP items of a header, and those of its QBFT extra data.
+type Items<'a> = (Vec<&'a [u8]>, Vec<&'a [u8]>);
+
 /// A header's RLP items and its extra data's.
-fn split(rlp: &[u8]) -> Result<(Vec<&[u8]>, Vec<&[u8]>), QbftError> {
+fn split(rlp: &[u8]) -> Result<Items<'_>, QbftError> {
     let fields = list_items(rlp)?;
     if fields.len() <= EXTRA_DATA {
         return Err(malformed(format!("{} header fields, fewer than 13", fields.len())));
