@@ -124,10 +124,10 @@ async fn forward(State(up): State<Upstream>, body: Bytes) -> axum::response::Res
     };
     for (request, answer) in pairs {
         let method = request["method"].as_str().unwrap_or_default();
-        if let (Some(root), true) = (faults.state_root, method.starts_with("eth_getBlockBy")) {
-            if answer["result"].is_object() {
-                answer["result"]["stateRoot"] = serde_json::to_value(root).expect("json");
-            }
+        if let Some(root) = faults.state_root.filter(|_| method.starts_with("eth_getBlockBy"))
+            && answer["result"].is_object()
+        {
+            answer["result"]["stateRoot"] = serde_json::to_value(root).expect("json");
         }
         let Some(logs) = answer["result"].as_array_mut().filter(|_| request["method"] == "eth_getLogs") else {
             continue;
