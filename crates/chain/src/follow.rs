@@ -15,6 +15,7 @@ use alloy::rpc::types::Header;
 
 use crate::events::{RegistryLog, fetch_range};
 use crate::header::check_binding;
+use crate::trust::TrustRoot;
 use crate::{ChainError, Client, Witnesses};
 
 /// New block headers, on a WebSocket connection kept for them alone.
@@ -64,13 +65,26 @@ pub struct Follower {
     client: Client,
     confirmations: u64,
     witnesses: Option<Witnesses>,
+    trust: TrustRoot,
 }
 
 impl Follower {
     /// Follows the registry of `client`, treating a block as final once `confirmations` blocks
     /// are built on it (0 on anvil; a few on a PoA or QBFT chain, see docs/node.md).
     pub fn new(client: Client, confirmations: u64) -> Self {
-        Self { client, confirmations, witnesses: None }
+        Self { client, confirmations, witnesses: None, trust: TrustRoot::default() }
+    }
+
+    /// Acts on a block only when the chain holds `trust`'s checkpoint and, under QBFT, when its
+    /// header and every one since the checkpoint carry a quorum of validator seals.
+    pub fn with_trust(mut self, trust: TrustRoot) -> Self {
+        self.trust = trust;
+        self
+    }
+
+    /// The trust root's state: the last header whose seals verified.
+    pub fn trust(&self) -> &TrustRoot {
+        &self.trust
     }
 
     /// Acts on a block only when `witnesses` agree on its hash.
@@ -121,6 +135,7 @@ impl Follower {
         if let Some(witnesses) = &self.witnesses {
             witnesses.agree(target, hash).await?;
         }
+        self.trust.vouch(&self.client, target, hash).await?;
         Ok(Next::Advanced { logs, to: Cursor { block: target, hash } })
     }
 

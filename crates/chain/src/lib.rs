@@ -14,6 +14,7 @@ pub mod qbft;
 mod redact;
 mod revert;
 pub mod settings;
+pub mod trust;
 mod unreachable;
 mod witness;
 mod ws;

@@ -108,6 +108,13 @@ pub fn verify_header(rlp: &[u8], validators: &[Address]) -> Result<SealedHeader,
     })
 }
 
+/// The validator set a QBFT header names (the set that seals the next block), its seals not
+/// checked: for a header trusted by its hash, a checkpoint.
+pub fn validators_of(rlp: &[u8]) -> Result<Vec<Address>, QbftError> {
+    let (_, extra_items) = split(rlp)?;
+    list_items(extra_items[1])?.into_iter().map(address).collect()
+}
+
 /// The block hash of a QBFT header: keccak256 of its RLP with the committed seals emptied.
 pub fn unsealed_hash(rlp: &[u8]) -> Result<B256, QbftError> {
     let (fields, extra_items) = split(rlp)?;

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ledgerops_chain::settings::refuse_unknown_keys;
+use ledgerops_chain::trust::{Checkpoint, Consensus};
 use ledgerops_chain::{Connection, ConnectionArgs, ConnectionFile};
 use ledgerops_spec::Permission;
 use serde::Deserialize;
@@ -115,6 +116,14 @@ pub struct RunArgs {
     /// none). A service asking for one not allowed here is held with the reason.
     #[arg(long, env = "LEDGEROPS_ALLOW", value_delimiter = ',')]
     pub allow: Vec<Permission>,
+    /// A block the node trusts, `NUMBER:HASH` (its full hash, from a source of your own): history
+    /// that does not hold it is refused. Kept in the store: later starts need not repeat it.
+    #[arg(long, env = "LEDGEROPS_CHECKPOINT")]
+    pub checkpoint: Option<Checkpoint>,
+    /// `qbft`: every header acted on must carry committed seals of a quorum of the validators,
+    /// whose set is read from the checkpoint's header and followed (needs --checkpoint).
+    #[arg(long, env = "LEDGEROPS_CONSENSUS", value_enum)]
+    pub consensus: Option<Consensus>,
     /// Address of the /healthz, /readyz, /status and /metrics endpoints.
     #[arg(long, env = "LEDGEROPS_LISTEN")]
     pub listen: Option<SocketAddr>,
@@ -151,6 +160,8 @@ struct FileConfig {
     confirmations: Option<u64>,
     witness_rpc_urls: Option<Vec<String>>,
     rpc_quorum: Option<usize>,
+    checkpoint: Option<String>,
+    consensus: Option<Consensus>,
     backoff_cap: Option<String>,
     max_replicas: Option<u32>,
     allow: Option<Vec<String>>,
@@ -195,6 +206,10 @@ pub struct Config {
     pub witness_rpc_urls: Vec<String>,
     /// How many endpoints, the primary included, must agree (`None`: all).
     pub rpc_quorum: Option<usize>,
+    /// A block the operator trusts (kept in the store once given).
+    pub checkpoint: Option<Checkpoint>,
+    /// Whose seals make a block final, as far as the node checks.
+    pub consensus: Consensus,
     /// Backoff cap per service.
     pub backoff_cap: Duration,
     /// Replica ceiling per service.
@@ -266,6 +281,12 @@ impl Config {
                 args.witness_rpc_urls.clone()
             },
             rpc_quorum: args.rpc_quorum.or(file.rpc_quorum),
+            checkpoint: match (args.checkpoint, file.checkpoint) {
+                (Some(checkpoint), _) => Some(checkpoint),
+                (None, Some(text)) => Some(text.parse().map_err(ConfigError)?),
+                (None, None) => None,
+            },
+            consensus: args.consensus.or(file.consensus).unwrap_or_default(),
             backoff_cap: duration(args.backoff_cap, "backoff_cap", file.backoff_cap, Duration::from_secs(300))?,
             max_replicas: args.max_replicas.or(file.max_replicas).unwrap_or(DEFAULT_MAX_REPLICAS),
             allow,
@@ -292,6 +313,11 @@ impl Config {
         self.connection.registry().map_err(ConfigError::of)?;
         if self.max_replicas == 0 {
             return Err(ConfigError("max_replicas must be at least 1".into()));
+        }
+        if self.consensus == Consensus::Qbft && self.checkpoint.is_none() {
+            return Err(ConfigError(
+                "--consensus qbft needs --checkpoint NUMBER:HASH: the validator set is read from that block".into(),
+            ));
         }
         let endpoints = self.witness_rpc_urls.len() + 1;
         if let Some(quorum) = self.rpc_quorum

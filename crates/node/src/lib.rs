@@ -90,6 +90,8 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
         confirmations: config.confirmations,
         witnesses: config.witness_rpc_urls.iter().map(|url| config.connection.witness(url)).collect(),
         rpc_quorum: config.rpc_quorum,
+        checkpoint: config.checkpoint,
+        consensus: config.consensus,
         poll_interval: config.poll_interval,
     };
     let mut sync = tokio::spawn(follow::run(

@@ -26,6 +26,7 @@ use alloy::primitives::{Address, B256, U256};
 use alloy::rpc::types::Log;
 use ledgerops_chain::Cursor;
 use ledgerops_chain::events::RegistryLog;
+use ledgerops_chain::trust::Checkpoint;
 use ledgerops_evm::{AccountHead, Mirror};
 
 use crate::follow::verify::MirrorChanges;
@@ -399,6 +400,17 @@ impl Store {
         let mut entries = rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.sql(e))?;
         entries.reverse();
         Ok(entries)
+    }
+
+    /// The checkpoint the node was last started from: kept, so that a node restarted without
+    /// `--checkpoint` still refuses history that does not hold it.
+    pub fn checkpoint(&self) -> Result<Option<Checkpoint>> {
+        self.meta("checkpoint")?.map(|text| self.parse(&text, "checkpoint")).transpose()
+    }
+
+    /// Keeps `checkpoint` (a newer one given replaces it).
+    pub fn set_checkpoint(&self, checkpoint: Checkpoint) -> Result<()> {
+        set_meta(&self.conn(), "checkpoint", &checkpoint.to_string()).map_err(|e| self.sql(e))
     }
 
     fn meta(&self, key: &str) -> Result<Option<String>> {

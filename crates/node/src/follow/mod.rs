@@ -16,6 +16,7 @@ use alloy::primitives::{Address, B256};
 use alloy::rpc::types::Log;
 use ledgerops_chain::audit::{AuditChain, AuditError, Head};
 use ledgerops_chain::events::{RegistryLog, decode};
+use ledgerops_chain::trust::{Checkpoint, Consensus, TrustRoot};
 use ledgerops_chain::{ChainError, Client, Cursor, Endpoint, Follower, NewHeads, Next, Witnesses};
 use ledgerops_evm::MirrorError;
 use ledgerops_registry::{FoldError, RegistryState};
@@ -136,6 +137,10 @@ pub struct Source {
     pub witnesses: Vec<Endpoint>,
     /// How many endpoints must agree (`None`: all).
     pub rpc_quorum: Option<usize>,
+    /// A block the operator trusts (else the one kept in the store, if any).
+    pub checkpoint: Option<Checkpoint>,
+    /// Whose seals make a block final, as far as the node checks.
+    pub consensus: Consensus,
     /// Polling period for http endpoints (also the longest wait on a quiet WebSocket).
     pub poll_interval: Duration,
 }
@@ -248,7 +253,15 @@ async fn connect(source: &Source, store: &Store) -> Result<(Follower, Cursor), S
     let client = Client::connect(&source.rpc, source.registry, None).await?.expect_chain(source.chain_id)?;
     store.bind(client.chain_id, source.registry)?;
     let chain_id = client.chain_id;
-    let mut follower = Follower::new(client, source.confirmations);
+    let checkpoint = match source.checkpoint {
+        Some(given) => {
+            store.set_checkpoint(given)?;
+            Some(given)
+        }
+        None => store.checkpoint()?,
+    };
+    let trust = TrustRoot::new(checkpoint, source.consensus).map_err(ChainError::Untrusted)?;
+    let mut follower = Follower::new(client, source.confirmations).with_trust(trust);
     if !source.witnesses.is_empty() {
         follower = follower.with_witnesses(Witnesses::connect(&source.witnesses, source.rpc_quorum, chain_id).await?);
     }

@@ -27,7 +27,7 @@ fn stderr(out: &std::process::Output) -> String {
 fn bad_settings_are_named_with_exit_code_2() {
     let registry = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
     let witness = ["--registry", registry, "--site", "a", "--witness-rpc-url", "http://127.0.0.1:9"];
-    let cases: [(&[&str], &str); 8] = [
+    let cases: [(&[&str], &str); 10] = [
         (&["--site", "a"], "no registry address"),
         (&[&witness[..], &["--rpc-quorum", "3"]].concat(), "rpc_quorum 3: between 1 and the 2 endpoint(s)"),
         (&[&witness[..], &["--rpc-quorum", "0"]].concat(), "rpc_quorum 0"),
@@ -36,6 +36,8 @@ fn bad_settings_are_named_with_exit_code_2() {
         (&["--registry", registry, "--site", "Bad Site"], "site \"Bad Site\""),
         (&["--registry", registry, "--site", "a", "--rpc-url", "localhost:8545"], "not an http(s):// or ws(s):// URL"),
         (&["--registry", registry, "--site", "a", "--private-key", "0x12"], "not 32 bytes of hex"),
+        (&["--registry", registry, "--site", "a", "--consensus", "qbft"], "--consensus qbft needs --checkpoint"),
+        (&["--registry", registry, "--site", "a", "--checkpoint", "0x1234"], "write NUMBER:HASH"),
     ];
     for (args, named) in cases {
         let out = node(args);

@@ -2,6 +2,7 @@
 //! that `scripts/test` starts. One binary, tests run one at a time (they share the Swarm).
 
 mod burst;
+mod checkpoint;
 mod config;
 mod deploy;
 mod engine_restart;
