@@ -1,7 +1,8 @@
 //! The registry run locally: its code and storage proved against a block's state root
 //! ([`proof`]), kept as a [`Mirror`], and its functions executed over it in revm. Nodes evaluate
-//! their desired state with it instead of trusting RPC answers about that block's state (the
-//! block header itself is trusted as given: docs/security.md); `ledgerops plan` simulates
+//! their desired state with it instead of trusting RPC answers about that block's state (a
+//! header is used only when its fields give its hash; which chain it belongs to is for the
+//! node's trust root to say: docs/security.md); `ledgerops plan` simulates
 //! transactions with it before sending anything.
 
 mod exec;
