@@ -56,7 +56,7 @@ pub enum Consensus {
 }
 
 /// The last header whose seals verified, and the validator set that seals the next one.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SealedTip {
     /// Its number.
     pub block: u64,
@@ -87,6 +87,19 @@ impl TrustRoot {
             return Err("--consensus qbft needs --checkpoint: the validator set is read from that block".into());
         }
         Ok(Self { checkpoint, consensus, tip: Mutex::new(None) })
+    }
+
+    /// Starts the seal checks from `tip`, a header verified earlier from this root's checkpoint
+    /// (the node keeps it, so that a restart does not verify every header since the checkpoint
+    /// again).
+    pub fn resume(self, tip: Option<SealedTip>) -> Self {
+        *self.tip.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = tip;
+        self
+    }
+
+    /// The checkpoint, when there is one.
+    pub fn checkpoint(&self) -> Option<Checkpoint> {
+        self.checkpoint
     }
 
     /// The last header whose seals verified, if any yet.
@@ -127,7 +140,7 @@ impl TrustRoot {
         hash: B256,
     ) -> Result<(), ChainError> {
         let mut tip = match self.tip() {
-            Some(tip) if tip.block <= target => tip,
+            Some(tip) if tip.block >= checkpoint.number && tip.block <= target => tip,
             _ => SealedTip {
                 block: checkpoint.number,
                 hash: checkpoint.hash,

@@ -23,7 +23,10 @@ use serde_json::{Value, json};
 /// The chain the server answers from, block `i` at index `i`.
 type Chain = Arc<Mutex<Vec<Header>>>;
 
-async fn rpc(State(chain): State<Chain>, Json(request): Json<Value>) -> Json<Value> {
+/// The blocks whose headers were asked for, in order.
+type Asked = Arc<Mutex<Vec<u64>>>;
+
+async fn rpc(State((chain, asked)): State<(Chain, Asked)>, Json(request): Json<Value>) -> Json<Value> {
     let chain = chain.lock().expect("lock").clone();
     let result = match request["method"].as_str().unwrap_or_default() {
         "eth_chainId" => json!("0x539"),
@@ -32,6 +35,7 @@ async fn rpc(State(chain): State<Chain>, Json(request): Json<Value>) -> Json<Val
         "eth_getLogs" => json!([]),
         "eth_getBlockByNumber" => {
             let number = request["params"][0].as_str().and_then(|n| u64::from_str_radix(&n[2..], 16).ok());
+            asked.lock().expect("lock").extend(number);
             match number.and_then(|n| chain.get(usize::try_from(n).ok()?)) {
                 Some(header) => serde_json::to_value(Block::<Value> {
                     header: header.clone(),
@@ -93,8 +97,8 @@ fn append(chain: &Chain, next: &[Address], sealers: &[&PrivateKeySigner]) {
     blocks.push(header);
 }
 
-async fn serve(chain: Chain) -> String {
-    let app = axum::Router::new().route("/", post(rpc)).with_state(chain);
+async fn serve(chain: Chain, asked: Asked) -> String {
+    let app = axum::Router::new().route("/", post(rpc)).with_state((chain, asked));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
     let url = format!("http://{}", listener.local_addr().expect("bound"));
     tokio::spawn(async move { axum::serve(listener, app).await.expect("serves") });
@@ -128,7 +132,8 @@ async fn follows_the_validator_set_from_its_checkpoint_and_refuses_what_a_quorum
     for _ in 1..=5 {
         append(&chain, &four, &[k0, k1, k2]); // 3 of 4: QBFT's quorum
     }
-    let url = serve(Arc::clone(&chain)).await;
+    let asked = Asked::default();
+    let url = serve(Arc::clone(&chain), Arc::clone(&asked)).await;
     let follower = qbft_follower(&url, checkpoint).await;
     let start = Cursor { block: 0, hash: genesis.hash };
 
@@ -158,7 +163,21 @@ async fn follows_the_validator_set_from_its_checkpoint_and_refuses_what_a_quorum
     chain.lock().expect("lock").pop();
     append(&chain, &five, &[k0, k1, k2, k4]);
     let (next, _) = follower.next(to).await.expect("sealed");
-    assert!(matches!(next, Next::Advanced { to, .. } if to.block == 8), "{next:?}");
+    let Next::Advanced { to, .. } = next else { panic!("expected to advance, got {next:?}") };
+    assert_eq!(to.block, 8);
+
+    // A follower resumed from the sealed tip (as a restarted node is, from its store) verifies
+    // only the headers after it.
+    let tip = follower.trust().tip();
+    let client = Client::connect(&Endpoint::new(&url), Address::repeat_byte(0x11), None).await.expect("connects");
+    let trust = TrustRoot::new(Some(checkpoint), Consensus::Qbft).expect("a trust root").resume(tip);
+    let resumed = Follower::new(client, 0).with_trust(trust);
+    append(&chain, &five, &[k1, k2, k3, k4]);
+    asked.lock().expect("lock").clear();
+    let (next, _) = resumed.next(to).await.expect("sealed");
+    assert!(matches!(next, Next::Advanced { to, .. } if to.block == 9), "{next:?}");
+    let asked: Vec<u64> = asked.lock().expect("lock").clone();
+    assert!(asked.iter().all(|&b| b == 0 || b >= 8), "only the checkpoint and the new headers: {asked:?}");
 
     // A node whose checkpoint is another chain's block 0 follows nothing here.
     let elsewhere = Checkpoint { block: 0, hash: B256::repeat_byte(7) };

@@ -26,7 +26,7 @@ use alloy::primitives::{Address, B256, U256};
 use alloy::rpc::types::Log;
 use ledgerops_chain::Cursor;
 use ledgerops_chain::events::RegistryLog;
-use ledgerops_chain::trust::Checkpoint;
+use ledgerops_chain::trust::{Checkpoint, SealedTip};
 use ledgerops_evm::{AccountHead, Mirror};
 
 use crate::follow::verify::MirrorChanges;
@@ -413,6 +413,21 @@ impl Store {
         set_meta(&self.conn(), "checkpoint", &checkpoint.to_string()).map_err(|e| self.sql(e))
     }
 
+    /// The last header whose seals verified, from `checkpoint` (none when it was verified from
+    /// another one).
+    pub fn sealed_tip(&self, checkpoint: Checkpoint) -> Result<Option<SealedTip>> {
+        let Some(text) = self.meta("sealed_tip")? else { return Ok(None) };
+        let (from, tip): (String, SealedTip) =
+            serde_json::from_str(&text).map_err(|_| self.damaged(format!("sealed_tip = {text:?}")))?;
+        Ok((from == checkpoint.to_string()).then_some(tip))
+    }
+
+    /// Keeps `tip`, verified from `checkpoint`.
+    pub fn set_sealed_tip(&self, checkpoint: Checkpoint, tip: &SealedTip) -> Result<()> {
+        let text = serde_json::to_string(&(checkpoint.to_string(), tip)).map_err(|e| self.damaged(e.to_string()))?;
+        set_meta(&self.conn(), "sealed_tip", &text).map_err(|e| self.sql(e))
+    }
+
     fn meta(&self, key: &str) -> Result<Option<String>> {
         let conn = self.conn();
         conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| row.get(0))
@@ -476,6 +491,24 @@ mod tests {
         assert_eq!(mode(&dir), 0o700);
         assert_eq!(mode(&dir.join("node.db")), 0o600);
         assert_eq!(mode(&dir.join("node.db-wal")) & 0o077, 0, "the WAL follows the database");
+    }
+
+    #[test]
+    fn the_checkpoint_and_the_sealed_tip_survive_a_reopen_and_a_new_checkpoint_drops_the_tip() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let checkpoint = Checkpoint { block: 7, hash: B256::repeat_byte(7) };
+        let tip = SealedTip { block: 9, hash: B256::repeat_byte(9), validators: vec![Address::repeat_byte(1)] };
+        {
+            let store = Store::open(dir.path()).expect("open");
+            assert_eq!(store.checkpoint().expect("read"), None);
+            store.set_checkpoint(checkpoint).expect("kept");
+            store.set_sealed_tip(checkpoint, &tip).expect("kept");
+        }
+        let store = Store::open(dir.path()).expect("reopen");
+        assert_eq!(store.checkpoint().expect("read"), Some(checkpoint));
+        assert_eq!(store.sealed_tip(checkpoint).expect("read"), Some(tip));
+        let newer = Checkpoint { block: 8, hash: B256::repeat_byte(8) };
+        assert_eq!(store.sealed_tip(newer).expect("read"), None, "verified from another checkpoint");
     }
 
     #[test]

@@ -260,7 +260,11 @@ async fn connect(source: &Source, store: &Store) -> Result<(Follower, Cursor), S
         }
         None => store.checkpoint()?,
     };
-    let trust = TrustRoot::new(checkpoint, source.consensus).map_err(ChainError::Untrusted)?;
+    let tip = match checkpoint {
+        Some(checkpoint) if source.consensus == Consensus::Qbft => store.sealed_tip(checkpoint)?,
+        _ => None,
+    };
+    let trust = TrustRoot::new(checkpoint, source.consensus).map_err(ChainError::Untrusted)?.resume(tip);
     let mut follower = Follower::new(client, source.confirmations).with_trust(trust);
     if !source.witnesses.is_empty() {
         follower = follower.with_witnesses(Witnesses::connect(&source.witnesses, source.rpc_quorum, chain_id).await?);
@@ -315,6 +319,9 @@ async fn step(
             }
             let verified = started.elapsed();
             store.advance(&logs, to)?;
+            if let (Some(checkpoint), Some(tip)) = (follower.trust().checkpoint(), follower.trust().tip()) {
+                store.set_sealed_tip(checkpoint, &tip)?;
+            }
             let changes = verifier.take_changed();
             if let Some(mirror) = verifier.mirror() {
                 store.save_mirror(mirror.head(), &changes)?;
