@@ -12,22 +12,30 @@ use crate::{free_port, repo_root};
 pub struct Hardhat {
     script: Child,
     port: u16,
+    /// Hardhat's output (npm's too, on first use): shown when it does not start.
+    _log: tempfile::NamedTempFile,
 }
 
 impl Hardhat {
     /// Starts it on a free loopback port and returns once it answers (the script says so on its
-    /// stdout; its stderr, with npm's progress on first use, goes to the test's).
+    /// stdout).
     pub fn start() -> Self {
         let port = free_port();
+        let log = tempfile::NamedTempFile::new().expect("a log file");
         let mut script = Command::new(repo_root().join("scripts/hardhat-node"))
             .arg(port.to_string())
             .stdout(Stdio::piped())
+            .stderr(log.reopen().expect("the log file"))
             .spawn()
             .expect("scripts/hardhat-node runs");
         let stdout = script.stdout.take().expect("piped stdout");
         let said = BufReader::new(stdout).lines().next().and_then(Result::ok).unwrap_or_default();
-        assert!(said.starts_with("Hardhat answers on"), "scripts/hardhat-node {port} did not start Hardhat: {said:?}");
-        Self { script, port }
+        if !said.starts_with("Hardhat answers on") {
+            let _ = script.wait();
+            let output = std::fs::read_to_string(log.path()).unwrap_or_default();
+            panic!("scripts/hardhat-node {port} did not start Hardhat:\n{output}");
+        }
+        Self { script, port, _log: log }
     }
 
     /// Its HTTP endpoint.
