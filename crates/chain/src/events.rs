@@ -46,7 +46,7 @@ pub async fn fetch_all(client: &Client, from: u64) -> Result<Fetched, ChainError
 }
 
 /// Gives each log that came without `blockTimestamp` its block's time, read from the block's
-/// header. The field is not in the JSON-RPC log object: anvil adds it, Hardhat does not, and
+/// header. Not every client puts the field in a log (anvil does, Hardhat 2 does not), and
 /// `history` and `status` showed "-" there. One header per block that needs it (logs come in
 /// block order); the node never shows times, so its follower does not pay for this.
 async fn fill_times(client: &Client, logs: &mut [RegistryLog]) -> Result<(), ChainError> {
