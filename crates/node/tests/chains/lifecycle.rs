@@ -2,7 +2,7 @@
 //! tests cover: the CLI deploys and drives the registry, `scripts/audit-verify` checks it with
 //! cast alone, and the node binary follows it with proofs. Only the chain differs between tests.
 
-use std::process::Command;
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, keccak256};
@@ -133,6 +133,7 @@ async fn follow_with_node(chain: &Endpoints, registry: Address, provider: &DynPr
         .env("LEDGEROPS_PRIVATE_KEY", NODE_KEY)
         .stderr(std::fs::File::create(dir.path().join("node.log")).expect("log file"))
         .spawn()
+        .map(KilledOnDrop)
         .expect("ledgerops-node starts");
     let log = || std::fs::read_to_string(dir.path().join("node.log")).unwrap_or_default();
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -146,8 +147,8 @@ async fn follow_with_node(chain: &Endpoints, registry: Address, provider: &DynPr
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(status["node"]["held"], serde_json::json!({}), "no service held:\n{}", log());
-    Command::new("kill").args(["-TERM", &node.id().to_string()]).status().expect("kill runs");
-    assert_eq!(node.wait().expect("the node exits").code(), Some(0), "{}", log());
+    Command::new("kill").args(["-TERM", &node.0.id().to_string()]).status().expect("kill runs");
+    assert_eq!(node.0.wait().expect("the node exits").code(), Some(0), "{}", log());
 
     let store = ledgerops_node::store::Store::open_read_only(&dir.path().join("data")).expect("the node's store");
     let folded = ledgerops_node::follow::restore(&store).expect("the store reads").expect("a folded state");
@@ -172,6 +173,16 @@ async fn assert_london_with_free_gas(provider: &DynProvider, cli: &Cli) {
         let header = provider.get_block_by_number(block.into()).await.expect("a block").expect("it exists").header;
         assert_eq!(header.base_fee_per_gas, Some(0), "block {block}'s base fee");
         assert_eq!(header.withdrawals_root, None, "block {block} is before Shanghai");
+    }
+}
+
+/// A process killed when dropped: a failed assertion leaves no node running (a `Child` is not).
+struct KilledOnDrop(Child);
+
+impl Drop for KilledOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
