@@ -34,3 +34,17 @@ cast_bin() { tool cast; }
 if [ -z "${FOUNDRY_SOLC:-}" ] && ! command -v solc >/dev/null 2>&1; then
   export FOUNDRY_SOLC="$ROOT/scripts/solc-js"
 fi
+
+# npm_ci DIR: installs DIR's pinned npm packages (npm ci) unless its node_modules is as new as its
+# package-lock.json. npm does not run the packages' install scripts: foundry's only print hints,
+# and Hardhat's one native module (keccak) falls back to JavaScript.
+npm_ci() {
+  local dir=$1 stamp="$1/node_modules/.package-lock.json"
+  if [ -f "$stamp" ] && [ ! "$dir/package-lock.json" -nt "$stamp" ]; then
+    return
+  fi
+  command -v npm >/dev/null || die "npm is missing: install Node.js 20+ (it brings npm)"
+  log "installing the pinned npm packages in ${dir/#"$ROOT"/.} (npm ci)"
+  (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) >&2 \
+    || die "npm ci in $dir failed; the npm registry must be reachable"
+}

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod docker_proxy;
+pub mod hardhat;
 mod private_image;
 pub mod tls_proxy;
 
@@ -30,6 +31,22 @@ pub fn forge_path() -> PathBuf {
 /// The repository's root (forge runs there: foundry.toml, contracts/).
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The `ledgerops` CLI as `cargo test --workspace` built it, for tests of other crates (only the
+/// CLI's own tests get its path from cargo); built here when missing.
+pub fn cli_path() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repo_root().join("target"), PathBuf::from);
+    let path = target.join("debug/ledgerops");
+    if !path.exists() {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let built = std::process::Command::new(cargo)
+            .args(["build", "-q", "-p", "ledgerops-cli"])
+            .status()
+            .expect("cargo runs");
+        assert!(built.success(), "building the ledgerops CLI failed");
+    }
+    path
 }
 
 /// The digest-pinned reference of a test image `scripts/setup` built and pushed to the local

@@ -36,11 +36,36 @@ pub struct Fetched {
     pub to_block: u64,
 }
 
-/// Every log of the registry from `from` to the latest block.
+/// Every log of the registry from `from` to the latest block, each with its block's time (what
+/// the CLI shows).
 pub async fn fetch_all(client: &Client, from: u64) -> Result<Fetched, ChainError> {
     let latest = client.registry.provider().get_block_number().await.map_err(|e| client.rpc_error(e))?;
-    let logs = fetch_range(client, from, latest).await?;
+    let mut logs = fetch_range(client, from, latest).await?;
+    fill_times(client, &mut logs).await?;
     Ok(Fetched { logs, to_block: latest })
+}
+
+/// Gives each log that came without `blockTimestamp` its block's time, read from the block's
+/// header. Not every client puts the field in a log (anvil does, Hardhat 2 does not), and
+/// `history` and `status` showed "-" there. One header per block that needs it (logs come in
+/// block order); the node never shows times, so its follower does not pay for this.
+async fn fill_times(client: &Client, logs: &mut [RegistryLog]) -> Result<(), ChainError> {
+    let mut last: Option<(B256, u64)> = None;
+    for log in logs.iter_mut().filter(|log| log.time.is_none()) {
+        let Some(hash) = log.raw.block_hash else { continue };
+        let time = match last {
+            Some((known, time)) if known == hash => time,
+            _ => {
+                let block = client.registry.provider().get_block_by_hash(hash).await;
+                // `None`: the block left the chain since the logs were read; its logs keep no time.
+                let Some(block) = block.map_err(|e| client.rpc_error(e))? else { continue };
+                block.header.timestamp
+            }
+        };
+        last = Some((hash, time));
+        log.time = Some(time);
+    }
+    Ok(())
 }
 
 /// The registry's logs from block `from` to block `to` (inclusive), oldest first, read in pages

@@ -5,7 +5,7 @@
 use ledgerops_chain::header::{UnboundHeader, check_binding};
 use std::collections::BTreeMap;
 
-use alloy::eips::BlockId;
+use alloy::eips::{BlockId, RpcBlockHash};
 use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy::providers::Provider;
 use futures::{StreamExt, TryStreamExt};
@@ -91,6 +91,15 @@ impl BlockRef {
             base_fee: h.base_fee_per_gas.unwrap_or_default(),
         })
     }
+
+    /// This block as the block parameter of `eth_getProof` and `eth_getCode`: its hash in
+    /// EIP-1898's object form, `{"blockHash": ..., "requireCanonical": false}`. anvil and geth
+    /// also take a bare hash string; Hardhat refuses it ("invalid value") and takes only the
+    /// object. `false` asks what the bare hash asked: this block's state, canonical or not (a
+    /// reorg under it shows in the headers the follower reads, not here).
+    fn id(&self) -> BlockId {
+        BlockId::Hash(RpcBlockHash::from_hash(self.hash, Some(false)))
+    }
 }
 
 /// The registry account as proved: everything but its storage.
@@ -136,9 +145,9 @@ impl Mirror {
     ) -> Result<Self, MirrorError> {
         let chain_id = provider.get_chain_id().await.map_err(rpc)?;
         let block = BlockRef::fetch(provider, block.into()).await?;
-        let proof = provider.get_proof(address, Vec::new()).hash(block.hash).await.map_err(rpc)?;
+        let proof = provider.get_proof(address, Vec::new()).block_id(block.id()).await.map_err(rpc)?;
         let account = verify(block.state_root, address, &proof)?;
-        let code = provider.get_code_at(address).hash(block.hash).await.map_err(rpc)?;
+        let code = provider.get_code_at(address).block_id(block.id()).await.map_err(rpc)?;
         let got = keccak256(&code);
         if got != account.code_hash {
             return Err(ProofError::Code { address, got, proved: account.code_hash }.into());
@@ -228,7 +237,7 @@ impl Mirror {
         let requests: Vec<_> = slots
             .chunks(PROOF_CHUNK)
             .map(|chunk| {
-                let request = provider.get_proof(address, chunk.to_vec()).hash(block.hash);
+                let request = provider.get_proof(address, chunk.to_vec()).block_id(block.id());
                 async move {
                     let proof = request.await.map_err(rpc)?;
                     let account = verify(block.state_root, address, &proof)?;
@@ -258,7 +267,7 @@ impl Mirror {
     /// On an error the mirror stays where it was.
     pub async fn advance(&mut self, provider: &impl Provider, block: impl Into<BlockId>) -> Result<(), MirrorError> {
         let block = BlockRef::fetch(provider, block.into()).await?;
-        let proof = provider.get_proof(self.head.address, Vec::new()).hash(block.hash).await.map_err(rpc)?;
+        let proof = provider.get_proof(self.head.address, Vec::new()).block_id(block.id()).await.map_err(rpc)?;
         let account = verify(block.state_root, self.head.address, &proof)?;
         if account.code_hash != keccak256(&self.head.code) {
             return Err(MirrorError::Rpc(format!("the registry's code changed at block {}", block.number)));

@@ -302,15 +302,7 @@ pub fn engines() -> Vec<String> {
 
 /// The `ledgerops` CLI, built when missing (cargo builds it with the workspace's tests).
 pub fn cli() -> PathBuf {
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| ledgerops_e2e::repo_root().join("target"), PathBuf::from);
-    let path = target.join("debug/ledgerops");
-    if !path.exists() {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let built = Command::new(cargo).args(["build", "-q", "-p", "ledgerops-cli"]).status().expect("cargo runs");
-        assert!(built.success(), "building the ledgerops CLI failed");
-    }
-    path
+    ledgerops_e2e::cli_path()
 }
 
 /// Replicas, image, env and ownership labels of an inspected service, as an operator reads them.
