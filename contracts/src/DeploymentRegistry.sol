@@ -336,7 +336,10 @@ contract DeploymentRegistry is IDeploymentRegistry, AccessControlDefaultAdminRul
         _requireActiveCommitment(sId, st, revision, sites, workload);
         if (sites.length != 0 && !_targets(sites, site)) revert SiteNotInPlacement(site);
         NodeServiceState storage mine = _nodeStates[sId][msg.sender];
-        if (mine.reportedEpoch == st.epoch) revert AlreadyAttested(sId, revision, mine.status);
+        // One report per activation, and one correction: a node that failed (a missing registry
+        // login, say) and then converged says so once. Nothing else follows a report.
+        bool recovered = mine.status == AttestationStatus.Failed && status == AttestationStatus.Converged;
+        if (mine.reportedEpoch == st.epoch && !recovered) revert AlreadyAttested(sId, revision, mine.status);
         (mine.revision, mine.status, mine.reportedEpoch) = (revision, status, st.epoch);
         _record(
             _topics(Attested.selector, sId, bytes32(uint256(revision)), _word(msg.sender)),

@@ -280,8 +280,8 @@ interface IDeploymentRegistry {
     /// @notice Records what the calling node runs for a service. Nodes of `siteId` only, on the
     /// active revision only (`RevisionNotActive`), when `siteId` is in its placement
     /// (`SiteNotInPlacement`), and once per node and activation (`AlreadyAttested`; a rollback
-    /// vote counts as the node's report): one node key cannot fill the log with reports on
-    /// services it does not run, or with alternating statuses.
+    /// vote counts as the node's report) save one recovery, Failed then Converged: one node key
+    /// cannot fill the log with reports on services it does not run, or with alternating statuses.
     /// @param siteId The caller's site (keccak256 of its label).
     /// @param sites The revision's placement sites, and `workloadHash` the rest of its commitment,
     /// as for `voteRollback` (`SpecMismatch` when they do not hash to the revision's).

@@ -115,12 +115,33 @@ contract NodesTest is RegistryTest {
         attestAs(nodeA2, siteA, 1, s, CONVERGED, "another node reports on its own");
     }
 
-    function test_RevertWhen_AttestAfterVoting() public {
+    /// Failed, then converged (a registry login fixed on the node): said once, and that is all.
+    function test_Attest_OneRecoveryPerActivation() public {
+        IDeploymentRegistry.ServiceSpec memory s = typicalSpec();
+        publishAs(deployer, s);
+        attestAs(nodeA1, siteA, 1, s, FAILED, "no basic auth credentials");
+        bytes memory call = abi.encodeCall(registry.attest, (webId, 1, siteA, s.sites, workloadHash(s), CONVERGED, ""));
+        (uint64 seq, bytes24 head) = entryOf(nodeA1, call);
+        vm.expectEmit(address(registry));
+        emit IDeploymentRegistry.Attested(webId, 1, nodeA1, seq, head, siteA, CONVERGED, "");
+        exec(nodeA1, call);
+        vm.assertEq(uint8(registry.nodeServiceState(webId, nodeA1).status), uint8(CONVERGED), "recovered");
+        bytes memory already = abi.encodeWithSelector(IDeploymentRegistry.AlreadyAttested.selector, webId, 1, CONVERGED);
+        vm.expectRevert(already);
+        attestAs(nodeA1, siteA, 1, s, FAILED, "and failed again");
+        vm.expectRevert(already);
+        attestAs(nodeA1, siteA, 1, s, CONVERGED, "and converged again");
+    }
+
+    /// A vote is the node's failed report; recovering from it is said once, a second failure not.
+    function test_RevertWhen_AttestAfterVotingSaveARecovery() public {
         IDeploymentRegistry.ServiceSpec memory s = secondSpec();
         publishTwo(typicalSpec(), s);
         voteAs(nodeA1, siteA, 2, s);
         vm.expectRevert(abi.encodeWithSelector(IDeploymentRegistry.AlreadyAttested.selector, webId, 2, FAILED));
-        attestAs(nodeA1, siteA, 2, s, CONVERGED, "the vote was this activation's report");
+        attestAs(nodeA1, siteA, 2, s, FAILED, "the vote was this activation's report");
+        attestAs(nodeA1, siteA, 2, s, CONVERGED, "recovered");
+        assertService(2, 2, 1, 2, 1); // the vote still counts
     }
 
     function test_Attest_TheSameReportAgainOnceTheRevisionIsActiveAgain() public {

@@ -183,7 +183,12 @@ contract RegistryHandler {
         Service memory s = _services[sId];
         bytes32[] memory sites = _placements[sId][revision];
         return status != 0 && s.count > 0 && revision != 0 && revision == s.active
-            && (sites.length == 0 || _contains(sites, site)) && _records[sId][actor].epoch != s.epoch;
+            && (sites.length == 0 || _contains(sites, site)) && _firstOrRecovery(_records[sId][actor], s.epoch, status);
+    }
+
+    /// @dev The node's first report on this activation, or its one recovery (failed, then converged).
+    function _firstOrRecovery(NodeRecord memory mine, uint32 epoch, uint8 status) internal pure returns (bool) {
+        return mine.epoch != epoch || (mine.status == 2 && status == 1);
     }
 
     function _attestCall(bytes32 sId, uint32 revision, bytes32 site, uint8 status)
