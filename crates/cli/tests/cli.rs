@@ -143,6 +143,15 @@ async fn each_failure_has_its_exit_code_and_a_message_naming_it() {
     assert_eq!(code(&wrong_chain), Some(4));
     assert!(stderr(&wrong_chain).contains("serves chain 31337, not the expected chain 1"), "{}", stderr(&wrong_chain));
 
+    // 4: the chain asks more per gas than --max-fee (anvil asks about a gwei); nothing is sent.
+    let block = w.chain.registry.provider().get_block_number().await.expect("block");
+    let dear = w.run(ADMIN, &["namespace", "create", "staging", "--max-fee", "1000wei"]);
+    assert_eq!(code(&dear), Some(4), "{}", stderr(&dear));
+    assert!(stderr(&dear).contains("above --max-fee 1000 wei: nothing was sent"), "{}", stderr(&dear));
+    assert_eq!(w.chain.registry.provider().get_block_number().await.expect("block"), block, "no block mined");
+    let bad = w.run(ADMIN, &["namespace", "create", "staging", "--max-fee", "cheap"]);
+    assert_eq!(code(&bad), Some(2), "{}", stderr(&bad));
+
     // 7: the stored head no longer matches the events.
     let provider = w.chain.registry.provider();
     let slot = (w.chain.registry.address().to_string(), ledgerops_e2e::AUDIT_SLOT, B256::repeat_byte(0xab));

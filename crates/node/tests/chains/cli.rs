@@ -24,8 +24,8 @@ impl Cli {
         Self { rpc: rpc.to_owned(), dir, registry: None, txs: Vec::new() }
     }
 
-    /// Runs it as the holder of `key`. Once the CLI has `--max-fee` (in progress), this passes
-    /// `--max-fee 0`, and the lifecycle's `PRICE_PER_GAS` becomes 0.
+    /// Runs it as the holder of `key`, with `--max-fee 0`: these chains' gas is free, and the
+    /// transactions carry no fee at all.
     fn run(&self, key: &str, args: &[&str]) -> Output {
         let mut command = Command::new(cli_path());
         command
@@ -33,6 +33,7 @@ impl Cli {
             .current_dir(self.dir.path())
             .env("LEDGEROPS_RPC_URL", &self.rpc)
             .env("LEDGEROPS_PRIVATE_KEY", key)
+            .env("LEDGEROPS_MAX_FEE", "0")
             .env("DOCKER_CONFIG", self.dir.path().join("no-docker-config"))
             .env_remove("LEDGEROPS_REGISTRY")
             .env_remove("LEDGEROPS_CONFIG");

@@ -23,11 +23,9 @@ const NODE_KEY: &str = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a8
 const IMAGE: &str =
     "127.0.0.1:5000/ledgerops/testapp@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
-/// What a transaction pays per gas on these chains as the CLI sends it today: the base fee is 0,
-/// and alloy's fee estimate tips its minimum, 1 wei (it never offers 0). With the CLI's
-/// `--max-fee 0` (in progress; see `Cli::run`) it sends no tip, this is 0, and accounts need no
-/// funds at all.
-const PRICE_PER_GAS: u128 = 1;
+/// What a transaction pays per gas on these chains: nothing. The base fee is 0 and the CLI runs
+/// with `--max-fee 0` (without it, alloy's fee estimate would tip its minimum, 1 wei).
+const PRICE_PER_GAS: u128 = 0;
 
 /// A chain's endpoints: HTTP for the CLI and cast, WebSocket for the node (new heads pushed).
 pub(crate) struct Endpoints {
