@@ -331,3 +331,44 @@ pub fn clean_on(socket: Option<&str>, prefix: &str) {
     ledgerops_e2e::remove_swarm_services(socket, prefix);
     ledgerops_e2e::remove_stack_objects(socket, &format!("{prefix}_"));
 }
+
+/// Fails unless the main engine is healthy after a test of `prefix` (its services removed): each
+/// of its containers answers `docker inspect` within 5 s until Swarm has removed them all (none
+/// is left, in `Created` or any state), and no `runc` has been running for more than 10 s (runc 1.1.5 can hang
+/// for good inside `runc create`, leaving a container the engine can neither inspect nor remove).
+pub fn assert_engine_unwedged(prefix: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let listed = docker(&["ps", "-a", "--filter", &format!("name={prefix}"), "--format", "{{.ID}} {{.Status}}"])
+            .expect("docker ps answers");
+        let containers: Vec<(String, String)> = listed
+            .lines()
+            .filter_map(|l| l.split_once(' ').map(|(id, status)| (id.to_owned(), status.to_owned())))
+            .collect();
+        for (id, status) in &containers {
+            let inspected =
+                Command::new("timeout").args(["5", "docker", "inspect", id]).output().expect("timeout runs");
+            // An answer, even "no such object" (removed meanwhile), is fine; timeout's 124 is not.
+            let answered = inspected.status.code() != Some(124);
+            assert!(answered, "container {id} ({status}) does not answer docker inspect within 5 s: wedged");
+        }
+        if containers.is_empty() {
+            break;
+        }
+        // A task's container passes through Created as Swarm starts it; one still there a minute
+        // after its service went is left behind.
+        assert!(Instant::now() < deadline, "{prefix} containers left after their services went: {containers:?}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let processes = Command::new("ps").args(["-eo", "etimes=,args="]).output().expect("ps runs");
+    let stuck: Vec<String> = String::from_utf8_lossy(&processes.stdout)
+        .lines()
+        .filter(|l| {
+            l.trim_start()
+                .split_once(' ')
+                .is_some_and(|(age, args)| args.starts_with("runc ") && age.parse::<u64>().is_ok_and(|age| age > 10))
+        })
+        .map(str::to_owned)
+        .collect();
+    assert!(stuck.is_empty(), "runc processes left running: {stuck:?}");
+}

@@ -56,7 +56,10 @@ fn hostile() -> Vec<(&'static str, u32, Vec<u8>, &'static str)> {
             "needs permission docker-socket, which the namespace's policy does not allow",
         ),
         ("env-10000", 1, body(json!({"v": 1, "env": many_env})), ""),
-        ("huge-command", 1, body(json!({"v": 1, "command": ["x".repeat(100_000)]})), ""),
+        // A program name runc cannot report without hanging the engine (docs/reliability.md).
+        ("huge-command", 1, body(json!({"v": 1, "command": ["x".repeat(100_000)]})), "PATH_MAX"),
+        // A long argument is fine: created, and it runs.
+        ("long-argument", 1, body(json!({"v": 1, "args": ["true", "x".repeat(100_000)]})), ""),
         // Within the namespace's cap (its admin raised it to the registry's hard maximum), above
         // the node's own.
         ("absurd-replicas", 10_000, body(json!({"v": 1})), "ceiling of 100"),
@@ -134,6 +137,8 @@ async fn hostile_specs_are_held_with_a_reason_and_every_other_service_runs() {
     let rss_kb = node.rss_kb();
     assert!(rss_kb < 200 * 1024, "the node's memory stays bounded: {rss_kb} kB");
     drop(node);
+    drop(site);
+    harness::assert_engine_unwedged("hostile_");
 }
 
 /// Revisions of a 100 kB body published to measure what history costs.
@@ -193,4 +198,6 @@ async fn memory_stays_flat_while_hostile_specs_are_read_again_and_again() {
     assert!(per_revision < 4 * big.len() as u64 / 1024, "{per_revision} kB per revision of {} B", big.len());
     assert!(!node.log().contains("panicked"));
     drop(node);
+    drop(site);
+    harness::assert_engine_unwedged("leak_");
 }

@@ -29,6 +29,8 @@ use self::storage::{validate_files, validate_mounts};
 use self::units::{normalize_duration, normalize_size, one_of, plain, word};
 use crate::SpecError;
 
+/// The longest program name a spec may give (Linux's PATH_MAX, in bytes).
+pub(crate) const PROGRAM_NAME_MAX: usize = 4096;
 /// The newest body format this code writes and reads.
 pub const FORMAT_VERSION: u32 = 2;
 
@@ -240,6 +242,25 @@ impl SpecBody {
     fn validate_process(&self) -> Result<(), SpecError> {
         for (i, s) in self.command.iter().chain(&self.args).enumerate() {
             plain(&format!("command/args[{i}]"), s)?;
+        }
+        // The program: the command's first word, or the arguments' when the image's entrypoint is
+        // kept (an image without one runs it). runc 1.1.5 hangs for good, with the container
+        // stuck in Created and the engine unable to inspect or remove it, when it must report a
+        // missing program whose name is about 65.5 kB or more (docs/reliability.md); Linux runs
+        // no program by a name longer than PATH_MAX, so nothing that could run is refused.
+        let program =
+            if self.command.is_empty() { ("args[0]", self.args.first()) } else { ("command[0]", self.command.first()) };
+        if let (field, Some(name)) = program
+            && name.len() > PROGRAM_NAME_MAX
+        {
+            return Err(SpecError::field(
+                field,
+                format!(
+                    "the program's name is {} bytes: Linux runs none longer than {PROGRAM_NAME_MAX} (PATH_MAX), \
+                     and runc hangs the engine reporting one",
+                    name.len()
+                ),
+            ));
         }
         for (key, value) in &self.env {
             if key.is_empty() || key.contains('=') || key.contains('\0') {

@@ -181,3 +181,18 @@ fn each_bad_format_2_field_is_named() {
         }
     }
 }
+
+#[test]
+fn a_program_name_longer_than_path_max_is_refused_and_long_arguments_are_not() {
+    let name = |n: usize| "x".repeat(n);
+    let with = |command: Vec<String>, args: Vec<String>| SpecBody { v: 2, command, args, ..SpecBody::new() };
+    assert!(with(vec![name(PROGRAM_NAME_MAX)], Vec::new()).validate().is_ok(), "PATH_MAX itself");
+    let refused = with(vec![name(100_000)], Vec::new()).validate().expect_err("a 100 kB program name");
+    let text = refused.to_string();
+    assert!(text.contains("command[0]") && text.contains("100000 bytes") && text.contains("4096"), "{text}");
+    let refused = with(Vec::new(), vec![name(PROGRAM_NAME_MAX + 1)]).validate().expect_err("the image's CMD");
+    assert!(refused.to_string().contains("args[0]"), "{refused}");
+    // An argument to a short program may be long (up to what the kernel takes).
+    assert!(with(vec!["echo".into()], vec![name(100_000)]).validate().is_ok());
+    assert!(with(Vec::new(), vec!["echo".into(), name(100_000)]).validate().is_ok());
+}
