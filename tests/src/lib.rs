@@ -139,9 +139,12 @@ pub fn remove_swarm_services(socket: Option<&str>, prefix: &str) {
     }
 }
 
-/// Removes the networks and volumes whose names start with `prefix` from the engine at `socket`
-/// (a stack's leftovers), after its services: a volume is in use until the last container of a
-/// removed service has stopped, so that is waited for, up to 30 s.
+/// What a stack (or a test standing in for one) creates beside its services.
+const STACK_OBJECTS: [&str; 4] = ["network", "volume", "config", "secret"];
+
+/// Removes the networks, volumes, configs and secrets whose names start with `prefix` from the
+/// engine at `socket` (a stack's leftovers), after its services: a volume is in use until the
+/// last container of a removed service has stopped, so that is waited for, up to 30 s.
 pub fn remove_stack_objects(socket: Option<&str>, prefix: &str) {
     let docker = |args: &[&str]| {
         let mut command = std::process::Command::new("docker");
@@ -157,12 +160,12 @@ pub fn remove_stack_objects(socket: Option<&str>, prefix: &str) {
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
-        for kind in ["network", "volume"] {
+        for kind in STACK_OBJECTS {
             for name in named(kind) {
                 docker(&[kind, "rm", &name]);
             }
         }
-        let left = named("network").len() + named("volume").len();
+        let left: usize = STACK_OBJECTS.iter().map(|kind| named(kind).len()).sum();
         if left == 0 || std::time::Instant::now() > deadline {
             return;
         }
