@@ -76,7 +76,8 @@ impl Fleet {
         register(&chain, namespace, &accounts).await;
         let sockets: Vec<Option<String>> =
             std::iter::once(None).chain(engines().into_iter().take(2).map(Some)).collect();
-        let prefix = format!("{namespace}_");
+        // clean_on takes the namespace: services start with it, stack objects with `namespace_`.
+        let prefix = namespace.to_owned();
         for socket in &sockets {
             clean_on(socket.as_deref(), &prefix);
         }
