@@ -7,14 +7,13 @@
 //! re-reads from there. A reorg is detected by the parent hash of the block after the cursor (or
 //! by the cursor's own hash when no new block came), never by `removed` flags: anvil sends none.
 
-use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::B256;
 use alloy::providers::{DynProvider, Provider};
 use alloy::pubsub::Subscription;
 use alloy::rpc::types::Header;
 
 use crate::events::{RegistryLog, fetch_range};
-use crate::header::check_binding;
+use crate::header::fetch_bound;
 use crate::trust::TrustRoot;
 use crate::{ChainError, Client, Witnesses};
 
@@ -169,16 +168,7 @@ impl Follower {
     }
 
     async fn header(&self, block: u64) -> Result<Option<Header>, ChainError> {
-        let provider = self.client.registry.provider();
-        let found = provider
-            .get_block_by_number(BlockNumberOrTag::Number(block))
-            .await
-            .map_err(|e| self.client.rpc_error(e))?;
-        let Some(header) = found.map(|b| b.header) else { return Ok(None) };
-        // Hashes are compared (parents, cursors, witnesses, the checkpoint): each must be the
-        // one its header's fields give.
-        check_binding(&header).map_err(|e| ChainError::Untrusted(e.to_string()))?;
-        Ok(Some(header))
+        fetch_bound(&self.client, block).await
     }
 }
 

@@ -5,10 +5,12 @@
 //! fields are encoded again as the chain does and hashed: only a header whose fields give its hash
 //! is used.
 
+use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{B256, keccak256};
+use alloy::providers::Provider;
 use alloy::rpc::types::Header;
 
-use crate::qbft;
+use crate::{ChainError, Client, qbft};
 
 /// How a header's hash covers its fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +31,16 @@ pub struct UnboundHeader {
     pub hash: B256,
     /// What its fields hash to.
     pub computed: B256,
+}
+
+/// Block `block`'s header from `client`'s RPC, refused unless its fields give its hash; `None`
+/// when the RPC has no such block. Every header the follower compares hashes of comes this way.
+pub(crate) async fn fetch_bound(client: &Client, block: u64) -> Result<Option<Header>, ChainError> {
+    let provider = client.registry.provider();
+    let found = provider.get_block_by_number(BlockNumberOrTag::Number(block)).await.map_err(|e| client.rpc_error(e))?;
+    let Some(header) = found.map(|b| b.header) else { return Ok(None) };
+    check_binding(&header).map_err(|e| ChainError::Untrusted(e.to_string()))?;
+    Ok(Some(header))
 }
 
 /// Checks that `header`'s fields (state root included) give its hash, either way.

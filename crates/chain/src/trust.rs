@@ -12,11 +12,10 @@
 
 use std::sync::Mutex;
 
-use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, B256};
-use alloy::providers::Provider;
 use alloy::rpc::types::Header;
 
+use crate::header::fetch_bound;
 use crate::{ChainError, Client, qbft};
 
 /// A block the operator trusts: `NUMBER:HASH`.
@@ -117,17 +116,11 @@ impl TrustRoot {
                 checkpoint.block
             )));
         }
-        let at_checkpoint = header(client, checkpoint.block).await?;
-        if at_checkpoint.hash != checkpoint.hash {
-            return Err(untrusted(format!(
-                "block {} is {} on this RPC, not checkpoint {}: another chain",
-                checkpoint.block, at_checkpoint.hash, checkpoint.hash
-            )));
-        }
         if self.consensus == Consensus::Qbft {
-            self.seal_up_to(client, &at_checkpoint, target, hash).await?;
+            // Sealed headers link back to the checkpoint: it is read again only to start over.
+            return self.seal_up_to(client, checkpoint, target, hash).await;
         }
-        Ok(())
+        held(client, checkpoint).await.map(drop)
     }
 
     /// Verifies the seals of every header after the sealed tip (the checkpoint's at first) up to
@@ -135,18 +128,18 @@ impl TrustRoot {
     async fn seal_up_to(
         &self,
         client: &Client,
-        checkpoint: &Header,
+        checkpoint: Checkpoint,
         target: u64,
         hash: B256,
     ) -> Result<(), ChainError> {
         let mut tip = match self.tip() {
-            Some(tip) if tip.block >= checkpoint.number && tip.block <= target => tip,
-            _ => SealedTip {
-                block: checkpoint.number,
-                hash: checkpoint.hash,
-                validators: qbft::validators_of(&alloy::rlp::encode(&checkpoint.inner))
-                    .map_err(|e| untrusted(format!("checkpoint block {}: {e}", checkpoint.number)))?,
-            },
+            Some(tip) if tip.block >= checkpoint.block && tip.block <= target => tip,
+            _ => {
+                let start = held(client, checkpoint).await?;
+                let validators = qbft::validators_of(&alloy::rlp::encode(&start.inner))
+                    .map_err(|e| untrusted(format!("checkpoint block {}: {e}", checkpoint.block)))?;
+                SealedTip { block: checkpoint.block, hash: checkpoint.hash, validators }
+            }
         };
         while tip.block < target {
             let next = header(client, tip.block + 1).await?;
@@ -170,12 +163,20 @@ fn untrusted(reason: String) -> ChainError {
     ChainError::Untrusted(reason)
 }
 
+/// The checkpoint's header on this RPC; an error unless it is the checkpoint.
+async fn held(client: &Client, checkpoint: Checkpoint) -> Result<Header, ChainError> {
+    let found = header(client, checkpoint.block).await?;
+    if found.hash != checkpoint.hash {
+        return Err(untrusted(format!(
+            "block {} is {} on this RPC, not checkpoint {checkpoint}: another chain",
+            checkpoint.block, found.hash
+        )));
+    }
+    Ok(found)
+}
+
 async fn header(client: &Client, block: u64) -> Result<Header, ChainError> {
-    let provider = client.registry.provider();
-    let found = provider.get_block_by_number(BlockNumberOrTag::Number(block)).await.map_err(|e| client.rpc_error(e))?;
-    let header = found.map(|b| b.header).ok_or_else(|| untrusted(format!("the RPC has no block {block}")))?;
-    crate::header::check_binding(&header).map_err(|e| untrusted(e.to_string()))?;
-    Ok(header)
+    fetch_bound(client, block).await?.ok_or_else(|| untrusted(format!("the RPC has no block {block}")))
 }
 
 #[cfg(test)]
