@@ -60,10 +60,10 @@ pub async fn run(
     let mut client: Option<Client> = None;
     let mut rpc = Outage::new("RPC (for reports)", Duration::from_secs(30));
     while let Some(report) = reports.recv().await {
+        // The chain the follower bound the store to, unless --chain-id names it: a reporter that
+        // reconnects to an RPC now serving another chain signs nothing there.
+        let chain_id = sender.chain_id.or_else(|| store.binding().ok().flatten().map(|(chain, _)| chain));
         for attempt in 1..=ATTEMPTS {
-            // The chain the follower bound the store to, unless --chain-id names it: a reporter
-            // that reconnects to an RPC now serving another chain signs nothing there.
-            let chain_id = sender.chain_id.or_else(|| store.binding().ok().flatten().map(|(chain, _)| chain));
             match send(&sender, chain_id, &mut client, &report).await {
                 Ok(what) => {
                     rpc.recovered();
