@@ -6,11 +6,10 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
-use alloy::node_bindings::Anvil;
 use base64::Engine;
 use ledgerops_chain::{ChainError, Client, Connection, ConnectionArgs, ConnectionFile, Endpoint};
+use ledgerops_e2e::Chain;
 use ledgerops_e2e::tls_proxy::{PrivateCa, TlsProxy};
-use ledgerops_e2e::{Chain, anvil_path};
 
 const TOKEN: &str = "eyJhbGciOiJIUzI1NiJ9.test-token";
 
@@ -34,16 +33,27 @@ async fn connect(chain: &Chain, endpoint: &Endpoint) -> Result<u64, String> {
     }
 }
 
-fn anvil_addr(chain: &Chain) -> std::net::SocketAddr {
-    ([127, 0, 0, 1], chain.anvil.port()).into()
+/// anvil with a registry, and a TLS proxy in front of it whose certificate a CA made in `dir`
+/// signed, wanting `authorization` (the whole header value) when one is given.
+struct Gateway {
+    chain: Chain,
+    ca: PrivateCa,
+    proxy: TlsProxy,
+    dir: tempfile::TempDir,
+}
+
+async fn gateway(authorization: Option<&str>) -> eyre::Result<Gateway> {
+    let chain = Chain::start().await?;
+    let dir = tempfile::tempdir()?;
+    let ca = PrivateCa::new(dir.path());
+    let anvil = ([127, 0, 0, 1], chain.anvil.port()).into();
+    let proxy = TlsProxy::start(&ca, anvil, authorization).await;
+    Ok(Gateway { chain, ca, proxy, dir })
 }
 
 #[tokio::test]
 async fn a_private_ca_is_trusted_only_when_given() -> eyre::Result<()> {
-    let chain = Chain::deploy_on(Anvil::at(anvil_path()).try_spawn()?).await?;
-    let dir = tempfile::tempdir()?;
-    let ca = PrivateCa::new(dir.path());
-    let proxy = TlsProxy::start(&ca, anvil_addr(&chain), None).await;
+    let Gateway { chain, ca, proxy, dir: _dir } = gateway(None).await?;
 
     for scheme in ["https", "wss"] {
         let refused = connect(&chain, &endpoint(&proxy.url(scheme), None, None)).await.expect_err("unknown CA");
@@ -62,10 +72,7 @@ async fn a_private_ca_is_trusted_only_when_given() -> eyre::Result<()> {
 
 #[tokio::test]
 async fn a_gateway_wanting_a_token_gets_it_on_requests_and_on_the_websocket_handshake() -> eyre::Result<()> {
-    let chain = Chain::deploy_on(Anvil::at(anvil_path()).try_spawn()?).await?;
-    let dir = tempfile::tempdir()?;
-    let ca = PrivateCa::new(dir.path());
-    let proxy = TlsProxy::start(&ca, anvil_addr(&chain), Some(&format!("Bearer {TOKEN}"))).await;
+    let Gateway { chain, ca, proxy, dir } = gateway(Some(&format!("Bearer {TOKEN}"))).await?;
     let token_file = dir.path().join("rpc-token");
     std::fs::write(&token_file, format!("{TOKEN}\n"))?;
     std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600))?;
@@ -86,11 +93,8 @@ async fn a_gateway_wanting_a_token_gets_it_on_requests_and_on_the_websocket_hand
 
 #[tokio::test]
 async fn credentials_in_the_url_are_sent_as_basic_auth_and_never_shown() -> eyre::Result<()> {
-    let chain = Chain::deploy_on(Anvil::at(anvil_path()).try_spawn()?).await?;
-    let dir = tempfile::tempdir()?;
-    let ca = PrivateCa::new(dir.path());
     let basic = base64::engine::general_purpose::STANDARD.encode("ci:pa55word");
-    let proxy = TlsProxy::start(&ca, anvil_addr(&chain), Some(&format!("Basic {basic}"))).await;
+    let Gateway { chain, ca, proxy, dir: _dir } = gateway(Some(&format!("Basic {basic}"))).await?;
     let port = proxy.addr.port();
 
     for scheme in ["https", "wss"] {

@@ -15,16 +15,25 @@ use ledgerops_node::follow::verify::{Scope, Verifier};
 use ledgerops_reconcile::observed::labels;
 use ledgerops_registry::RegistryState;
 
-use crate::harness::{self, Site, label, service};
+use crate::harness::{self, Node, Site, label, service};
 use crate::rpc::{Faults, RpcProxy};
+
+/// A site whose node reads the chain through an RPC proxy (behaving until told otherwise), once
+/// it created `service`'s first revision, published before it started.
+async fn followed_through_proxy(namespace: &'static str, service: &str) -> (Site, RpcProxy, Node) {
+    let site = Site::start(namespace).await;
+    let rpc = RpcProxy::start(&site.chain.anvil.endpoint()).await;
+    let (ns, name) = service.split_once('/').expect("namespace/name");
+    harness::publish_spec(&site.chain, service, &harness::app(1, name, None)).await;
+    let node = site.node_with(&rpc.url, &[]);
+    let swarm_name = format!("{ns}_{name}");
+    node.until(&format!("{swarm_name} created"), || harness::service(&swarm_name)).await;
+    (site, rpc, node)
+}
 
 #[tokio::test]
 async fn a_log_hidden_by_the_rpc_holds_that_service_and_no_other() {
-    let site = Site::start("proved").await;
-    let rpc = RpcProxy::start(&site.chain.anvil.endpoint()).await;
-    harness::publish_spec(&site.chain, "proved/a", &harness::app(1, "a", None)).await;
-    let node = site.node_with(&rpc.url, &[]);
-    node.until("proved_a created", || service("proved_a")).await;
+    let (site, rpc, node) = followed_through_proxy("proved", "proved/a").await;
 
     // The RPC hides revision 2 of proved/a; proved/b is published after the node held proved/a,
     // so the node finds the same mismatch in two reads, at two blocks (it was journaled twice
@@ -106,11 +115,7 @@ async fn each_check_holds_only_the_audit_head_and_the_services_it_compared() {
 /// its own site's services and run the other's). While held, the node keeps its verified record.
 #[tokio::test]
 async fn a_forged_site_for_this_node_in_logs_that_do_not_verify_is_not_followed() {
-    let site = Site::start("resited").await;
-    let rpc = RpcProxy::start(&site.chain.anvil.endpoint()).await;
-    harness::publish_spec(&site.chain, "resited/here", &harness::app(1, "here", None)).await;
-    let node = site.node_with(&rpc.url, &[]);
-    node.until("resited_here created", || service("resited_here")).await;
+    let (site, rpc, node) = followed_through_proxy("resited", "resited/here").await;
 
     // From now on every range of logs carries a copy of this node's NodeAdded naming site-b.
     let me = site.chain.account(harness::NODE);
@@ -139,11 +144,7 @@ async fn a_forged_site_for_this_node_in_logs_that_do_not_verify_is_not_followed(
 /// the RPC answers truly again.
 #[tokio::test]
 async fn a_header_whose_state_root_is_not_its_hashs_is_refused() {
-    let site = Site::start("rooted").await;
-    let rpc = RpcProxy::start(&site.chain.anvil.endpoint()).await;
-    harness::publish_spec(&site.chain, "rooted/web", &harness::app(1, "one", None)).await;
-    let node = site.node_with(&rpc.url, &[]);
-    node.until("rooted_web created", || service("rooted_web")).await;
+    let (site, rpc, node) = followed_through_proxy("rooted", "rooted/web").await;
 
     rpc.set(Faults { state_root: Some(B256::repeat_byte(0x42)), ..Faults::default() });
     harness::publish_spec(&site.chain, "rooted/web", &harness::app(2, "two", None)).await;
