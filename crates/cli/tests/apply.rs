@@ -144,6 +144,13 @@ async fn a_bad_file_or_a_refused_service_sends_nothing() {
     assert_eq!(code(&missing), Some(2));
     assert!(stderr(&missing).contains("cannot read nowhere.yml"), "{}", stderr(&missing));
 
+    // A program name longer than Linux runs (one past 64 KiB wedges runc 1.1.5: docs/reliability.md).
+    let long_name = format!("services:\n  web:\n    image: {IMAGE}\n    command: [\"{}\"]\n", "x".repeat(5000));
+    let out = w.run(DEPLOYER, &["apply", "-f", &w.write("long.yml", &long_name), "--namespace", "prod"]);
+    assert_eq!(code(&out), Some(2));
+    assert!(stderr(&out).contains("the program's name is 5000 bytes"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("PATH_MAX"), "{}", stderr(&out));
+
     let good = w.write("stack.yml", &stack(1, true));
     let unknown = w.run(DEPLOYER, &["apply", "-f", &good, "--namespace", "staging"]);
     assert_eq!(code(&unknown), Some(2));

@@ -87,6 +87,10 @@ pub struct RunArgs {
     /// Docker's unix socket; default: DOCKER_HOST or /var/run/docker.sock.
     #[arg(long, env = "LEDGEROPS_DOCKER_SOCKET")]
     pub docker_socket: Option<String>,
+    /// Longest wait for one Docker request (default 30s): an engine that does not answer in time
+    /// is reported hung (/readyz, metric, log) and the node goes on with what does not need it.
+    #[arg(long, env = "LEDGEROPS_DOCKER_TIMEOUT")]
+    pub docker_timeout: Option<humantime::Duration>,
     /// How often every service is compared with Swarm even without a chain event (drift repair).
     #[arg(long, env = "LEDGEROPS_RESYNC")]
     pub resync: Option<humantime::Duration>,
@@ -155,6 +159,7 @@ struct FileConfig {
     site: Option<Vec<String>>,
     data_dir: Option<PathBuf>,
     docker_socket: Option<String>,
+    docker_timeout: Option<String>,
     resync: Option<String>,
     poll_interval: Option<String>,
     confirmations: Option<u64>,
@@ -196,6 +201,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Docker's socket, when not the default.
     pub docker_socket: Option<String>,
+    /// Longest wait for one Docker request.
+    pub docker_timeout: Duration,
     /// Full comparison period.
     pub resync: Duration,
     /// RPC polling period (http endpoints).
@@ -267,6 +274,12 @@ impl Config {
             sites,
             data_dir: args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| default_dir.into()),
             docker_socket: args.docker_socket.clone().or(file.docker_socket),
+            docker_timeout: duration(
+                args.docker_timeout,
+                "docker_timeout",
+                file.docker_timeout,
+                ledgerops_swarm::DEFAULT_TIMEOUT,
+            )?,
             resync: duration(args.resync, "resync", file.resync, Duration::from_secs(30))?,
             poll_interval: duration(
                 args.poll_interval,

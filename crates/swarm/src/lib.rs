@@ -8,6 +8,8 @@ mod rollout;
 pub mod translate;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::future::Future;
+use std::time::Duration;
 
 use bollard::Docker;
 use bollard::query_parameters::{ListConfigsOptions, ListSecretsOptions, ListServicesOptions, UpdateServiceOptions};
@@ -33,6 +35,15 @@ pub enum Error {
     /// No engine answers (not running, wrong socket, restarting).
     #[error("cannot reach Docker: {0}")]
     Unreachable(String),
+    /// The engine took the request and did not answer within the bound: it is wedged (a stuck
+    /// `runc`, a frozen or overloaded dockerd; docs/reliability.md).
+    #[error("Docker did not answer `{request}` within {}s: the engine may be wedged (docs/reliability.md)", .after.as_secs_f64())]
+    Hung {
+        /// The request, in Docker CLI words.
+        request: &'static str,
+        /// The bound it outlasted.
+        after: Duration,
+    },
     /// The engine is not a swarm manager.
     #[error("this Docker engine is not a swarm manager: run `docker swarm init` ({0})")]
     NotSwarm(String),
@@ -55,12 +66,14 @@ pub enum Error {
 impl Error {
     /// True when trying again later may succeed.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Unreachable(_) | Self::Conflict)
+        matches!(self, Self::Unreachable(_) | Self::Hung { .. } | Self::Conflict)
     }
 
     fn from_docker(e: bollard::errors::Error) -> Self {
         use bollard::errors::Error as E;
         match e {
+            // bollard's own bound, a backstop behind [`Swarm::call`]'s.
+            E::RequestTimeoutError => Self::Hung { request: "a request", after: Duration::from_secs(0) },
             // Engines answer a stale version with 500 "update out of sequence" (20.10) or 409.
             E::DockerResponseServerError { status_code: 409, .. } => Self::Conflict,
             E::DockerResponseServerError { message, .. } if message.contains("update out of sequence") => {
@@ -76,6 +89,11 @@ impl Error {
 /// Tries of one update when the engine reports a newer version than the one read.
 pub const UPDATE_ATTEMPTS: usize = 3;
 
+/// How long one Docker request may take by default before the engine is taken for wedged: far
+/// longer than any request the node makes takes on a healthy engine (they read or write Swarm's
+/// store; none waits for a pull or a container), short enough to say so within a resync.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// A `Result` of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -83,26 +101,45 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, Clone)]
 pub struct Swarm {
     docker: Docker,
+    /// The longest one request may take.
+    timeout: Duration,
 }
 
 impl Swarm {
     /// Connects to `DOCKER_HOST` or the local socket and agrees on an API version (never a
-    /// hard-coded one: edge engines differ).
-    pub async fn connect() -> Result<Self> {
+    /// hard-coded one: edge engines differ); every request is bounded by `timeout`.
+    pub async fn connect(timeout: Duration) -> Result<Self> {
         let docker = Docker::connect_with_local_defaults().map_err(|e| Error::Unreachable(e.to_string()))?;
-        Self::negotiate(docker).await
+        Self::negotiate(docker, timeout).await
     }
 
-    /// Connects to the engine at a unix socket path.
-    pub async fn connect_socket(path: &str) -> Result<Self> {
-        let docker = Docker::connect_with_unix(path, 30, bollard::API_DEFAULT_VERSION)
+    /// Connects to the engine at a unix socket path; every request is bounded by `timeout`.
+    pub async fn connect_socket(path: &str, timeout: Duration) -> Result<Self> {
+        let docker = Docker::connect_with_unix(path, 120, bollard::API_DEFAULT_VERSION)
             .map_err(|e| Error::Unreachable(e.to_string()))?;
-        Self::negotiate(docker).await
+        Self::negotiate(docker, timeout).await
     }
 
-    async fn negotiate(docker: Docker) -> Result<Self> {
-        let docker = docker.negotiate_version().await.map_err(|e| Error::Unreachable(e.to_string()))?;
-        Ok(Self { docker })
+    async fn negotiate(docker: Docker, timeout: Duration) -> Result<Self> {
+        // bollard bounds only the wait for a response's head, in whole seconds: a backstop.
+        let docker = docker.with_timeout(timeout.saturating_mul(2).max(Duration::from_secs(1)));
+        let swarm = Self { docker: docker.clone(), timeout };
+        let docker = swarm.call("version", docker.negotiate_version()).await?;
+        Ok(Self { docker, timeout })
+    }
+
+    /// Sends one request, named `request` in the error, bounded by the node's timeout from the
+    /// first byte sent to the last byte read: an engine that takes a request and never answers
+    /// (a stuck `runc` holds its lock) must not stall the node with it.
+    async fn call<T>(
+        &self,
+        request: &'static str,
+        sent: impl Future<Output = Result<T, bollard::errors::Error>>,
+    ) -> Result<T> {
+        match tokio::time::timeout(self.timeout, sent).await {
+            Ok(answer) => answer.map_err(Error::from_docker),
+            Err(_) => Err(Error::Hung { request, after: self.timeout }),
+        }
     }
 
     /// The services this node manages (labelled `ledgerops.managed-by=ledgerops`; others are
@@ -113,9 +150,15 @@ impl Swarm {
         let names: NetworkNames = objects.networks.iter().map(|n| (n.id.clone(), n.name.clone())).collect();
         let filter = HashMap::from([("label".to_owned(), vec![format!("{}={}", labels::MANAGED_BY, labels::MANAGER)])]);
         let options = ListServicesOptions { filters: Some(filter), status: None };
-        let services = self.docker.list_services(Some(options)).await.map_err(Error::from_docker)?;
+        let services = self.call("service ls", self.docker.list_services(Some(options))).await?;
         let services = services.into_iter().filter_map(|s| observed_of(s, &names)).collect();
         Ok(Observation { services, objects })
+    }
+
+    /// Asks the engine whether it answers at all (`GET /_ping`, no lock taken): after one request
+    /// hung, tells a wedged request (a stuck `runc` of one service) from a wedged engine.
+    pub async fn ping(&self) -> Result<()> {
+        self.call("_ping", self.docker.ping()).await.map(drop)
     }
 
     /// Carries out one step. An update that meets a version conflict (Swarm bumps the version
@@ -125,7 +168,7 @@ impl Swarm {
             Step::Create { desired, workload } => {
                 let spec = self.spec_for(&desired.swarm_name, &owner_of(desired), workload).await?;
                 let auth = registry_auth(&workload.image);
-                self.docker.create_service(spec, auth).await.map(drop).map_err(Error::from_docker)
+                self.call("service create", self.docker.create_service(spec, auth)).await.map(drop)
             }
             Step::Update { swarm_id, version, desired, workload, .. } => {
                 let spec = self.spec_for(&desired.swarm_name, &owner_of(desired), workload).await?;
@@ -134,7 +177,7 @@ impl Swarm {
                     match self.update(swarm_id, version, spec.clone()).await {
                         Err(Error::Conflict) => {
                             let current =
-                                self.docker.inspect_service(swarm_id, None).await.map_err(Error::from_docker)?;
+                                self.call("service inspect", self.docker.inspect_service(swarm_id, None)).await?;
                             version = current.version.and_then(|v| v.index).unwrap_or_default();
                         }
                         other => return other,
@@ -142,7 +185,7 @@ impl Swarm {
                 }
                 self.update(swarm_id, version, spec).await
             }
-            Step::Remove { swarm_id, .. } => self.docker.delete_service(swarm_id).await.map_err(Error::from_docker),
+            Step::Remove { swarm_id, .. } => self.call("service rm", self.docker.delete_service(swarm_id)).await,
         }
     }
 
@@ -153,13 +196,13 @@ impl Swarm {
         let options = UpdateServiceOptions { version, ..Default::default() };
         let image = spec.task_template.as_ref().and_then(|t| t.container_spec.as_ref()).and_then(|c| c.image.clone());
         let auth = image.as_deref().and_then(registry_auth);
-        self.docker.update_service(id, spec, options, auth).await.map(drop).map_err(Error::from_docker)
+        self.call("service update", self.docker.update_service(id, spec, options, auth)).await.map(drop)
     }
 
     /// Sends service `id` again as it is, with the credentials the node holds now and its tasks
     /// forced to restart: after a pull the registry refused, once a login is given.
     pub async fn retry_pull(&self, id: &str) -> Result<()> {
-        let service = self.docker.inspect_service(id, None).await.map_err(Error::from_docker)?;
+        let service = self.call("service inspect", self.docker.inspect_service(id, None)).await?;
         let version = service.version.and_then(|v| v.index).unwrap_or_default();
         let mut spec = service.spec.unwrap_or_default();
         if let Some(template) = spec.task_template.as_mut() {
@@ -171,10 +214,12 @@ impl Swarm {
     /// Why the engine cannot pull `image`, in the registry's words (the engine asks the registry
     /// with the node's credentials); `None` when it can. Swarm's tasks only say "No such image".
     pub async fn pull_refusal(&self, image: &str) -> Option<String> {
-        match self.docker.inspect_registry_image(image, registry_auth(image)).await {
-            Ok(_) => None,
-            Err(bollard::errors::Error::DockerResponseServerError { message, .. }) => Some(message),
-            Err(e) => Some(e.to_string()),
+        let asked = self.docker.inspect_registry_image(image, registry_auth(image));
+        match tokio::time::timeout(self.timeout, asked).await {
+            Ok(Ok(_)) => None,
+            Ok(Err(bollard::errors::Error::DockerResponseServerError { message, .. })) => Some(message),
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(_) => Some(format!("no answer within {}s", self.timeout.as_secs_f64())),
         }
     }
 
@@ -187,12 +232,12 @@ impl Swarm {
     ) -> Result<bollard::models::ServiceSpec> {
         let mut ids = ObjectIds::default();
         if !workload.secrets.is_empty() {
-            let secrets = self.docker.list_secrets(None::<ListSecretsOptions>).await.map_err(Error::from_docker)?;
+            let secrets = self.call("secret ls", self.docker.list_secrets(None::<ListSecretsOptions>)).await?;
             let known = secrets.into_iter().map(|s| (s.spec.and_then(|x| x.name), s.id));
             ids.secrets = ids_by_name("secret", &workload.secrets, known)?;
         }
         if !workload.configs.is_empty() {
-            let configs = self.docker.list_configs(None::<ListConfigsOptions>).await.map_err(Error::from_docker)?;
+            let configs = self.call("config ls", self.docker.list_configs(None::<ListConfigsOptions>)).await?;
             let known = configs.into_iter().map(|c| (c.spec.and_then(|x| x.name), c.id));
             ids.configs = ids_by_name("config", &workload.configs, known)?;
         }

@@ -10,7 +10,7 @@ use bollard::query_parameters::{ListConfigsOptions, ListNetworksOptions, ListVol
 use ledgerops_reconcile::objects::{ConfigDef, NetworkDef, ObjectStep, ObservedObject, ObservedObjects};
 use ledgerops_reconcile::observed::labels;
 
-use crate::{Error, Result, Swarm};
+use crate::{Result, Swarm};
 
 /// The label filter of what the node owns.
 fn owned_filter() -> HashMap<String, Vec<String>> {
@@ -30,17 +30,13 @@ fn ownership(namespace: &str, mut more: HashMap<String, String>) -> HashMap<Stri
 impl Swarm {
     /// Every network (services name theirs, owned or not), and the configs and volumes the node owns.
     pub(crate) async fn observe_objects(&self) -> Result<ObservedObjects> {
-        let networks = self.docker.list_networks(None::<ListNetworksOptions>).await.map_err(Error::from_docker)?;
+        let networks = self.call("network ls", self.docker.list_networks(None::<ListNetworksOptions>)).await?;
         let configs = self
-            .docker
-            .list_configs(Some(ListConfigsOptions { filters: Some(owned_filter()) }))
-            .await
-            .map_err(Error::from_docker)?;
+            .call("config ls", self.docker.list_configs(Some(ListConfigsOptions { filters: Some(owned_filter()) })))
+            .await?;
         let volumes = self
-            .docker
-            .list_volumes(Some(ListVolumesOptions { filters: Some(owned_filter()) }))
-            .await
-            .map_err(Error::from_docker)?;
+            .call("volume ls", self.docker.list_volumes(Some(ListVolumesOptions { filters: Some(owned_filter()) })))
+            .await?;
         Ok(ObservedObjects {
             networks: networks
                 .into_iter()
@@ -70,13 +66,13 @@ impl Swarm {
     pub async fn apply_object(&self, step: &ObjectStep) -> Result<()> {
         match step {
             ObjectStep::CreateNetwork(def) => {
-                self.docker.create_network(network_request(def)).await.map(drop).map_err(Error::from_docker)
+                self.call("network create", self.docker.create_network(network_request(def))).await.map(drop)
             }
             ObjectStep::CreateConfig(def) => {
-                self.docker.create_config(config_spec(def)).await.map(drop).map_err(Error::from_docker)
+                self.call("config create", self.docker.create_config(config_spec(def))).await.map(drop)
             }
-            ObjectStep::RemoveNetwork { id, .. } => self.docker.remove_network(id).await.map_err(Error::from_docker),
-            ObjectStep::RemoveConfig { id, .. } => self.docker.delete_config(id).await.map_err(Error::from_docker),
+            ObjectStep::RemoveNetwork { id, .. } => self.call("network rm", self.docker.remove_network(id)).await,
+            ObjectStep::RemoveConfig { id, .. } => self.call("config rm", self.docker.delete_config(id)).await,
         }
     }
 }

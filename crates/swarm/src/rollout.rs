@@ -10,7 +10,7 @@ use ledgerops_reconcile::Rollout;
 use ledgerops_reconcile::observed::labels;
 
 use crate::translate::update_state;
-use crate::{Error, Result, Swarm};
+use crate::{Result, Swarm};
 
 /// Services per request: keeps the filter in the query string to a few kilobytes.
 const BATCH: usize = 100;
@@ -23,20 +23,16 @@ impl Swarm {
         let mut refusals = HashMap::new();
         for batch in swarm_ids.chunks(BATCH) {
             let ids = batch.to_vec();
-            let services = self
+            let listed = self.docker.list_services(Some(ListServicesOptions {
+                filters: Some(HashMap::from([("id".to_owned(), ids.clone())])),
+                // Swarm's task counts: a global service's desired count is its own.
+                status: Some(true),
+            }));
+            let services = self.call("service ls", listed).await?;
+            let listed = self
                 .docker
-                .list_services(Some(ListServicesOptions {
-                    filters: Some(HashMap::from([("id".to_owned(), ids.clone())])),
-                    // Swarm's task counts: a global service's desired count is its own.
-                    status: Some(true),
-                }))
-                .await
-                .map_err(Error::from_docker)?;
-            let tasks = self
-                .docker
-                .list_tasks(Some(ListTasksOptions { filters: Some(HashMap::from([("service".to_owned(), ids)])) }))
-                .await
-                .map_err(Error::from_docker)?;
+                .list_tasks(Some(ListTasksOptions { filters: Some(HashMap::from([("service".to_owned(), ids)])) }));
+            let tasks = self.call("service ps", listed).await?;
             let mut tasks_of: HashMap<&str, Vec<&Task>> = HashMap::new();
             for task in &tasks {
                 if let Some(service) = task.service_id.as_deref() {

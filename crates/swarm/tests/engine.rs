@@ -72,7 +72,7 @@ fn workload(replicas: u64) -> Workload {
 }
 
 async fn swarm() -> Swarm {
-    Swarm::connect().await.expect("dockerd answers (scripts/setup starts it)")
+    Swarm::connect(ledgerops_swarm::DEFAULT_TIMEOUT).await.expect("dockerd answers (scripts/setup starts it)")
 }
 
 /// The managed services whose name starts with `prefix` (tests run side by side).

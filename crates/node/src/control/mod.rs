@@ -66,6 +66,8 @@ struct Retry {
 pub struct Settings {
     /// Docker's socket, when not the default.
     pub docker_socket: Option<String>,
+    /// Longest wait for one Docker request.
+    pub docker_timeout: Duration,
     /// Sites from the configuration.
     pub sites: BTreeSet<B256>,
     /// The node's address: its site as the registry records it is added to `sites`.
@@ -271,7 +273,7 @@ impl Controller {
         for step in &plan.steps {
             let name = step_name(step).to_owned();
             let waiting = self.retries.get(&name).is_some_and(|r| r.at > now);
-            if self.dirty.contains(&name) && !waiting && !*shutdown.borrow() {
+            if self.dirty.contains(&name) && !waiting && !self.engine_down() && !*shutdown.borrow() {
                 self.execute(&swarm, step).await;
             }
             planned.insert(name);
@@ -308,8 +310,17 @@ impl Controller {
     async fn check_rollouts(&mut self, swarm: &Swarm, observed: &[Observed]) {
         let store = Arc::clone(&self.store);
         let applied = move |d: &Activation| store.applied(d.id, d.revision).unwrap_or(false);
-        for (desired, outcome) in self.rollouts.check(swarm, observed, applied).await {
-            self.report(&desired, outcome);
+        match self.rollouts.check(swarm, observed, applied).await {
+            Ok(verdicts) => {
+                for (desired, outcome) in verdicts {
+                    self.report(&desired, outcome);
+                }
+            }
+            Err(e) if e.is_transient() => self.docker_failed(&e),
+            Err(e) => {
+                self.count_docker_error(&e);
+                tracing::warn!(error = %e, "cannot read how the rollouts in progress go; looked at again next pass");
+            }
         }
     }
 
@@ -382,8 +393,8 @@ impl Controller {
             return Some(swarm.clone());
         }
         let connected = match &self.settings.docker_socket {
-            Some(socket) => Swarm::connect_socket(socket).await,
-            None => Swarm::connect().await,
+            Some(socket) => Swarm::connect_socket(socket, self.settings.docker_timeout).await,
+            None => Swarm::connect(self.settings.docker_timeout).await,
         };
         match connected {
             Ok(swarm) => {
@@ -397,17 +408,53 @@ impl Controller {
         }
     }
 
+    /// The engine failed a request every service needs (the observation): nothing is done until
+    /// it answers again, after a growing wait.
     fn docker_failed(&mut self, error: &DockerError) {
-        self.metrics.docker_errors.inc();
+        self.count_docker_error(error);
         let wait = self.docker.failed(error);
         self.docker_retry = Some(Instant::now() + wait);
-        self.health.update(|s| s.docker_reachable = false);
+        let hung = matches!(error, DockerError::Hung { .. }).then(|| error.to_string());
+        self.health.update(|s| {
+            s.docker_reachable = false;
+            s.docker_hung = hung;
+        });
     }
 
     fn docker_recovered(&mut self) {
         self.docker.recovered();
         self.docker_retry = None;
-        self.health.update(|s| s.docker_reachable = true);
+        self.health.update(|s| {
+            s.docker_reachable = true;
+            s.docker_hung = None;
+        });
+    }
+
+    /// True while the engine is taken for down or hung: the pass's remaining steps wait for it.
+    fn engine_down(&self) -> bool {
+        self.docker_retry.is_some()
+    }
+
+    /// After a step failed with `error`: an unreachable engine is down for every service; after a
+    /// request that hung, the engine is asked whether it answers at all, and only if it does not
+    /// is it taken for hung (a request wedged by one service's container leaves the others served).
+    async fn check_engine_after(&mut self, swarm: &Swarm, error: &DockerError) {
+        match error {
+            DockerError::Unreachable(_) => self.docker_failed(error),
+            DockerError::Hung { .. } => {
+                if let Err(e) = swarm.ping().await {
+                    self.docker_failed(&e);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn count_docker_error(&self, error: &DockerError) {
+        self.metrics.docker_errors.inc();
+        if matches!(error, DockerError::Hung { .. }) {
+            self.metrics.docker_hung.inc();
+        }
     }
 
     async fn execute(&mut self, swarm: &Swarm, step: &Step) {
@@ -445,7 +492,7 @@ impl Controller {
                 self.store.record(&entry("ok", detail))
             }
             Err(e) => {
-                self.metrics.docker_errors.inc();
+                self.count_docker_error(&e);
                 self.last.insert(name.clone(), (format!("{action} error"), Some(e.to_string())));
                 if !e.is_transient()
                     && applied_id(step).is_some()
@@ -456,11 +503,10 @@ impl Controller {
                 let failures = self.retries.get(&name).map_or(1, |r| r.failures + 1);
                 let wait = backoff(failures, self.settings.backoff_cap).max(Duration::from_secs(1));
                 self.retries.insert(name.clone(), Retry { failures, at: Instant::now() + wait });
-                if matches!(e, DockerError::Unreachable(_)) {
-                    self.docker_failed(&e);
-                } else {
+                if !matches!(e, DockerError::Unreachable(_)) {
                     tracing::warn!(service = %name, revision, action, error = %e, retry_in = ?wait, "{detail} failed");
                 }
+                self.check_engine_after(swarm, &e).await;
                 self.store.record(&entry("error", format!("{detail}: {e}")))
             }
         };

@@ -42,7 +42,7 @@ impl Controller {
     ) {
         let key = step.name();
         planned.insert(key.clone());
-        if self.retries.get(&key).is_some_and(|r| r.at > now) || *shutdown.borrow() {
+        if self.retries.get(&key).is_some_and(|r| r.at > now) || self.engine_down() || *shutdown.borrow() {
             return;
         }
         let (action, name, done) = match step {
@@ -72,11 +72,12 @@ impl Controller {
                 self.store.record(&entry("ok", format!("{action} {done}")))
             }
             Err(e) => {
-                self.metrics.docker_errors.inc();
+                self.count_docker_error(&e);
                 let failures = self.retries.get(&key).map_or(1, |r| r.failures + 1);
                 let wait = backoff(failures, self.settings.backoff_cap).max(Duration::from_secs(1));
                 self.retries.insert(key, Retry { failures, at: Instant::now() + wait });
                 tracing::warn!(object = %name, error = %e, retry_in = ?wait, "{action} not {done}");
+                self.check_engine_after(swarm, &e).await;
                 self.store.record(&entry("error", format!("{action} not {done}: {e}")))
             }
         };

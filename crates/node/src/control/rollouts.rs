@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use alloy::primitives::B256;
 use ledgerops_reconcile::{Desired, Observed, Verdict, by_service, judge};
-use ledgerops_swarm::{Swarm, auth_fingerprint};
+use ledgerops_swarm::{Error as DockerError, Swarm, auth_fingerprint};
 use tokio::time::Instant;
 
 use crate::store::Store;
@@ -141,7 +141,7 @@ impl Rollouts {
         swarm: &Swarm,
         observed: &[Observed],
         applied: impl Fn(&Activation) -> bool,
-    ) -> Vec<(Activation, Outcome)> {
+    ) -> Result<Vec<(Activation, Outcome)>, DockerError> {
         let by_service = by_service(observed);
         let mut ready = Vec::new();
         for (name, watch) in &self.watches {
@@ -153,10 +153,10 @@ impl Rollouts {
             }
         }
         if ready.is_empty() {
-            return Vec::new();
+            return Ok(Vec::new());
         }
         let ids: Vec<String> = ready.iter().map(|(_, _, id)| id.clone()).collect();
-        let Ok(rollouts) = swarm.rollouts(&ids).await else { return Vec::new() };
+        let rollouts = swarm.rollouts(&ids).await?;
         let mut reached = Vec::new();
         for (name, watch, id) in ready {
             let Some(rollout) = rollouts.get(&id) else { continue };
@@ -175,7 +175,7 @@ impl Rollouts {
                 }
             }
         }
-        reached
+        Ok(reached
             .into_iter()
             .filter_map(|(name, outcome)| {
                 let health = if outcome == Outcome::Converged { "Healthy" } else { "Degraded" };
@@ -184,7 +184,7 @@ impl Rollouts {
                 self.judged.insert((watch.desired.id, watch.desired.revision, watch.desired.activation));
                 Some((watch.desired, outcome))
             })
-            .collect()
+            .collect())
     }
 
     /// Sends again the services whose pull was refused, where the node's credentials for the

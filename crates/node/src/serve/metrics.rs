@@ -71,6 +71,8 @@ pub struct Metrics {
     pub rpc_untrusted: Counter,
     /// Failed Docker requests.
     pub docker_errors: Counter,
+    /// Docker requests that did not answer within the node's bound (`--docker-timeout`).
+    pub docker_hung: Counter,
     /// Services held because their events disagree with the registry's proved state.
     pub held_services: Gauge,
     /// Times the logs read disagreed with the registry's proved state.
@@ -95,6 +97,7 @@ impl Default for Metrics {
             rpc_disagreements: Counter::default(),
             rpc_untrusted: Counter::default(),
             docker_errors: Counter::default(),
+            docker_hung: Counter::default(),
             held_services: Gauge::default(),
             verify_mismatches: Counter::default(),
         };
@@ -130,6 +133,11 @@ impl Metrics {
             self.rpc_untrusted.clone(),
         );
         r.register("docker_errors", "Failed Docker requests", self.docker_errors.clone());
+        r.register(
+            "docker_hung",
+            "Docker requests that did not answer within --docker-timeout (a wedged engine; counted in docker_errors too)",
+            self.docker_hung.clone(),
+        );
         r.register(
             "held_services",
             "Services held at their last verified state: the logs read disagree with the registry's proved state",

@@ -37,6 +37,9 @@ pub struct Status {
     pub state_loaded: bool,
     /// Docker answered the last request.
     pub docker_reachable: bool,
+    /// The engine took the node's last request and did not answer within `--docker-timeout`
+    /// (the error's words): it is wedged. The node keeps following the chain and retries.
+    pub docker_hung: Option<String>,
     /// Managed services at the last reconcile.
     pub services: usize,
     /// Unix time (ms) of the last completed reconcile.
@@ -110,6 +113,7 @@ struct Readiness {
     rpc_reachable: bool,
     state_loaded: bool,
     docker_reachable: bool,
+    docker_hung: bool,
     unregistered: bool,
 }
 
@@ -148,6 +152,7 @@ async fn readyz(State(health): State<Arc<Health>>) -> impl IntoResponse {
         rpc_reachable: status.rpc_reachable,
         state_loaded: status.state_loaded,
         docker_reachable: status.docker_reachable,
+        docker_hung: status.docker_hung.is_some(),
         unregistered: status.unregistered,
     };
     (code, Json(readiness))

@@ -173,7 +173,7 @@ async fn a_revision_failing_on_a_majority_is_rolled_back_on_chain_and_everywhere
     for socket in sockets {
         assert_eq!(revision_on(socket, "fleet_web").as_deref(), Some("1"), "engine {socket:?}");
     }
-    let votes: u64 = nodes.iter().map(|n| metric(n, "ledgerops_rollback_votes_total")).sum();
+    let votes: u64 = nodes.iter().map(|n| n.metric("ledgerops_rollback_votes_total")).sum();
     assert!(votes >= 2, "a quorum of votes was sent: {votes}");
 }
 
@@ -199,7 +199,7 @@ async fn one_failing_node_of_three_does_not_roll_the_fleet_back() {
     needs_secret.body.secrets.push(Mount { name: secret.into(), ..Mount::default() });
     harness::publish_spec(chain, "lone/web", &needs_secret).await;
     nodes[2]
-        .until("the third node voted", || (metric(&nodes[2], "ledgerops_rollback_votes_total") == 1).then_some(()))
+        .until("the third node voted", || (nodes[2].metric("ledgerops_rollback_votes_total") == 1).then_some(()))
         .await;
     for (node, socket) in nodes.iter().zip(sockets).take(2) {
         node.until("revision 2 runs where the secret exists", || {
@@ -215,12 +215,4 @@ async fn one_failing_node_of_three_does_not_roll_the_fleet_back() {
     for socket in sockets {
         docker_on(socket.as_deref(), &["secret", "rm", secret]);
     }
-}
-
-/// The value of an unlabelled metric on `node`'s /metrics.
-fn metric(node: &Node, name: &str) -> u64 {
-    let (_, text) = node.get_text("/metrics");
-    text.lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.trim().parse::<f64>().ok()))
-        .map_or(0, |v| v as u64)
 }

@@ -221,6 +221,33 @@ impl Node {
         http_get(self.port, path)
     }
 
+    /// The value of an unlabelled metric on /metrics (0 when absent).
+    pub fn metric(&self, name: &str) -> u64 {
+        let (_, text) = self.get_text("/metrics");
+        text.lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.trim().parse::<f64>().ok()))
+            .map_or(0, |v| v as u64)
+    }
+
+    /// SIGTERM, then waits up to `limit` for the exit (a liveness bound, not a timing claim);
+    /// returns the exit code, or kills the node and fails when it is still running.
+    pub fn terminate_within(&mut self, limit: Duration) -> Option<i32> {
+        let mut child = self.child.take()?;
+        Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = child.try_wait().expect("wait works") {
+                return status.code();
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the node did not stop within {limit:?} of SIGTERM:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Waits until `check` returns something, failing with `what` and the node's log.
     pub async fn until<T>(&self, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
         let deadline = Instant::now() + Duration::from_secs(60);

@@ -5,6 +5,7 @@ mod burst;
 mod checkpoint;
 mod config;
 mod deploy;
+mod engine_hung;
 mod engine_restart;
 mod faults;
 mod fleet;
