@@ -24,6 +24,9 @@ pub const DEV_DATA_DIR: &str = ".ledgerops/dev-node";
 const DEFAULT_LISTEN: &str = "127.0.0.1:9470";
 /// The registry's default replica cap of a namespace.
 const DEFAULT_MAX_REPLICAS: u32 = 100;
+/// Long enough to ride out a slow renewal, short enough that a site is not left alone for long
+/// after its acting instance died: a standby takes over within this, plus a sixth of it.
+const DEFAULT_LEASE_DURATION: Duration = Duration::from_secs(15);
 
 /// The node watcher: follows the registry and makes the local Docker Swarm match it.
 #[derive(Debug, Parser)]
@@ -91,6 +94,14 @@ pub struct RunArgs {
     /// is reported hung (/readyz, metric, log) and the node goes on with what does not need it.
     #[arg(long, env = "LEDGEROPS_DOCKER_TIMEOUT")]
     pub docker_timeout: Option<humantime::Duration>,
+    /// Acts on the Swarm only while holding the lease NAME, kept in the Swarm itself: however
+    /// many instances run with the same NAME against one Swarm, one acts and the others stand by
+    /// (run the node as a Swarm service, or on several managers).
+    #[arg(long, env = "LEDGEROPS_LEASE", value_name = "NAME")]
+    pub lease: Option<String>,
+    /// How long a holder that stopped renewing keeps the lease before a standby takes it.
+    #[arg(long, env = "LEDGEROPS_LEASE_DURATION")]
+    pub lease_duration: Option<humantime::Duration>,
     /// How often every service is compared with Swarm even without a chain event (drift repair).
     #[arg(long, env = "LEDGEROPS_RESYNC")]
     pub resync: Option<humantime::Duration>,
@@ -160,6 +171,8 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     docker_socket: Option<String>,
     docker_timeout: Option<String>,
+    lease: Option<String>,
+    lease_duration: Option<String>,
     resync: Option<String>,
     poll_interval: Option<String>,
     confirmations: Option<u64>,
@@ -203,6 +216,8 @@ pub struct Config {
     pub docker_socket: Option<String>,
     /// Longest wait for one Docker request.
     pub docker_timeout: Duration,
+    /// The Swarm lease this instance must hold to act, and its duration.
+    pub lease: Option<(String, Duration)>,
     /// Full comparison period.
     pub resync: Duration,
     /// RPC polling period (http endpoints).
@@ -280,6 +295,13 @@ impl Config {
                 file.docker_timeout,
                 ledgerops_swarm::DEFAULT_TIMEOUT,
             )?,
+            lease: match args.lease.clone().or(file.lease) {
+                Some(name) => Some((
+                    lease_name(name)?,
+                    duration(args.lease_duration, "lease_duration", file.lease_duration, DEFAULT_LEASE_DURATION)?,
+                )),
+                None => None,
+            },
             resync: duration(args.resync, "resync", file.resync, Duration::from_secs(30))?,
             poll_interval: duration(
                 args.poll_interval,
@@ -356,6 +378,21 @@ impl Config {
             ));
         }
         Ok(())
+    }
+}
+
+/// A lease name becomes part of a Swarm service's name (`ledgerops-lease-NAME`).
+fn lease_name(name: String) -> Result<String, ConfigError> {
+    let fits = !name.is_empty()
+        && name.len() <= 40
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && name.as_bytes()[0].is_ascii_alphanumeric();
+    if fits {
+        Ok(name)
+    } else {
+        Err(ConfigError(format!(
+            "lease {name:?}: use 1 to 40 letters, digits, '-' or '_', starting with a letter or digit"
+        )))
     }
 }
 

@@ -120,6 +120,7 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
     let settings = Settings {
         docker_socket: config.docker_socket.clone(),
         docker_timeout: config.docker_timeout,
+        lease: config.lease.clone(),
         sites: config.sites.iter().filter_map(|s| ledgerops_registry::site_id(s).ok()).collect::<BTreeSet<_>>(),
         node: config.connection.signer.as_ref().map(PrivateKeySigner::address),
         resync: config.resync,

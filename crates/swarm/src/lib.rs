@@ -3,6 +3,7 @@
 //! [`translate::observed_of`], so the pure core compares like with like.
 
 mod auth;
+pub mod lease;
 mod objects;
 mod rollout;
 pub mod translate;

@@ -15,10 +15,12 @@ use ledgerops_swarm::{Error as DockerError, Swarm};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
+pub mod lease;
 mod objects;
 pub mod rollouts;
 pub mod status;
 
+use self::lease::Lease;
 use self::objects::with_conflicts_held;
 use self::rollouts::{Activation, Outcome, Report, Rollouts};
 use self::status::{Seen, statuses};
@@ -80,6 +82,8 @@ pub struct Settings {
     pub max_replicas: u32,
     /// Powers over the host this node grants on top of namespace policies.
     pub allow: BTreeSet<Permission>,
+    /// The lease that makes this instance the only one acting on the Swarm, and its duration.
+    pub lease: Option<(String, Duration)>,
 }
 
 /// The loop's state.
@@ -94,6 +98,7 @@ pub struct Controller {
     changed_at: BTreeMap<String, Instant>,
     last: BTreeMap<String, (String, Option<String>)>,
     swarm: Option<Swarm>,
+    lease: Option<Lease>,
     docker: Outage,
     docker_retry: Option<Instant>,
     state: Option<Arc<RegistryState>>,
@@ -117,7 +122,9 @@ impl Controller {
         reports: Option<mpsc::UnboundedSender<Report>>,
     ) -> Self {
         let docker = Outage::new("Docker", settings.backoff_cap.min(Duration::from_secs(30)));
+        let lease = settings.lease.clone().map(|(name, duration)| Lease::new(name, duration));
         Self {
+            lease,
             settings,
             store,
             health,
@@ -170,6 +177,9 @@ impl Controller {
             if *shutdown.borrow() {
                 break;
             }
+        }
+        if let (Some(lease), Some(swarm)) = (&mut self.lease, &self.swarm) {
+            lease.release(swarm).await;
         }
         tracing::info!("controller stopped");
     }
@@ -241,7 +251,8 @@ impl Controller {
 
     fn next_retry(&self) -> Option<Instant> {
         let rollout = self.rollouts.pending().then(|| Instant::now() + ROLLOUT_CHECK);
-        self.retries.values().map(|r| r.at).chain(self.docker_retry).chain(rollout).min()
+        let lease = self.lease.as_ref().map(Lease::next_check);
+        self.retries.values().map(|r| r.at).chain(self.docker_retry).chain(rollout).chain(lease).min()
     }
 
     /// One pass: observe, plan, act on the dirty services whose backoff has passed.
@@ -251,6 +262,9 @@ impl Controller {
         }
         let started = Instant::now();
         let Some(swarm) = self.connect().await else { return };
+        if !self.hold_lease(&swarm).await {
+            return;
+        }
         let observation = match swarm.observe().await {
             Ok(observation) => observation,
             Err(e) => return self.docker_failed(&e),
@@ -273,7 +287,7 @@ impl Controller {
         for step in &plan.steps {
             let name = step_name(step).to_owned();
             let waiting = self.retries.get(&name).is_some_and(|r| r.at > now);
-            if self.dirty.contains(&name) && !waiting && !self.engine_down() && !*shutdown.borrow() {
+            if self.dirty.contains(&name) && !waiting && self.may_act() && !*shutdown.borrow() {
                 self.execute(&swarm, step).await;
             }
             planned.insert(name);
@@ -286,8 +300,10 @@ impl Controller {
         self.retries.retain(|name, _| planned.contains(name));
         self.changed_at.retain(|name, _| planned.contains(name));
         self.dirty = Dirty::Names(self.retries.keys().cloned().collect());
-        self.check_rollouts(&swarm, observed).await;
-        self.retry_pulls(&swarm).await;
+        if self.may_act() {
+            self.check_rollouts(&swarm, observed).await;
+            self.retry_pulls(&swarm).await;
+        }
         if let Some(state) = &self.state {
             let seen = Seen {
                 state,
@@ -430,9 +446,34 @@ impl Controller {
         });
     }
 
-    /// True while the engine is taken for down or hung: the pass's remaining steps wait for it.
-    fn engine_down(&self) -> bool {
-        self.docker_retry.is_some()
+    /// False while the engine is taken for down or hung, or another instance holds the lease:
+    /// the pass's remaining steps wait.
+    fn may_act(&self) -> bool {
+        self.docker_retry.is_none() && self.lease.as_ref().is_none_or(Lease::acting)
+    }
+
+    /// Takes or renews the lease when one is configured; true when this instance acts. A standby
+    /// says so in /readyz and /status and does nothing else on the Swarm.
+    async fn hold_lease(&mut self, swarm: &Swarm) -> bool {
+        let Some(lease) = &mut self.lease else { return true };
+        let refreshed = lease.refresh(swarm).await;
+        let holder = if lease.acting() { Some(lease.me().to_owned()) } else { lease.other_holder().map(str::to_owned) };
+        let acting = match refreshed {
+            Ok(acting) => {
+                self.docker_recovered();
+                acting
+            }
+            Err(e) => {
+                self.docker_failed(&e);
+                return false;
+            }
+        };
+        self.metrics.lease_held.set(i64::from(acting));
+        self.health.update(|s| {
+            s.standby = !acting;
+            s.lease_holder = holder;
+        });
+        acting
     }
 
     /// After a step failed with `error`: an unreachable engine is down for every service; after a

@@ -42,7 +42,7 @@ impl Controller {
     ) {
         let key = step.name();
         planned.insert(key.clone());
-        if self.retries.get(&key).is_some_and(|r| r.at > now) || self.engine_down() || *shutdown.borrow() {
+        if self.retries.get(&key).is_some_and(|r| r.at > now) || !self.may_act() || *shutdown.borrow() {
             return;
         }
         let (action, name, done) = match step {

@@ -73,6 +73,8 @@ pub struct Metrics {
     pub docker_errors: Counter,
     /// Docker requests that did not answer within the node's bound (`--docker-timeout`).
     pub docker_hung: Counter,
+    /// 1 while this instance holds the Swarm's lease (`--lease`), 0 while it stands by.
+    pub lease_held: Gauge,
     /// Services held because their events disagree with the registry's proved state.
     pub held_services: Gauge,
     /// Times the logs read disagreed with the registry's proved state.
@@ -98,6 +100,7 @@ impl Default for Metrics {
             rpc_untrusted: Counter::default(),
             docker_errors: Counter::default(),
             docker_hung: Counter::default(),
+            lease_held: Gauge::default(),
             held_services: Gauge::default(),
             verify_mismatches: Counter::default(),
         };
@@ -137,6 +140,11 @@ impl Metrics {
             "docker_hung",
             "Docker requests that did not answer within --docker-timeout (a wedged engine; counted in docker_errors too)",
             self.docker_hung.clone(),
+        );
+        r.register(
+            "lease_held",
+            "1 while this instance holds the Swarm's lease (--lease) and acts, 0 while it stands by",
+            self.lease_held.clone(),
         );
         r.register(
             "held_services",

@@ -44,6 +44,11 @@ pub struct Status {
     pub services: usize,
     /// Unix time (ms) of the last completed reconcile.
     pub last_reconcile_ms: Option<u64>,
+    /// Another instance holds the Swarm's lease (`--lease`): this one follows the chain and acts
+    /// on nothing until the lease is free or expires.
+    pub standby: bool,
+    /// Who holds the lease as last read (this instance, or the other one), with `--lease`.
+    pub lease_holder: Option<String>,
     /// The node's key is not (or no longer) registered and no site is configured: it keeps what
     /// runs and acts on nothing until it is registered again.
     pub unregistered: bool,
@@ -114,6 +119,7 @@ struct Readiness {
     state_loaded: bool,
     docker_reachable: bool,
     docker_hung: bool,
+    standby: bool,
     unregistered: bool,
 }
 
@@ -144,7 +150,7 @@ async fn healthz() -> impl IntoResponse {
 
 async fn readyz(State(health): State<Arc<Health>>) -> impl IntoResponse {
     let status = health.status();
-    let ready = status.state_loaded && status.docker_reachable && !status.unregistered;
+    let ready = status.state_loaded && status.docker_reachable && !status.unregistered && !status.standby;
     let code = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let readiness = Readiness {
         ready,
@@ -153,6 +159,7 @@ async fn readyz(State(health): State<Arc<Health>>) -> impl IntoResponse {
         state_loaded: status.state_loaded,
         docker_reachable: status.docker_reachable,
         docker_hung: status.docker_hung.is_some(),
+        standby: status.standby,
         unregistered: status.unregistered,
     };
     (code, Json(readiness))

@@ -27,7 +27,7 @@ fn stderr(out: &std::process::Output) -> String {
 fn bad_settings_are_named_with_exit_code_2() {
     let registry = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
     let witness = ["--registry", registry, "--site", "a", "--witness-rpc-url", "http://127.0.0.1:9"];
-    let cases: [(&[&str], &str); 10] = [
+    let cases: [(&[&str], &str); 13] = [
         (&["--site", "a"], "no registry address"),
         (&[&witness[..], &["--rpc-quorum", "3"]].concat(), "rpc_quorum 3: between 1 and the 2 endpoint(s)"),
         (&[&witness[..], &["--rpc-quorum", "0"]].concat(), "rpc_quorum 0"),
@@ -38,6 +38,9 @@ fn bad_settings_are_named_with_exit_code_2() {
         (&["--registry", registry, "--site", "a", "--private-key", "0x12"], "not 32 bytes of hex"),
         (&["--registry", registry, "--site", "a", "--consensus", "qbft"], "--consensus qbft needs --checkpoint"),
         (&["--registry", registry, "--site", "a", "--checkpoint", "0x1234"], "write NUMBER:HASH"),
+        (&["--registry", registry, "--site", "a", "--lease", "site a"], "lease \"site a\": use 1 to 40 letters"),
+        (&["--registry", registry, "--site", "a", "--lease", "a", "--lease-duration", "0s"], "lease_duration must be"),
+        (&["--registry", registry, "--site", "a", "--docker-timeout", "0s"], "docker_timeout must be longer than zero"),
     ];
     for (args, named) in cases {
         let out = node(args);
@@ -102,7 +105,16 @@ async fn probes_say_little_and_status_and_metrics_want_the_token() {
     assert_eq!(code, 503, "no Docker: not ready");
     let mut keys: Vec<_> = ready.as_object().expect("an object").keys().cloned().collect();
     keys.sort();
-    let expected = ["chain_block", "docker_reachable", "ready", "rpc_reachable", "state_loaded", "unregistered"];
+    let expected = [
+        "chain_block",
+        "docker_hung",
+        "docker_reachable",
+        "ready",
+        "rpc_reachable",
+        "standby",
+        "state_loaded",
+        "unregistered",
+    ];
     assert_eq!(keys, expected, "readiness only: {ready}");
 
     for path in ["/status", "/metrics"] {
