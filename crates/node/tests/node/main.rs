@@ -13,13 +13,16 @@ mod fleet;
 mod harness;
 mod hostile;
 mod images;
+mod lease;
 mod lifecycle;
 mod membership;
+mod package;
 mod recovery;
 mod reorg;
 mod report;
 #[allow(unreachable_pub)] // shared by the test modules
 mod rpc;
+mod shipped;
 mod stack;
 mod verify;
 mod votes;
