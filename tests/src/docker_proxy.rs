@@ -1,6 +1,8 @@
 //! A unix-socket proxy in front of a Docker engine that a test can cut and restore (to take Docker
-//! away from one node without stopping the engine others share) and that counts the API requests
-//! passing through it (to compare how many calls a node and the `docker` CLI make for one change).
+//! away from one node without stopping the engine others share), that can hold every request
+//! naming one object unanswered (as an engine stuck on that object would), and that counts the API
+//! requests passing through it (to compare how many calls a node and the `docker` CLI make for one
+//! change).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -27,6 +29,7 @@ pub struct DockerProxy {
     pub path: PathBuf,
     upstream: PathBuf,
     tally: Arc<Mutex<Tally>>,
+    stalled: Arc<Mutex<Option<Vec<u8>>>>,
     serving: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -38,8 +41,13 @@ impl DockerProxy {
 
     /// Listens at `path`, forwarding to the engine at `upstream`.
     pub fn start_to(path: &Path, upstream: &Path) -> Self {
-        let mut proxy =
-            Self { path: path.to_path_buf(), upstream: upstream.to_path_buf(), tally: Arc::default(), serving: None };
+        let mut proxy = Self {
+            path: path.to_path_buf(),
+            upstream: upstream.to_path_buf(),
+            tally: Arc::default(),
+            stalled: Arc::default(),
+            serving: None,
+        };
         proxy.restore();
         proxy
     }
@@ -57,18 +65,29 @@ impl DockerProxy {
         let _ = std::fs::remove_file(&self.path);
         let listener = UnixListener::bind(&self.path).expect("bind the proxy socket");
         let upstream = self.upstream.clone();
-        let tally = Arc::clone(&self.tally);
+        let (tally, stalled) = (Arc::clone(&self.tally), Arc::clone(&self.stalled));
         self.serving = Some(tokio::spawn(async move {
             let mut connections = tokio::task::JoinSet::new();
             while let Ok((client, _)) = listener.accept().await {
-                let (upstream, tally) = (upstream.clone(), Arc::clone(&tally));
+                let (upstream, tally, stalled) = (upstream.clone(), Arc::clone(&tally), Arc::clone(&stalled));
                 connections.spawn(async move {
                     if let Ok(docker) = UnixStream::connect(&upstream).await {
-                        forward(client, docker, &tally).await;
+                        forward(client, docker, &tally, &stalled).await;
                     }
                 });
             }
         }));
+    }
+
+    /// From now on, a request whose bytes contain `text` (a service's name in its spec) is neither
+    /// passed on nor answered: its connection stays open until the client gives up.
+    pub fn stall(&self, text: &str) {
+        *self.stalled.lock().expect("not poisoned") = Some(text.as_bytes().to_vec());
+    }
+
+    /// Passes every request on again.
+    pub fn unstall(&self) {
+        *self.stalled.lock().expect("not poisoned") = None;
     }
 
     /// The requests counted so far.
@@ -99,8 +118,9 @@ impl Drop for DockerProxy {
     }
 }
 
-/// Copies both ways until either side closes, counting the request lines the client sends.
-async fn forward(client: UnixStream, docker: UnixStream, tally: &Mutex<Tally>) {
+/// Copies both ways until either side closes, counting the request lines the client sends; from
+/// a chunk holding the stalled text on, reads the client's bytes and drops them.
+async fn forward(client: UnixStream, docker: UnixStream, tally: &Mutex<Tally>, stalled: &Mutex<Option<Vec<u8>>>) {
     let (mut from_client, mut to_client) = client.into_split();
     let (mut from_docker, mut to_docker) = docker.into_split();
     let up = async {
@@ -111,6 +131,10 @@ async fn forward(client: UnixStream, docker: UnixStream, tally: &Mutex<Tally>) {
                 break;
             }
             count_lines(&chunk[..n], &mut line, tally);
+            if holds(&chunk[..n], stalled) {
+                while from_client.read(&mut chunk).await.is_ok_and(|n| n > 0) {}
+                break;
+            }
             if to_docker.write_all(&chunk[..n]).await.is_err() {
                 break;
             }
@@ -122,6 +146,12 @@ async fn forward(client: UnixStream, docker: UnixStream, tally: &Mutex<Tally>) {
         let _ = to_client.shutdown().await;
     };
     tokio::join!(up, down);
+}
+
+/// True when `bytes` contain the stalled text.
+fn holds(bytes: &[u8], stalled: &Mutex<Option<Vec<u8>>>) -> bool {
+    let stalled = stalled.lock().expect("not poisoned");
+    stalled.as_ref().is_some_and(|text| bytes.windows(text.len()).any(|w| w == text.as_slice()))
 }
 
 /// Feeds `bytes` into the current `line`; each completed line that is an HTTP request line is

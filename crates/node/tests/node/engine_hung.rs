@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use ledgerops_e2e::{Chain, repo_root};
 use ledgerops_reconcile::observed::labels;
 
-use crate::harness::{self, Node, SWARM, clean_on, engines, label, mode, service_on};
+use serde_json::Value;
+
+use crate::harness::{self, DockerProxy, Node, SWARM, Site, clean_on, engines, label, mode, service, service_on};
 
 /// The frozen dockerd `edge-<index>`; thawed when dropped, so a failing test leaves it running.
 struct Frozen(String);
@@ -96,7 +98,7 @@ async fn a_frozen_engine_is_reported_hung_and_what_was_missed_is_applied_when_it
         thawed.elapsed().as_secs_f64()
     );
     let (code, ready) = node.get("/readyz");
-    assert_eq!((code, &ready["docker_hung"]), (200, &serde_json::Value::Bool(false)), "{ready}");
+    assert_eq!((code, &ready["docker_hung"]), (200, &Value::Bool(false)), "{ready}");
     let web = service_on(on, "hung_web").expect("the service");
     assert_eq!((mode(&web).as_deref(), label(&web, labels::REVISION).as_deref()), (Some("two"), Some("2")));
     assert_eq!(node.journaled("hung_web", "create").len(), 1, "created once: {:?}", node.journal());
@@ -104,4 +106,49 @@ async fn a_frozen_engine_is_reported_hung_and_what_was_missed_is_applied_when_it
     assert!(!node.log().contains("panicked"), "{}", node.log());
     drop(node);
     clean_on(on, "hung_");
+}
+
+/// `(health, last error)` of `service` in /status.
+fn health_and_error(node: &Node, service: &str) -> Option<(String, String)> {
+    let (_, status) = node.get("/status");
+    let entry = status["services"].as_array()?.iter().find(|s| s["service"] == service)?.clone();
+    Some((entry["health"].as_str()?.to_owned(), entry["last_error"].as_str().unwrap_or_default().to_owned()))
+}
+
+/// One service's requests never answered while the engine answers everything else (a proxy on the
+/// node's socket holds each request that names the service, as an engine stuck on it would): that
+/// service waits out its backoff with the reason, the others are served, and the node stays ready
+/// (the engine answers a ping, so it is not taken for hung).
+#[tokio::test]
+async fn a_request_that_hangs_costs_only_its_own_service() {
+    let site = Site::start("stall").await;
+    let proxy = DockerProxy::start(&site.dir.path().join("docker.sock"));
+    proxy.stall("stall_slow");
+    let socket = proxy.path.to_str().expect("utf-8").to_owned();
+    let node = site.node_with(&site.chain.anvil.endpoint(), &["--docker-socket", &socket, "--docker-timeout", "2s"]);
+    harness::publish_spec(&site.chain, "stall/slow", &harness::app(1, "slow", None)).await;
+    harness::publish_spec(&site.chain, "stall/fast", &harness::app(1, "fast", None)).await;
+
+    let (_, reason) = node
+        .until("the slow service's create given up", || {
+            health_and_error(&node, "stall/slow").filter(|(_, e)| e.contains("did not answer"))
+        })
+        .await;
+    assert!(reason.contains("`service create` within 2s"), "{reason}");
+    node.until("the other service healthy meanwhile", || {
+        health_and_error(&node, "stall/fast").filter(|(h, _)| h == "Healthy")
+    })
+    .await;
+    let (code, ready) = node.get("/readyz");
+    assert_eq!((code, &ready["docker_hung"]), (200, &Value::Bool(false)), "the engine answers: {ready}");
+    assert!(node.metric("ledgerops_docker_hung_total") >= 1, "{}", node.get_text("/metrics").1);
+    assert!(service("stall_slow").is_none(), "not created while its requests hang");
+
+    proxy.unstall();
+    node.until("the slow service created once its requests are answered", || {
+        health_and_error(&node, "stall/slow").filter(|(h, _)| h == "Healthy")
+    })
+    .await;
+    assert_eq!(node.journaled("stall_fast", "create").len(), 1, "{:?}", node.journal());
+    drop(node);
 }

@@ -9,7 +9,7 @@ use ledgerops_e2e::Chain;
 use ledgerops_reconcile::observed::labels;
 use serde_json::Value;
 
-use crate::harness::{self, Node, clean, label, mode, service};
+use crate::harness::{self, Node, SWARM, clean, label, mode, service};
 
 /// The lease of this test; its Swarm service is `ledgerops-lease-e2e-lease`.
 const LEASE: &str = "e2e-lease";
@@ -52,6 +52,8 @@ fn revision_running() -> Option<(String, String)> {
 
 #[tokio::test]
 async fn one_instance_acts_and_another_takes_over_when_it_dies_or_stops() {
+    // Nodes prune what their registry does not place: one test's nodes on the shared Swarm at a time.
+    let _swarm = SWARM.lock().await;
     clean("lease_");
     ledgerops_e2e::remove_swarm_services(None, &format!("ledgerops-lease-{LEASE}"));
     let chain = Chain::start().await.expect("anvil and a registry");

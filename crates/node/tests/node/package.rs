@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use ledgerops_e2e::{Chain, free_port, http_get, repo_root};
 use serde_json::Value;
 
-use crate::harness::{self, NODE, clean};
+use crate::harness::{self, NODE, SWARM, clean};
 
 const UNIT: &str = "/lib/systemd/system/ledgerops-node.service";
 const CONFIG: &str = "/etc/ledgerops/node.toml";
@@ -48,9 +48,31 @@ fn service_section() -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The node started as the unit starts it; killed when dropped (a failing test leaves no node
+/// behind to prune the shared Swarm).
+struct Started(Option<Child>);
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The package, purged when dropped, whatever the test's outcome.
+struct Installed;
+
+impl Drop for Installed {
+    fn drop(&mut self) {
+        let _ = run("dpkg", &["--purge", "ledgerops-node"]);
+    }
+}
+
 /// Starts the node as the unit does: its `ExecStart`, as its `User` with its groups, with the
 /// variables of its `EnvironmentFile` and nothing else of this process's environment.
-fn start_as_the_unit(log: &Path) -> Child {
+fn start_as_the_unit(log: &Path) -> Started {
     let unit = service_section();
     let user = &unit["User"];
     let exec: Vec<&str> = unit["ExecStart"].split_whitespace().collect();
@@ -70,10 +92,11 @@ fn start_as_the_unit(log: &Path) -> Child {
             command.env(key.trim(), value.trim());
         }
     }
-    command.spawn().expect("setpriv starts the node")
+    Started(Some(command.spawn().expect("setpriv starts the node")))
 }
 
-fn stop(mut child: Child) {
+fn stop(mut node: Started) {
+    let mut child = node.0.take().expect("running");
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
     let status = child.wait().expect("the node exits");
     assert_eq!(status.code(), Some(0), "the node stops cleanly on SIGTERM");
@@ -116,9 +139,12 @@ async fn the_debian_package_installs_runs_as_its_own_user_and_picks_up_a_config_
     let deb = repo_root().join(format!("dist/ledgerops-node_{version}_{arch}.deb"));
     assert!(deb.exists(), "{} missing: scripts/release builds it", deb.display());
     let _ = run("dpkg", &["--purge", "ledgerops-node"]);
+    // Nodes prune what their registry does not place: one test's nodes on the shared Swarm at a time.
+    let _swarm = SWARM.lock().await;
     clean("pkg_");
 
     ok(&run("dpkg", &["-i", deb.to_str().expect("utf-8")]), "dpkg -i");
+    let installed = Installed;
     ok(&run("systemd-analyze", &["verify", UNIT]), "systemd-analyze verify");
     let wants = Path::new("/etc/systemd/system/multi-user.target.wants/ledgerops-node.service");
     assert!(wants.exists(), "the unit is enabled");
@@ -127,8 +153,8 @@ async fn the_debian_package_installs_runs_as_its_own_user_and_picks_up_a_config_
     assert_eq!(stat("/var/lib/ledgerops-node"), "700 ledgerops-node ledgerops-node");
     assert_eq!(stat(CONFIG), "640 root ledgerops-node");
     assert_eq!(stat(ENV_FILE), "600 root root");
-    let installed = ok(&run("/usr/bin/ledgerops-node", &["--version"]), "the binary runs");
-    assert!(installed.contains(version), "{installed}");
+    let printed = ok(&run("/usr/bin/ledgerops-node", &["--version"]), "the binary runs");
+    assert!(printed.contains(version), "{printed}");
 
     let chain = Chain::start().await.expect("anvil and a registry");
     harness::set_up(&chain, "pkg").await;
@@ -154,6 +180,7 @@ async fn the_debian_package_installs_runs_as_its_own_user_and_picks_up_a_config_
     stop(node);
 
     ok(&run("dpkg", &["--purge", "ledgerops-node"]), "dpkg --purge");
+    drop(installed);
     for gone in ["/usr/bin/ledgerops-node", CONFIG, UNIT, "/var/lib/ledgerops-node"] {
         assert!(!Path::new(gone).exists(), "{gone} removed by the purge");
     }

@@ -17,6 +17,16 @@ const STACK: &str = "shipped";
 const LEASE: &str = "shipped";
 const SECRETS: [&str; 2] = ["ledgerops-node-keystore", "ledgerops-node-password"];
 
+/// The stack and what it made, removed when dropped: a failing test leaves no node behind to
+/// prune the shared Swarm.
+struct Deployed;
+
+impl Drop for Deployed {
+    fn drop(&mut self) {
+        remove_everything();
+    }
+}
+
 fn remove_everything() {
     let _ = docker(&["stack", "rm", STACK]);
     // The node must be gone before what it manages (it would create it again), and its container
@@ -103,6 +113,7 @@ async fn the_node_image_deployed_as_a_stack_reconciles_and_survives_its_task_bei
         assert!(created.is_some(), "secret {secret} created");
     }
     let port = free_port();
+    let stack = Deployed;
     let deployed = Command::new("docker")
         .args(["stack", "deploy", "-c"])
         .arg(repo_root().join("deploy/ledgerops-node.yml"))
@@ -143,5 +154,5 @@ async fn the_node_image_deployed_as_a_stack_reconciles_and_survives_its_task_bei
     let web = service("ship_web").expect("the service");
     assert_eq!((mode(&web).as_deref(), label(&web, labels::REVISION).as_deref()), (Some("two"), Some("2")));
     eprintln!("shipped: the killed node's task replaced and acting {:.1} s later", restarted.as_secs_f64());
-    remove_everything();
+    drop(stack);
 }
