@@ -7,20 +7,21 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ledgerops_e2e::{Chain, repo_root};
+use ledgerops_e2e::Chain;
 use ledgerops_reconcile::observed::labels;
 
 use serde_json::Value;
 
-use crate::harness::{self, DockerProxy, Node, SWARM, Site, clean_on, engines, label, mode, service, service_on};
+use crate::harness::{
+    self, DockerProxy, Node, SWARM, Site, clean_on, engine_pid, engines, label, mode, service, service_on,
+};
 
 /// The frozen dockerd `edge-<index>`; thawed when dropped, so a failing test leaves it running.
 struct Frozen(String);
 
 impl Frozen {
     fn engine(index: usize) -> Self {
-        let pid_file = repo_root().join(format!(".ledgerops/engines/edge-{index}/docker.pid"));
-        let pid = std::fs::read_to_string(&pid_file).expect("the engine's pid file").trim().to_owned();
+        let pid = engine_pid(index);
         let stopped = Command::new("kill").args(["-STOP", &pid]).status().expect("kill runs");
         assert!(stopped.success(), "cannot freeze dockerd {pid}");
         Self(pid)
@@ -35,8 +36,7 @@ impl Drop for Frozen {
 
 /// `(desired revision, observed revision, health)` of `service` in /status.
 fn revisions(node: &Node, service: &str) -> Option<(u64, u64, String)> {
-    let (_, status) = node.get("/status");
-    let entry = status["services"].as_array()?.iter().find(|s| s["service"] == service)?.clone();
+    let entry = node.service_status(service)?;
     Some((entry["desired_revision"].as_u64()?, entry["observed_revision"].as_u64()?, entry["health"].as_str()?.into()))
 }
 
@@ -110,8 +110,7 @@ async fn a_frozen_engine_is_reported_hung_and_what_was_missed_is_applied_when_it
 
 /// `(health, last error)` of `service` in /status.
 fn health_and_error(node: &Node, service: &str) -> Option<(String, String)> {
-    let (_, status) = node.get("/status");
-    let entry = status["services"].as_array()?.iter().find(|s| s["service"] == service)?.clone();
+    let entry = node.service_status(service)?;
     Some((entry["health"].as_str()?.to_owned(), entry["last_error"].as_str().unwrap_or_default().to_owned()))
 }
 

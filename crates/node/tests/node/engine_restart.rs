@@ -9,7 +9,7 @@ use ledgerops_e2e::{Chain, repo_root};
 use ledgerops_reconcile::observed::labels;
 use ledgerops_spec::{Spec, UpdatePolicy};
 
-use crate::harness::{self, Node, SWARM, clean_on, docker_on, engines, label, mode, service_on};
+use crate::harness::{self, Node, SWARM, clean_on, docker_on, engine_pid, engines, label, mode, service_on};
 
 /// Two replicas updated one at a time, 3 s apart: the update lasts long enough to be cut.
 fn slow_update(mode: &str) -> Spec {
@@ -25,10 +25,8 @@ fn slow_update(mode: &str) -> Spec {
 
 /// Stops the engine `edge-<index>` (SIGTERM, as systemd would) and waits until it has exited.
 fn stop_engine(index: usize) {
-    let pid_file = repo_root().join(format!(".ledgerops/engines/edge-{index}/docker.pid"));
-    let pid = std::fs::read_to_string(&pid_file).expect("the engine's pid file");
-    let pid = pid.trim();
-    Command::new("kill").args(["-TERM", pid]).status().expect("kill runs");
+    let pid = engine_pid(index);
+    Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
     let deadline = Instant::now() + Duration::from_secs(60);
     while std::path::Path::new(&format!("/proc/{pid}")).exists() {
         assert!(Instant::now() < deadline, "dockerd edge-{index} did not stop");
@@ -44,8 +42,7 @@ fn start_engines() {
 }
 
 fn health_of(node: &Node, service: &str) -> Option<(u64, String)> {
-    let (_, status) = node.get("/status");
-    let entry = status["services"].as_array()?.iter().find(|s| s["service"] == service)?.clone();
+    let entry = node.service_status(service)?;
     Some((entry["observed_revision"].as_u64()?, entry["health"].as_str()?.to_owned()))
 }
 

@@ -221,6 +221,11 @@ impl Node {
         http_get(self.port, path)
     }
 
+    /// `service`'s entry (`namespace/name`) in /status.
+    pub fn service_status(&self, service: &str) -> Option<Value> {
+        service_entry(&self.get("/status").1, service)
+    }
+
     /// The value of an unlabelled metric on /metrics (0 when absent).
     pub fn metric(&self, name: &str) -> u64 {
         let (_, text) = self.get_text("/metrics");
@@ -265,6 +270,17 @@ impl Drop for Node {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// `service`'s entry (`namespace/name`) in a node's /status document.
+pub fn service_entry(status: &Value, service: &str) -> Option<Value> {
+    status["services"].as_array()?.iter().find(|s| s["service"] == service).cloned()
+}
+
+/// The pid of the extra engine `edge-<index>` (scripts/engines), from its pid file.
+pub fn engine_pid(index: usize) -> String {
+    let pid_file = ledgerops_e2e::repo_root().join(format!(".ledgerops/engines/edge-{index}/docker.pid"));
+    std::fs::read_to_string(&pid_file).expect("the engine's pid file").trim().to_owned()
 }
 
 /// `ledgerops ARGS` as the registry's admin (who deploys to the test's namespace), with `env`.

@@ -38,8 +38,7 @@ async fn publish(chain: &Chain, service: &str, spec: &Spec) -> u64 {
 
 /// (observed revision, health) of `service` in the node's /status.
 fn health_of(node: &Node, service: &str) -> Option<(u64, String)> {
-    let (_, status) = node.get("/status");
-    let entry = status["services"].as_array()?.iter().find(|s| s["service"] == service)?.clone();
+    let entry = node.service_status(service)?;
     Some((entry["observed_revision"].as_u64()?, entry["health"].as_str()?.to_owned()))
 }
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use ledgerops_e2e::{Chain, free_port, http_get, repo_root};
 use serde_json::Value;
 
-use crate::harness::{self, NODE, SWARM, clean};
+use crate::harness::{self, NODE, SWARM, clean, service_entry};
 
 const UNIT: &str = "/lib/systemd/system/ledgerops-node.service";
 const CONFIG: &str = "/etc/ledgerops/node.toml";
@@ -117,7 +117,7 @@ async fn until<T>(what: &str, log: &Path, mut check: impl FnMut() -> Option<T>) 
 fn healthy(port: u16) -> Option<()> {
     let (code, body) = http_get(port, "/status");
     let status: Value = serde_json::from_str(&body).ok().filter(|_| code == 200)?;
-    let web = status["services"].as_array()?.iter().find(|s| s["service"] == "pkg/web")?.clone();
+    let web = service_entry(&status, "pkg/web")?;
     (web["health"] == "Healthy").then_some(())
 }
 

@@ -11,7 +11,7 @@ use ledgerops_e2e::{Chain, free_port, http_get, repo_root};
 use ledgerops_reconcile::observed::labels;
 use serde_json::Value;
 
-use crate::harness::{self, NODE, clean, docker, label, mode, service};
+use crate::harness::{self, NODE, clean, docker, label, mode, service, service_entry};
 
 const STACK: &str = "shipped";
 const LEASE: &str = "shipped";
@@ -62,7 +62,7 @@ fn status(port: u16) -> Option<Value> {
 
 fn web_state(port: u16) -> Option<(u64, String, String)> {
     let status = status(port)?;
-    let web = status["services"].as_array()?.iter().find(|s| s["service"] == "ship/web")?.clone();
+    let web = service_entry(&status, "ship/web")?;
     let holder = status["node"]["lease_holder"].as_str()?.to_owned();
     Some((web["observed_revision"].as_u64()?, web["health"].as_str()?.to_owned(), holder))
 }
