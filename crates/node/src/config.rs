@@ -127,8 +127,9 @@ pub struct RunArgs {
     #[arg(long, env = "LEDGEROPS_MAX_REPLICAS")]
     pub max_replicas: Option<u32>,
     /// Powers over this host a service may have when its namespace's policy grants them too,
-    /// comma-separated: docker-socket, bind, cap-add, sysctls, host-network, low-ports (default:
-    /// none). A service asking for one not allowed here is held with the reason.
+    /// comma-separated: docker-socket, bind, volume-driver, cap-add, sysctls, host-network,
+    /// low-ports, log-driver, ulimits (default: none). A service asking for one not allowed here
+    /// is held with the reason.
     #[arg(long, env = "LEDGEROPS_ALLOW", value_delimiter = ',')]
     pub allow: Vec<Permission>,
     /// A block the node trusts, `NUMBER:HASH` (its full hash, from a source of your own): history

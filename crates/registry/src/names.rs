@@ -141,6 +141,12 @@ pub fn stack_object_name(namespace: &str, key: &str) -> String {
     format!("{namespace}_{key}")
 }
 
+/// True when `docker_name` (a network's, volume's, secret's or config's) is `namespace`'s own:
+/// `<namespace>_...`. Namespace names hold no `_`, so no other namespace's names start so.
+pub fn namespace_owns(namespace: &str, docker_name: &str) -> bool {
+    docker_name.strip_prefix(namespace).is_some_and(|rest| rest.starts_with('_'))
+}
+
 /// Longest Docker config name.
 const MAX_CONFIG_NAME_LEN: usize = 64;
 
@@ -192,6 +198,8 @@ mod tests {
         assert!(site_id("Site A").is_err());
         assert_eq!(namespace_id("shop"), keccak256("shop"));
         assert_eq!(stack_object_name("shop", "front"), "shop_front");
+        assert!(namespace_owns("shop", "shop_front") && !namespace_owns("shop", "shop-eu_front"));
+        assert!(!namespace_owns("shop", "shop") && !namespace_owns("shop", "traefik-public"));
         let config = content_config_name("shop", "nginx", "worker_processes 1;\n");
         assert!(config.starts_with("shop_nginx-") && config.len() == "shop_nginx-".len() + 12, "{config}");
         assert_ne!(config, content_config_name("shop", "nginx", "worker_processes 2;\n"), "a new content, a new name");

@@ -55,6 +55,60 @@ fn hostile() -> Vec<(&'static str, u32, Vec<u8>, &'static str)> {
                 {"type": "bind", "source": "/var/run/docker.sock", "target": "/var/run/docker.sock"}]})),
             "needs permission docker-socket, which the namespace's policy does not allow",
         ),
+        // Powers over the host in other spellings (the second security review): the host's / as a
+        // volume's options, other volume options and drivers, a directory holding the socket,
+        // networks on the host's LAN, a low port through the mesh, a log driver that reaches
+        // out, a raised limit, and another namespace's name on a shared network.
+        (
+            "host-root-volume",
+            1,
+            body(json!({"v": 2, "mounts": [{"type": "volume", "source": "hostroot", "target": "/host",
+                "driver_opts": {"type": "none", "o": "bind", "device": "/"}}]})),
+            "mounts[0].driver_opts.device needs permission bind",
+        ),
+        (
+            "nfs-volume",
+            1,
+            body(json!({"v": 2, "mounts": [{"type": "volume", "source": "share", "target": "/share",
+                "driver_opts": {"type": "nfs", "o": "addr=127.0.0.1,rw", "device": ":/export"}}]})),
+            "needs permission volume-driver",
+        ),
+        (
+            "socket-parent",
+            1,
+            body(json!({"v": 2, "mounts": [{"type": "bind", "source": "/run/.", "target": "/host-run"}]})),
+            "mounts[0].source needs permission bind",
+        ),
+        (
+            "macvlan",
+            1,
+            body(json!({"v": 2, "networks": [{"name": "lan", "driver": "macvlan", "driver_opts": {"parent": "lo"}}]})),
+            "networks[0].driver needs permission host-network",
+        ),
+        (
+            "low-port-mesh",
+            1,
+            body(json!({"v": 1, "ports": [{"target": 8080, "published": 80, "protocol": "tcp", "mode": "ingress"}]})),
+            "ports[0].published needs permission low-ports",
+        ),
+        (
+            "gelf",
+            1,
+            body(json!({"v": 2, "logging": {"driver": "gelf", "options": {"gelf-address": "udp://127.0.0.1:12201"}}})),
+            "logging.driver needs permission log-driver",
+        ),
+        (
+            "memlock",
+            1,
+            body(json!({"v": 2, "ulimits": {"memlock": {"soft": -1, "hard": -1}}})),
+            "ulimits.memlock needs permission ulimits",
+        ),
+        (
+            "shared-alias",
+            1,
+            body(json!({"v": 2, "networks": [{"name": SHARED_NETWORK, "external": true, "aliases": ["api"]}]})),
+            "the name \"api\" on hostile-shared, a network other namespaces may join",
+        ),
         ("env-10000", 1, body(json!({"v": 1, "env": many_env})), ""),
         // A program name runc cannot report without hanging the engine (docs/reliability.md).
         ("huge-command", 1, body(json!({"v": 1, "command": ["x".repeat(100_000)]})), "PATH_MAX"),
@@ -66,11 +120,17 @@ fn hostile() -> Vec<(&'static str, u32, Vec<u8>, &'static str)> {
     ]
 }
 
-/// Raises `namespace`'s ceilings to the registry's hard maximum and publishes every hostile
-/// body to it, straight to the contract; returns the cases.
+/// A network the hostile namespaces' policy lets them join, shared with other namespaces.
+const SHARED_NETWORK: &str = "hostile-shared";
+
+/// Raises `namespace`'s ceilings to the registry's hard maximum, lets it join [`SHARED_NETWORK`],
+/// and publishes every hostile body to it, straight to the contract; returns the cases.
 async fn publish_hostile(site: &Site, namespace: &str) -> Vec<(&'static str, u32, Vec<u8>, &'static str)> {
     let limits = site.chain.registry.setNamespaceLimits(namespace.into(), 10_000, 128 * 1024);
     limits.send().await.expect("sent").get_receipt().await.expect("mined");
+    let shared = Bytes::from(format!(r#"{{"v":1,"external":["{SHARED_NETWORK}"]}}"#).into_bytes());
+    let policy = site.chain.registry.setNamespacePolicy(namespace.into(), shared);
+    policy.send().await.expect("sent").get_receipt().await.expect("mined");
     let cases = hostile();
     for (name, replicas, bytes, _) in &cases {
         let spec = ServiceSpec {
@@ -116,6 +176,11 @@ async fn hostile_specs_are_held_with_a_reason_and_every_other_service_runs() {
         assert!(error.contains(reason), "{key}: the reason names {reason:?}: {error}");
         assert!(service(&format!("hostile_{name}")).is_none(), "{key} was not created");
     }
+    // Nothing a held spec defines was created either: no volume (the host's / among them), no network.
+    let volumes = harness::docker(&["volume", "ls", "-q", "--filter", "name=hostile_"]).expect("volume ls");
+    assert_eq!(volumes.trim(), "", "no volume of a held spec");
+    let networks = harness::docker(&["network", "ls", "-q", "--filter", "name=hostile_lan"]).expect("network ls");
+    assert_eq!(networks.trim(), "", "no network of a held spec");
     // A running service scaled to absurd numbers by a later revision keeps its last good one.
     let mut absurd = harness::app(1, "good", None).to_onchain().expect("a valid spec");
     absurd.replicas = 10_000;

@@ -8,11 +8,8 @@ mod parts;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use ledgerops_registry::{ServiceName, content_config_name, stack_object_name};
+use ledgerops_registry::{ServiceName, content_config_name, namespace_owns, stack_object_name};
 use ledgerops_spec::{Spec, SpecError, capability, cpu_nanos, failure_ratio, memory_bytes, parse_duration};
-
-/// The host's network namespace, joined as the external network `host`: it has no DNS of its own.
-const HOST_NETWORK: &str = "host";
 
 pub use self::parts::{
     DnsConfig, FileRef, Healthcheck, LogDriver, MountSpec, NetworkAttachment, PortMapping, RestartPolicy, ServiceMode,
@@ -108,9 +105,12 @@ pub struct Workload {
 
 impl Workload {
     /// The workload a (validated) spec of `service` asks for: its namespace's own networks,
-    /// volumes and configs take the Docker names its node gives them, and on every network it
-    /// joins the service also answers to its short name (`db`, not only `shop_db`), as with
-    /// `docker stack deploy`, which is what a stack's services call each other by.
+    /// volumes and configs take the Docker names its node gives them, and on each of its
+    /// namespace's networks the service also answers to its short name (`db`, not only
+    /// `shop_db`), as with `docker stack deploy`, which is what a stack's services call each
+    /// other by. On a network named outside the namespace (an external one, which other
+    /// namespaces may join) it answers only to its Swarm name: there `db` could be another
+    /// namespace's service, and taking its name would take its traffic.
     pub fn from_spec(spec: &Spec, service: &ServiceName) -> Result<Self, SpecError> {
         spec.validate()?;
         let namespace = service.namespace.as_str();
@@ -171,18 +171,14 @@ impl Workload {
         let networks = body
             .networks
             .iter()
-            .map(|n| NetworkAttachment {
-                name: match (&n.docker_name, n.external) {
+            .map(|n| {
+                let name = match (&n.docker_name, n.external) {
                     (_, true) => n.name.clone(),
                     (Some(own), false) => own.clone(),
                     (None, false) => stack_object_name(namespace, &n.name),
-                },
-                aliases: n
-                    .aliases
-                    .iter()
-                    .cloned()
-                    .chain((!(n.external && n.name == HOST_NETWORK)).then(|| service.name.clone()))
-                    .collect(),
+                };
+                let short = namespace_owns(namespace, &name).then(|| service.name.clone());
+                NetworkAttachment { aliases: n.aliases.iter().cloned().chain(short).collect(), name }
             })
             .collect();
         let mounts = body.mounts.iter().map(|m| mount_of(m, namespace)).collect::<Result<_, SpecError>>()?;

@@ -61,8 +61,8 @@ fn the_namespaces_own_objects_take_their_docker_names() {
         .collect();
     assert_eq!(
         networks,
-        [("shop_back", vec!["db", "web"]), ("traefik-public", vec!["web"])],
-        "the service answers to its short name on every network"
+        [("shop_back", vec!["db", "web"]), ("traefik-public", vec![])],
+        "the service answers to its short name on its namespace's networks, not on a shared one"
     );
     let mounts: Vec<_> = w.mounts.iter().map(|m| (m.source.as_deref(), m.tmpfs_size)).collect();
     assert_eq!(mounts, [(None, Some(64 << 20)), (Some("shop_data"), None)]);

@@ -1,13 +1,17 @@
 //! What a namespace's deployers may ask of a node beyond running a container. A deployer key may be
-//! stolen, so the things that give a container power over its host (the Docker socket, other host
-//! paths, added capabilities, kernel settings, the host's network, host ports below 1024) are
+//! stolen, so the things that give a container power over its host (host paths and the Docker
+//! socket, volume drivers and their options, added capabilities, kernel settings, the host's
+//! networks, host ports below 1024, logging drivers that reach out, raised resource limits) are
 //! refused unless allowed twice: by the namespace's policy on chain, set by the registry's admin,
 //! and by each node's own allow-list. Named objects are the namespace's: a spec may use a secret,
-//! config, network or volume named `<namespace>_...`, or one the policy lists by name.
+//! config, network or volume named `<namespace>_...`, or one the policy lists by name. [`needs`]
+//! says what a spec asks for.
 //!
 //! A policy on chain is canonical JSON like a spec body:
 //! `{"v":1,"allow":["bind","docker-socket"],"external":["traefik-public","shared_*"]}`
 //! (a trailing `*` lists every name with that prefix).
+
+mod needs;
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -15,44 +19,64 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Spec, SpecBody, SpecError};
-
-/// Host paths of the Docker socket: a container that mounts it controls the engine.
-const DOCKER_SOCKETS: [&str; 2] = ["/var/run/docker.sock", "/run/docker.sock"];
-/// Host ports below this one are privileged.
-const FIRST_UNPRIVILEGED_PORT: u16 = 1024;
+pub use self::needs::needs;
+use crate::{Spec, SpecError};
 
 /// A power over the host that a spec may ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Permission {
-    /// A bind mount of the Docker socket.
+    /// A bind of the Docker (or containerd) socket, or of a directory that holds it.
     DockerSocket,
-    /// A bind mount of any other host path.
+    /// A bind of any other host path, by a bind mount or a `local` volume of `type=none,o=bind`:
+    /// root-equivalent on the host (a container that writes `/etc` owns it).
     Bind,
+    /// A volume of a driver other than `local`, or a `local` volume with options other than a
+    /// bind (a block device, nfs, cifs, tmpfs options): the driver acts on the host's devices or
+    /// reaches the network with the host's credentials.
+    VolumeDriver,
     /// Added Linux capabilities.
     CapAdd,
     /// Kernel parameters.
     Sysctls,
-    /// The host's network namespace (the network `host`).
+    /// The host's networks: the network `host`, and stack networks of a driver other than
+    /// `overlay` (macvlan, ipvlan, bridge) or with driver options other than the overlay's own.
     HostNetwork,
-    /// A port below 1024 published in host mode.
+    /// A port below 1024 published, in host mode or through the ingress mesh.
     LowPorts,
+    /// A logging driver other than `json-file`, `local` and `none`: the others ship the
+    /// containers' output with the daemon's credentials (awslogs, gcplogs) or to addresses the
+    /// host reaches (syslog, gelf, fluentd, splunk).
+    LogDriver,
+    /// Resource limits (`ulimits`) above those Docker gives a container by default.
+    Ulimits,
 }
 
 impl Permission {
     /// Every permission, in order.
-    pub const ALL: [Self; 6] =
-        [Self::DockerSocket, Self::Bind, Self::CapAdd, Self::Sysctls, Self::HostNetwork, Self::LowPorts];
+    pub const ALL: [Self; 9] = [
+        Self::DockerSocket,
+        Self::Bind,
+        Self::VolumeDriver,
+        Self::CapAdd,
+        Self::Sysctls,
+        Self::HostNetwork,
+        Self::LowPorts,
+        Self::LogDriver,
+        Self::Ulimits,
+    ];
 
     /// Its word in a policy and in `--allow`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::DockerSocket => "docker-socket",
             Self::Bind => "bind",
+            Self::VolumeDriver => "volume-driver",
             Self::CapAdd => "cap-add",
             Self::Sysctls => "sysctls",
             Self::HostNetwork => "host-network",
             Self::LowPorts => "low-ports",
+            Self::LogDriver => "log-driver",
+            Self::Ulimits => "ulimits",
         }
     }
 }
@@ -107,6 +131,14 @@ pub enum Need {
         /// Its Docker name.
         name: String,
     },
+    /// A name outside the namespace to answer to, on a network other namespaces may join: no
+    /// policy grants it, or one namespace could take another's traffic.
+    SharedName {
+        /// The network's Docker name.
+        network: String,
+        /// The alias asked for.
+        alias: String,
+    },
 }
 
 impl fmt::Display for Need {
@@ -114,6 +146,9 @@ impl fmt::Display for Need {
         match self {
             Self::Permission(p) => write!(f, "permission {p}"),
             Self::Outside { kind, name } => write!(f, "{kind} {name:?} outside the namespace"),
+            Self::SharedName { network, alias } => {
+                write!(f, "the name {alias:?} on {network}, a network other namespaces may join")
+            }
         }
     }
 }
@@ -126,7 +161,7 @@ pub struct PolicyError {
     pub field: String,
     /// What it needs.
     pub need: Need,
-    /// `the namespace's policy` or `this node's --allow`.
+    /// `the namespace's policy`, `this node's --allow`, or `any policy`.
     pub by: &'static str,
     /// How to allow it.
     pub hint: String,
@@ -208,6 +243,15 @@ impl Policy {
                         ),
                     );
                 }
+                Need::SharedName { .. } => {
+                    return refused(
+                        "any policy",
+                        format!(
+                            " (there a service answers only to its namespace's names, {namespace}_..., and is reached \
+                             as {namespace}_<service>)"
+                        ),
+                    );
+                }
                 _ => {}
             }
         }
@@ -215,123 +259,5 @@ impl Policy {
     }
 }
 
-/// Everything `body` of `namespace` asks for that a policy must allow, with the field asking.
-pub fn needs(namespace: &str, body: &SpecBody) -> Vec<(String, Need)> {
-    let mut out = Vec::new();
-    let own = |name: &str| name.strip_prefix(namespace).is_some_and(|rest| rest.starts_with('_'));
-    let mut outside = |field: String, kind: &'static str, name: &str| {
-        if !own(name) {
-            out.push((field, Need::Outside { kind, name: name.to_owned() }));
-        }
-    };
-    for (kind, files) in [("secret", &body.secrets), ("config", &body.configs)] {
-        for (i, file) in files.iter().enumerate().filter(|(_, f)| f.content.is_none()) {
-            outside(format!("{kind}s[{i}].name"), kind, &file.name);
-        }
-    }
-    let mut powers = Vec::new();
-    for (i, network) in body.networks.iter().enumerate() {
-        match (&network.docker_name, network.external) {
-            (_, true) if network.name == "host" => powers.push((format!("networks[{i}]"), Permission::HostNetwork)),
-            (_, true) => outside(format!("networks[{i}].name"), "network", &network.name),
-            (Some(own), false) => outside(format!("networks[{i}].docker_name"), "network", own),
-            (None, false) => {}
-        }
-    }
-    for (i, mount) in body.mounts.iter().enumerate() {
-        match (mount.kind.as_str(), mount.source.as_deref()) {
-            ("bind", Some(source)) if DOCKER_SOCKETS.contains(&source.trim_end_matches('/')) => {
-                powers.push((format!("mounts[{i}].source"), Permission::DockerSocket));
-            }
-            ("bind", _) => powers.push((format!("mounts[{i}].source"), Permission::Bind)),
-            ("volume", Some(source)) if mount.external => outside(format!("mounts[{i}].source"), "volume", source),
-            ("volume", Some(_)) if mount.docker_name.is_some() => {
-                outside(format!("mounts[{i}].docker_name"), "volume", mount.docker_name.as_deref().unwrap_or_default());
-            }
-            _ => {}
-        }
-    }
-    if !body.cap_add.is_empty() {
-        powers.push(("cap_add".into(), Permission::CapAdd));
-    }
-    if !body.sysctls.is_empty() {
-        powers.push(("sysctls".into(), Permission::Sysctls));
-    }
-    for (i, port) in body.ports.iter().enumerate() {
-        if port.mode == "host" && port.published.is_some_and(|p| p < FIRST_UNPRIVILEGED_PORT) {
-            powers.push((format!("ports[{i}].published"), Permission::LowPorts));
-        }
-    }
-    out.extend(powers.into_iter().map(|(field, p)| (field, Need::Permission(p))));
-    out
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::{Mount, Network, Port, VolumeMount};
-
-    fn spec(body: SpecBody) -> Spec {
-        Spec { image: format!("app@sha256:{}", "ab".repeat(32)), replicas: 1, sites: BTreeSet::new(), body }
-    }
-
-    fn socket() -> SpecBody {
-        let mount = VolumeMount {
-            kind: "bind".into(),
-            source: Some("/var/run/docker.sock".into()),
-            target: "/var/run/docker.sock".into(),
-            ..Default::default()
-        };
-        SpecBody { v: 2, mounts: vec![mount], ..SpecBody::new() }
-    }
-
-    #[test]
-    fn the_docker_socket_needs_the_namespace_and_the_node() {
-        let none = Policy { v: 1, ..Policy::default() };
-        let error = none.check("ops", &spec(socket()), None).expect_err("refused by default");
-        assert_eq!(
-            (error.field.as_str(), &error.need),
-            ("mounts[0].source", &Need::Permission(Permission::DockerSocket))
-        );
-        assert!(error.to_string().contains("namespace policy ops --allow docker-socket"), "{error}");
-        let allowed = Policy { v: 1, allow: ["docker-socket".into()].into(), ..Policy::default() };
-        assert_eq!(allowed.check("ops", &spec(socket()), None), Ok(()));
-        let node = BTreeSet::from([Permission::Bind]);
-        let error = allowed.check("ops", &spec(socket()), Some(&node)).expect_err("the node refuses");
-        assert_eq!(error.by, "this node's --allow");
-        let node = BTreeSet::from([Permission::DockerSocket]);
-        assert_eq!(allowed.check("ops", &spec(socket()), Some(&node)), Ok(()));
-    }
-
-    #[test]
-    fn named_objects_are_the_namespaces_unless_listed() {
-        let mut body = SpecBody::new();
-        body.secrets.push(Mount { name: "prod_db-password".into(), ..Default::default() });
-        let policy =
-            Policy { v: 1, external: ["traefik-public".into(), "shared_*".into()].into(), ..Policy::default() };
-        let error = policy.check("dev", &spec(body.clone()), None).expect_err("prod's secret");
-        assert_eq!(error.need, Need::Outside { kind: "secret", name: "prod_db-password".into() });
-        assert_eq!(policy.check("prod", &spec(body), None), Ok(()));
-        let mut body = SpecBody { v: 2, ..SpecBody::new() };
-        body.networks.push(Network { name: "traefik-public".into(), external: true, ..Default::default() });
-        body.networks.push(Network { name: "shared_mesh".into(), external: true, ..Default::default() });
-        body.configs.push(Mount { name: "cfg".into(), content: Some("x".into()), ..Default::default() });
-        assert_eq!(
-            policy.check("dev", &spec(body.clone()), None),
-            Ok(()),
-            "listed, and a config with content is the stack's"
-        );
-        body.networks.push(Network { name: "host".into(), external: true, ..Default::default() });
-        body.ports.push(Port { target: 80, published: Some(80), protocol: "tcp".into(), mode: "host".into() });
-        let needs: Vec<_> = needs("dev", &body).into_iter().map(|(f, _)| f).collect();
-        assert_eq!(needs, ["networks[0].name", "networks[1].name", "networks[2]", "ports[0].published"]);
-    }
-
-    #[test]
-    fn a_policy_is_canonical_and_refuses_unknown_words() {
-        let policy = Policy { v: 1, allow: ["sysctls".into(), "bind".into()].into(), ..Policy::default() };
-        assert_eq!(policy.encode().expect("valid"), br#"{"v":1,"allow":["bind","sysctls"]}"#);
-        assert!(Policy::decode(br#"{"v":1,"allow":["root"]}"#).is_err());
-        assert!(Policy::decode(br#"{"v":1,"external":["a b"]}"#).is_err());
-    }
-}
+mod tests;
