@@ -69,6 +69,11 @@ impl BearerToken {
         (!token.is_empty()).then(|| Self(token.to_owned()))
     }
 
+    /// The token itself: to withhold it from what is published, never to show it.
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+
     fn authorization(&self) -> Authorization {
         Authorization::bearer(&self.0)
     }

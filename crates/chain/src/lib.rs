@@ -16,6 +16,7 @@ mod revert;
 pub mod settings;
 pub mod trust;
 mod unreachable;
+mod withheld;
 mod witness;
 mod ws;
 
@@ -28,6 +29,7 @@ pub use keys::{KeyError, load_signer, private_to_owner};
 pub use redact::redact_url;
 pub use revert::Revert;
 pub use settings::{Connection, ConnectionArgs, ConnectionFile, SettingsError};
+pub use withheld::Withheld;
 pub use witness::Witnesses;
 
 /// The wait between the start of an admin transfer and its acceptance, for a registry deployed

@@ -14,7 +14,7 @@ use serde::de::IgnoredAny;
 
 use crate::keys::{KeyError, load_signer, private_to_owner};
 use crate::redact::redact_url;
-use crate::{BearerToken, Endpoint, FeeCeiling, TrustedCa};
+use crate::{BearerToken, Endpoint, FeeCeiling, TrustedCa, Withheld};
 
 /// anvil's default endpoint, used when nothing names one.
 pub const DEFAULT_RPC_URL: &str = "http://127.0.0.1:8545";
@@ -140,6 +140,8 @@ pub struct Connection {
     pub registry: Option<Address>,
     /// The signing key, when one was given.
     pub signer: Option<PrivateKeySigner>,
+    /// The key, password and tokens above, which nothing published may hold.
+    pub withheld: Withheld,
 }
 
 impl Connection {
@@ -165,6 +167,8 @@ impl Connection {
         if token.is_some() && url_has_credentials(&rpc_url) {
             return Err(SettingsError::TwoCredentials);
         }
+        let withheld =
+            withheld(signer.as_ref(), keystore.as_deref(), password_file.as_deref(), &rpc_url, token.as_ref());
         Ok(Self {
             rpc: Endpoint::new(rpc_url).trusting(rpc_ca.clone()).with_token(token),
             rpc_ca,
@@ -178,6 +182,7 @@ impl Connection {
                 .map_err(SettingsError::MaxFee)?,
             registry: args.registry.or(file.registry),
             signer,
+            withheld,
         })
     }
 
@@ -191,6 +196,40 @@ impl Connection {
     pub fn registry(&self) -> Result<Address, SettingsError> {
         self.registry.ok_or(SettingsError::NoRegistry)
     }
+}
+
+/// The secrets among the settings: the key, the keystore's password and ciphertext (the two
+/// published together are the key), the RPC's token and its URL's password.
+fn withheld(
+    signer: Option<&PrivateKeySigner>,
+    keystore: Option<&Path>,
+    password_file: Option<&Path>,
+    rpc_url: &str,
+    token: Option<&BearerToken>,
+) -> Withheld {
+    let mut withheld = Withheld::default();
+    if let Some(signer) = signer {
+        withheld.add_hex("the signer's private key", &alloy::hex::encode(signer.to_bytes()));
+    }
+    if let Some(password) = password_file.and_then(|p| std::fs::read_to_string(p).ok()) {
+        withheld.add("the keystore's password", password.trim_end_matches(['\n', '\r']));
+    }
+    let ciphertext = keystore
+        .and_then(|p| std::fs::read(p).ok())
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .and_then(|json| {
+            json.get("crypto").or_else(|| json.get("Crypto"))?.get("ciphertext")?.as_str().map(str::to_owned)
+        });
+    if let Some(ciphertext) = ciphertext {
+        withheld.add_hex("the keystore's ciphertext", &ciphertext);
+    }
+    if let Some(token) = token {
+        withheld.add("the RPC's bearer token", token.secret());
+    }
+    if let Some(password) = url::Url::parse(rpc_url).ok().and_then(|u| u.password().map(str::to_owned)) {
+        withheld.add("the RPC URL's password", &password);
+    }
+    withheld
 }
 
 /// The token of `path`, a file only its owner may read, as key files.

@@ -424,10 +424,25 @@ pub(crate) struct FileArgs {
     /// Go on without the keys ledgerops cannot carry (listed on stderr) instead of refusing the file.
     #[arg(long)]
     pub(crate) ignore_unsupported: bool,
-    /// Variables for ${VAR} in the file (repeat; the environment wins over them). They end up on
-    /// the ledger, which every node reads: never secrets.
-    #[arg(long = "env-file", value_name = "FILE")]
+    #[command(flatten)]
+    pub(crate) handed: HandedFlags,
+}
+
+/// What a stack file may read besides itself: the variables handed to it and its project
+/// directory. Everything it gets goes on the ledger, which every node reads: never secrets.
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct HandedFlags {
+    /// Variables for ${VAR} in the file, one KEY=VALUE per line (repeat; a later file wins).
+    #[arg(long = "env-file", value_name = "FILE", requires = "path")]
     pub(crate) env_files: Vec<PathBuf>,
+    /// A variable for ${VAR} in the file: NAME=VALUE, or NAME to hand over its value from this
+    /// environment (repeat; wins over --env-file). Only these and --env-file reach the file.
+    #[arg(long = "var", value_name = "NAME[=VALUE]", requires = "path")]
+    pub(crate) vars: Vec<String>,
+    /// The directory the files the stack file names (env_file, configs.*.file; relative to the
+    /// stack file) may not lead out of [default: the stack file's directory].
+    #[arg(long = "project-dir", value_name = "DIR", requires = "path")]
+    pub(crate) project_dir: Option<PathBuf>,
 }
 
 impl FileArgs {
@@ -438,7 +453,7 @@ impl FileArgs {
             namespace: &self.namespace,
             sites: &self.sites,
             ignore_unsupported: self.ignore_unsupported,
-            env_files: &self.env_files,
+            handed: &self.handed,
         }
     }
 }
@@ -466,9 +481,9 @@ pub(crate) struct DiffArgs {
     /// With -f: go on without the keys ledgerops cannot carry.
     #[arg(long, requires = "path")]
     pub(crate) ignore_unsupported: bool,
-    /// With -f: variables for ${VAR} in the file (repeat; the environment wins over them).
-    #[arg(long = "env-file", value_name = "FILE", requires = "path")]
-    pub(crate) env_files: Vec<PathBuf>,
+    /// With -f: what the file may read.
+    #[command(flatten)]
+    pub(crate) handed: HandedFlags,
     /// namespace/service (without -f)
     #[arg(required_unless_present = "path")]
     pub(crate) service: Option<ServiceName>,

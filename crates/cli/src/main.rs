@@ -10,6 +10,7 @@ mod output;
 mod plan;
 mod spec_args;
 mod stack;
+mod withheld;
 
 use std::process::ExitCode;
 

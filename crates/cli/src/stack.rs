@@ -1,12 +1,16 @@
 //! A compose/stack file as `apply`, `diff -f` and `plan apply` read it: `-` is standard input,
-//! `--env-file`s and the environment give `${VAR}` their values, and what the file holds that
+//! `--env-file`s and `--var`s give `${VAR}` their values (nothing else of the environment does),
+//! the files it names are read from inside its project directory, and what the file holds that
 //! ledgerops drops or cannot carry is said on stderr (or refuses the file).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use ledgerops_compose::{ComposeError, ComposeFile, Options};
+use std::collections::BTreeMap;
 
+use ledgerops_compose::{ComposeError, ComposeFile, EnvFileFormat, Options, RESERVED_PREFIX, read_env_file};
+
+use crate::args::HandedFlags;
 use crate::exit::CliError;
 
 /// A file to read, and for which namespace.
@@ -15,7 +19,7 @@ pub(crate) struct StackInput<'a> {
     pub(crate) namespace: &'a str,
     pub(crate) sites: &'a [String],
     pub(crate) ignore_unsupported: bool,
-    pub(crate) env_files: &'a [PathBuf],
+    pub(crate) handed: &'a HandedFlags,
 }
 
 /// Reads and parses the file. Keys ledgerops cannot carry refuse it, unless `ignore_unsupported`;
@@ -30,15 +34,7 @@ pub(crate) fn read(input: &StackInput<'_>) -> Result<ComposeFile, CliError> {
         std::fs::read_to_string(input.path)
     }
     .map_err(|e| CliError::Usage(format!("cannot read {shown}: {e}")))?;
-    let mut variables = std::collections::BTreeMap::new();
-    for file in input.env_files {
-        let entries = dotenvy::from_path_iter(file)
-            .map_err(|e| CliError::Usage(format!("--env-file {}: {e}", file.display())))?;
-        for entry in entries {
-            let (key, value) = entry.map_err(|e| CliError::Usage(format!("--env-file {}: {e}", file.display())))?;
-            variables.insert(key, value);
-        }
-    }
+    let variables = handed_variables(input.handed)?;
     let base_dir = match input.path.parent() {
         Some(dir) if !stdin && !dir.as_os_str().is_empty() => dir.to_path_buf(),
         _ => PathBuf::from("."),
@@ -48,8 +44,9 @@ pub(crate) fn read(input: &StackInput<'_>) -> Result<ComposeFile, CliError> {
         default_sites: input.sites.to_vec(),
         ignore_unsupported: input.ignore_unsupported,
         variables,
-        process_environment: true,
+        environment_hints: true,
         base_dir,
+        project_dir: input.handed.project_dir.clone(),
     };
     let file = ledgerops_compose::parse(&text, &options).map_err(|e| match e {
         ComposeError::Unsupported(keys) => CliError::Usage(format!(
@@ -69,9 +66,41 @@ pub(crate) fn read(input: &StackInput<'_>) -> Result<ComposeFile, CliError> {
     }
     if !file.unset_variables.is_empty() {
         eprintln!(
-            "warning: {shown}: not set, substituted as empty: {} (values from the environment end up on the ledger, readable by every node)",
+            "warning: {shown}: not set, substituted as empty: {} (hand a value over with --var NAME=VALUE or --env-file; it goes on the ledger, readable by every node)",
             file.unset_variables.join(", ")
         );
     }
     Ok(file)
+}
+
+/// The variables handed to the file: `--env-file`s in order, then `--var`s over them.
+fn handed_variables(handed: &HandedFlags) -> Result<BTreeMap<String, String>, CliError> {
+    let mut variables = BTreeMap::new();
+    for file in &handed.env_files {
+        let pairs =
+            read_env_file(file, EnvFileFormat::Dotenv).map_err(|e| CliError::Usage(format!("--env-file {e}")))?;
+        variables.extend(pairs);
+    }
+    for var in &handed.vars {
+        let (name, value) = match var.split_once('=') {
+            Some((name, value)) => (name, Some(value.to_owned())),
+            None => (var.as_str(), std::env::var(var).ok()),
+        };
+        let named = name.starts_with(|c: char| c == '_' || c.is_ascii_alphabetic())
+            && name.chars().all(|c| c == '_' || c.is_ascii_alphanumeric());
+        if !named {
+            return Err(CliError::Usage(format!("--var {name:?}: a variable is named [A-Za-z_][A-Za-z0-9_]*")));
+        }
+        if name.starts_with(RESERVED_PREFIX) {
+            return Err(CliError::Usage(format!(
+                "--var {name}: {RESERVED_PREFIX}* variables are ledgerops' own settings (keys, tokens, the RPC) and are \
+                 never handed to a stack file: what it holds goes on the ledger"
+            )));
+        }
+        // Not set here: left unset, so `${NAME:-default}` takes its default.
+        if let Some(value) = value {
+            variables.insert(name.to_owned(), value);
+        }
+    }
+    Ok(variables)
 }

@@ -4,12 +4,17 @@
 //! that is not set becomes the empty string and is listed (Docker warns the same way); one
 //! required with `?` stops the file with its message. Values only: keys are left as written.
 //!
+//! Unlike Docker, values come only from what the deployer hands over (`--env-file`, `--var`), not
+//! from the whole environment of the machine that deploys: whatever is substituted goes on the
+//! ledger for good, and a pipeline's environment holds its secrets. A variable the environment
+//! sets but the deployer did not hand over refuses the file, saying how to hand it over, and a
+//! `LEDGEROPS_*` variable (keys, tokens, the RPC) is never substituted, however given.
+//!
 //! A value substituted into a place that holds a number or a boolean (`replicas: ${N:-2}`) is
 //! read as one afterwards, by the list of such places, as Docker's own loader does.
 //!
 //! No maintained crate implements Compose's grammar (shell-expansion crates lack `?` and `$$`,
 //! or expand `~`), so it is written here, small and tested against the specification's examples.
-//! Whatever is substituted goes on the ledger, which every node can read.
 
 use std::collections::BTreeSet;
 
@@ -52,15 +57,29 @@ const BOOLEANS: &[&str] = &[
     "configs.*.external",
 ];
 
+/// Variables of this prefix are ledgerops' own settings and are never substituted.
+pub const RESERVED_PREFIX: &str = "LEDGEROPS_";
+
+/// What is known of a variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Lookup {
+    /// Handed over, with this value.
+    Value(String),
+    /// Set in the environment of the machine that deploys, and not handed over.
+    NotHandedOver,
+    /// Set nowhere.
+    Unset,
+}
+
 /// Where variables come from, and what was looked up and not found.
 pub(crate) struct Variables<'a> {
-    lookup: &'a dyn Fn(&str) -> Option<String>,
+    lookup: &'a dyn Fn(&str) -> Lookup,
     /// Variables used and not set, substituted as empty.
     pub(crate) unset: BTreeSet<String>,
 }
 
 impl<'a> Variables<'a> {
-    pub(crate) fn new(lookup: &'a dyn Fn(&str) -> Option<String>) -> Self {
+    pub(crate) fn new(lookup: &'a dyn Fn(&str) -> Lookup) -> Self {
         Self { lookup, unset: BTreeSet::new() }
     }
 
@@ -116,7 +135,7 @@ impl<'a> Variables<'a> {
                 if len == 0 {
                     out.push('$');
                 } else {
-                    out.push_str(&self.value(&after[..len]).unwrap_or_default());
+                    out.push_str(&self.value(&after[..len])?.unwrap_or_default());
                 }
                 rest = &after[len..];
             }
@@ -132,7 +151,7 @@ impl<'a> Variables<'a> {
         if name.is_empty() {
             return Err(format!("${{{inner}}} does not start with a variable name"));
         }
-        let value = (self.lookup)(name);
+        let value = self.handed(name)?;
         let set = value.is_some();
         let non_empty = value.as_deref().is_some_and(|v| !v.is_empty());
         let ops: [(&str, bool); 6] =
@@ -152,18 +171,39 @@ impl<'a> Variables<'a> {
             };
         }
         if operator.is_empty() {
-            Ok(self.value(name).unwrap_or_default())
+            Ok(self.value(name)?.unwrap_or_default())
         } else {
             Err(format!("${{{inner}}}: {operator:?} is not one of :- - :? ? :+ +"))
         }
     }
 
-    fn value(&mut self, name: &str) -> Option<String> {
-        let value = (self.lookup)(name);
+    /// A variable used plainly: listed when not set.
+    fn value(&mut self, name: &str) -> Result<Option<String>, String> {
+        let value = self.handed(name)?;
         if value.is_none() {
             self.unset.insert(name.to_owned());
         }
-        value
+        Ok(value)
+    }
+
+    /// The value handed over for `name`; refuses a reserved name, and one the environment sets
+    /// but the deployer did not hand over.
+    fn handed(&self, name: &str) -> Result<Option<String>, String> {
+        if name.starts_with(RESERVED_PREFIX) {
+            return Err(format!(
+                "${{{name}}}: {RESERVED_PREFIX}* variables are ledgerops' own settings (keys, tokens, the RPC) and are \
+                 never substituted into a stack file: what a file holds goes on the ledger, readable by every node"
+            ));
+        }
+        match (self.lookup)(name) {
+            Lookup::Value(value) => Ok(Some(value)),
+            Lookup::Unset => Ok(None),
+            Lookup::NotHandedOver => Err(format!(
+                "${{{name}}}: {name} is set in this environment but not handed to the file: a stack file gets only \
+                 what --env-file files and --var give it, since what it holds goes on the ledger, readable by every \
+                 node; pass --var {name} to hand it over"
+            )),
+        }
     }
 }
 
@@ -243,7 +283,11 @@ mod tests {
 
     fn with(vars: &[(&str, &str)], text: &str) -> (Result<String, String>, BTreeSet<String>) {
         let map: BTreeMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        let lookup = move |name: &str| map.get(name).cloned();
+        let lookup = move |name: &str| match map.get(name) {
+            Some(value) if value == "<not handed over>" => Lookup::NotHandedOver,
+            Some(value) => Lookup::Value(value.clone()),
+            None => Lookup::Unset,
+        };
         let mut variables = Variables::new(&lookup);
         let out = variables.substitute(text);
         (out, variables.unset)
@@ -284,8 +328,27 @@ mod tests {
     }
 
     #[test]
+    fn only_what_is_handed_over_is_substituted_and_ledgerops_settings_never() {
+        let key = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+        for text in [
+            "${LEDGEROPS_PRIVATE_KEY}",
+            "$LEDGEROPS_PRIVATE_KEY",
+            "${LEDGEROPS_PRIVATE_KEY:-x}",
+            "${X:-$LEDGEROPS_PRIVATE_KEY}",
+        ] {
+            let (out, _) = with(&[("LEDGEROPS_PRIVATE_KEY", key)], text);
+            let error = out.expect_err(text);
+            assert!(error.contains("LEDGEROPS_* variables are ledgerops' own settings"), "{error}");
+            assert!(!error.contains(key), "{error}");
+        }
+        let (out, _) = with(&[("TAG", "<not handed over>")], "app:${TAG:-latest}");
+        assert!(out.expect_err("not handed over").ends_with("pass --var TAG to hand it over"));
+        assert_eq!(with(&[], "app:${TAG:-latest}").0.as_deref(), Ok("app:latest"), "set nowhere: the default");
+    }
+
+    #[test]
     fn numbers_and_booleans_are_read_as_such_where_the_file_holds_them() {
-        let lookup = |name: &str| (name == "N").then(|| "3".to_owned());
+        let lookup = |name: &str| if name == "N" { Lookup::Value("3".to_owned()) } else { Lookup::Unset };
         let mut tree: Value = serde_yaml::from_str(
             "services:\n  web:\n    deploy: {replicas: '${N}'}\n    environment: {COUNT: '${N}'}\n    read_only: '${RO:-true}'\n",
         )

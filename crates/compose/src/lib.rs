@@ -2,7 +2,8 @@
 //! the way `docker stack deploy` reads them:
 //!
 //! 1. The YAML is read ([`yaml`]), with a key written twice named at its line.
-//! 2. `${VAR}` is substituted from the environment and `--env-file` ([`interpolate`]).
+//! 2. `${VAR}` is substituted from what the deployer hands over, `--env-file`s and `--var`s, never
+//!    from the rest of the environment ([`interpolate`]).
 //! 3. Each key is carried, ignored as Swarm ignores it, or refused ([`keys`], the table
 //!    docs/cli.md shows).
 //! 4. The stack's networks, volumes, configs and secrets are resolved ([`objects`]) and each
@@ -13,6 +14,7 @@
 //! it and checked by [`ledgerops_spec`] instead ([`raw`] says which and why).
 
 mod convert;
+mod files;
 mod interpolate;
 pub mod keys;
 mod objects;
@@ -27,6 +29,8 @@ use ledgerops_registry::validate_service_name;
 use ledgerops_spec::{Spec, SpecError};
 use serde_yaml::{Mapping, Value};
 
+pub use files::{EnvFileError, EnvFileFormat, read_env_file};
+pub use interpolate::RESERVED_PREFIX;
 pub use keys::{TABLE, Treatment, markdown_table};
 
 /// A parsed file: its services in file order, and what was left out.
@@ -85,21 +89,31 @@ pub struct Options {
     pub default_sites: Vec<String>,
     /// Go on without refused keys instead of refusing the file.
     pub ignore_unsupported: bool,
-    /// Variables for `${VAR}`, over which the process environment wins (`--env-file`).
+    /// Variables for `${VAR}`: only what the deployer handed over (`--env-file`, `--var`).
     pub variables: BTreeMap<String, String>,
-    /// Read the process environment too (the CLI does; tests choose their variables).
-    pub process_environment: bool,
-    /// Where relative paths (`env_file`, `configs.*.file`) start: the file's directory.
+    /// Tell a variable used and not handed over that the process environment sets apart from one
+    /// set nowhere: the first refuses the file, saying how to hand it over (the CLI does; tests
+    /// choose their variables).
+    pub environment_hints: bool,
+    /// Where relative paths (`env_file`, `configs.*.file`) start: the stack file's directory.
     pub base_dir: PathBuf,
+    /// The directory they may not lead out of (`--project-dir`); `None`: `base_dir`.
+    pub project_dir: Option<PathBuf>,
 }
 
 impl Options {
-    /// A variable's value: the process environment first, then `--env-file`.
-    fn lookup(&self, name: &str) -> Option<String> {
-        self.process_environment
-            .then(|| std::env::var(name).ok())
-            .flatten()
-            .or_else(|| self.variables.get(name).cloned())
+    /// The file `written` names at `field`, resolved inside the project directory.
+    pub(crate) fn file(&self, written: &std::path::Path, field: &str) -> Result<PathBuf, ComposeError> {
+        files::inside(&self.base_dir, self.project_dir.as_ref().unwrap_or(&self.base_dir), written, field)
+    }
+
+    /// A variable's value, if handed over.
+    fn lookup(&self, name: &str) -> interpolate::Lookup {
+        match self.variables.get(name) {
+            Some(value) => interpolate::Lookup::Value(value.clone()),
+            None if self.environment_hints && std::env::var_os(name).is_some() => interpolate::Lookup::NotHandedOver,
+            None => interpolate::Lookup::Unset,
+        }
     }
 }
 

@@ -5,7 +5,6 @@
 //! configuration); a secret's never does.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use compose_spec::Resource;
 use compose_spec::{ListOrMap, MapKey};
@@ -48,7 +47,7 @@ impl Objects {
             objects.volumes.insert(key.clone(), volume_of(&key, volume)?);
         }
         for (key, config) in section::<Resource<compose_spec::Config>>(file, "configs")? {
-            objects.configs.insert(key.clone(), config_of(&key, config, &options.base_dir)?);
+            objects.configs.insert(key.clone(), config_of(&key, config, options)?);
         }
         for (key, secret) in section::<Resource<compose_spec::Secret>>(file, "secrets")? {
             let name = match secret {
@@ -181,14 +180,18 @@ fn volume_of(key: &str, volume: Option<Resource<compose_spec::Volume>>) -> Resul
     }
 }
 
-fn config_of(key: &str, config: Resource<compose_spec::Config>, base: &Path) -> Result<ConfigSource, ComposeError> {
+fn config_of(
+    key: &str,
+    config: Resource<compose_spec::Config>,
+    options: &Options,
+) -> Result<ConfigSource, ComposeError> {
     let path = format!("configs.{key}");
     match config {
         Resource::External { name } => Ok(ConfigSource::External(name.unwrap_or_else(|| key.into()))),
         Resource::Compose(config) => match config.source {
             compose_spec::config::Source::Content(content) => Ok(ConfigSource::Content(content)),
             compose_spec::config::Source::File(file) => {
-                let file = base.join(file);
+                let file = options.file(&file, &format!("{path}.file"))?;
                 let bytes = std::fs::read(&file).map_err(|e| ComposeError::Invalid {
                     path: format!("{path}.file"),
                     message: format!("cannot read {}: {e}", file.display()),

@@ -2,7 +2,9 @@
 //! read as a new user would bring them. Images stay as written (by tag: the CLI pins them at
 //! publish time by asking their registry, which this machine cannot reach; each one, with a
 //! digest added, must pass the chain's image rule), files the stack reads from its own repository
-//! (`configs.*.file`, `env_file`) are stood in for, and variables the file requires are set. Then
+//! (`configs.*.file`, `env_file`) are stood in for, in a checkout of which the project directory
+//! is the root (`--project-dir`: one file names `../prom/prometheus.yml` beside its own
+//! directory), and variables the file requires are set. Then
 //! every key must be carried, ignored as Swarm ignores it, or refused for a stated reason; none is
 //! unknown. The table it prints is the one in docs/cli.md.
 
@@ -62,15 +64,22 @@ fn read(path: &Path) -> Result<String, ComposeError> {
     let text = std::fs::read_to_string(path).expect("read");
     let tree: Value = serde_yaml::from_str(&text).expect("yaml");
     let work = tempfile::tempdir().expect("tempdir");
+    let stacks = work.path().join("stacks");
+    std::fs::create_dir_all(&stacks).expect("mkdir");
     for referenced in files_read(&tree) {
-        let file = work.path().join(referenced);
+        let file = stacks.join(referenced);
         std::fs::create_dir_all(file.parent().expect("a parent")).expect("mkdir");
         std::fs::write(&file, "# stands in for the project's own file\nKEY=value\n").expect("write");
     }
     let variables: BTreeMap<String, String> =
         required_variables(&text).into_iter().map(|name| (name, "example".into())).collect();
-    let options =
-        Options { namespace: "stack".into(), variables, base_dir: work.path().to_path_buf(), ..Options::default() };
+    let options = Options {
+        namespace: "stack".into(),
+        variables,
+        base_dir: stacks,
+        project_dir: Some(work.path().to_path_buf()),
+        ..Options::default()
+    };
     let file = parse(&serde_yaml::to_string(&tree).expect("yaml"), &options)?;
     for (name, spec) in &file.services {
         let pinned = if is_pinned(&spec.image) { spec.image.clone() } else { format!("{}@{DIGEST}", spec.image) };

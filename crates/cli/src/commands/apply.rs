@@ -17,6 +17,7 @@ use crate::commands::{Ctx, Outcome};
 use crate::exit::CliError;
 use crate::ledger::Ledger;
 use crate::plan::{Action, ServicePlan, plan_namespace};
+use crate::withheld::refuse_withheld;
 
 pub(crate) async fn apply(ctx: &Ctx, args: ApplyArgs) -> Result<Outcome, CliError> {
     let timeout = wait::parse_timeout(&args.wait.timeout)?;
@@ -27,6 +28,11 @@ pub(crate) async fn apply(ctx: &Ctx, args: ApplyArgs) -> Result<Outcome, CliErro
     require_namespace(&ledger, namespace)?;
     let ignored = ignored_keys(&file);
     let plans = plan_namespace(&ledger, namespace, file.services, args.file.prune)?;
+    for plan in &plans {
+        if let Some(spec) = &plan.onchain {
+            refuse_withheld(&ctx.conn.withheld, &plan.service, spec)?;
+        }
+    }
     for plan in plans.iter().filter(|p| p.action.changes_chain()) {
         simulate(&client, plan).await.map_err(|e| CliError::from(e).about(&plan.service))?;
     }

@@ -12,10 +12,12 @@ use crate::args::{DeployArgs, RollbackArgs, RollbackCommand};
 use crate::commands::wait::{self, Target};
 use crate::commands::{Ctx, Outcome, sent_doc, sent_text};
 use crate::exit::CliError;
+use crate::withheld::refuse_withheld;
 
 pub(crate) async fn deploy(ctx: &Ctx, args: DeployArgs) -> Result<Outcome, CliError> {
     let spec = ctx.images.spec_from_args(&args.image, &args.sites, &args.spec).await?;
     let onchain = spec.to_onchain()?;
+    refuse_withheld(&ctx.conn.withheld, &args.service, &onchain)?;
     let timeout = wait::parse_timeout(&args.wait.timeout)?;
     let client = ctx.client().await?;
     let namespace = &args.service.namespace;

@@ -19,7 +19,7 @@ pub(crate) async fn diff(ctx: &Ctx, args: DiffArgs) -> Result<Outcome, CliError>
                 namespace,
                 sites: &args.sites,
                 ignore_unsupported: args.ignore_unsupported,
-                env_files: &args.env_files,
+                handed: &args.handed,
             };
             let file = ctx.images.read_stack(&input).await?;
             let client = ctx.client().await?;

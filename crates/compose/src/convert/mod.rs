@@ -16,6 +16,7 @@ use ledgerops_registry::site_id;
 use ledgerops_spec::{HealthCheck, Logging, Spec, SpecBody, Ulimit};
 use serde::Deserialize;
 
+use crate::files::{EnvFileError, EnvFileFormat, read_env_file};
 use crate::objects::Objects;
 use crate::raw::Raw;
 use crate::{ComposeError, Options};
@@ -115,7 +116,8 @@ fn process(service: &Service, cx: &Context<'_>, body: &mut SpecBody) -> Result<(
 
 /// The environment: `env_file`s first, in order, then `environment` over them, as Docker does.
 /// `KEY=` is the empty value; a bare `KEY` (copy it from the shell) is refused: the shell of a CI
-/// job is where secrets live, and the ledger is readable by every node.
+/// job is where secrets live, and the ledger is readable by every node. An `env_file` is read
+/// from inside the project directory, as `docker stack deploy` reads one (values as written).
 fn environment(service: &Service, cx: &Context<'_>) -> Result<BTreeMap<String, String>, ComposeError> {
     let mut env = BTreeMap::new();
     if let Some(files) = service.env_file.clone() {
@@ -124,17 +126,14 @@ fn environment(service: &Service, cx: &Context<'_>) -> Result<BTreeMap<String, S
                 compose_spec::ShortOrLong::Short(path) => (path, true),
                 compose_spec::ShortOrLong::Long(config) => (config.path, config.required),
             };
-            let full = cx.options.base_dir.join(&path);
-            let entries = match dotenvy::from_path_iter(&full) {
+            let field = format!("{}.env_file[{i}]", cx.path);
+            let full = cx.options.file(&path, &field)?;
+            let entries = match read_env_file(&full, EnvFileFormat::Docker) {
                 Ok(entries) => entries,
-                Err(e) if !required && e.not_found() => continue,
-                Err(e) => return Err(cx.invalid(&format!("env_file[{i}]"), format!("{}: {e}", full.display()))),
+                Err(EnvFileError::Io { missing: true, .. }) if !required => continue,
+                Err(e) => return Err(cx.invalid(&format!("env_file[{i}]"), e.to_string())),
             };
-            for entry in entries {
-                let (key, value) =
-                    entry.map_err(|e| cx.invalid(&format!("env_file[{i}]"), format!("{}: {e}", full.display())))?;
-                env.insert(key, value);
-            }
+            env.extend(entries);
         }
     }
     for (key, value) in pairs_with_unset(service.environment.clone()).map_err(|m| cx.invalid("environment", m))? {
@@ -144,7 +143,7 @@ fn environment(service: &Service, cx: &Context<'_>) -> Result<BTreeMap<String, S
                 format!(
                     "{key} has no value (and no `=`): docker would copy it from the environment of the machine \
                      that deploys; ledgerops does not copy values onto the ledger unasked. Write {key}=value, \
-                     {key}= for the empty value, or {key}=${{{key}}} to copy it knowingly"
+                     {key}= for the empty value, or {key}=${{{key}}} with --var {key} to copy it knowingly"
                 ),
             )
         })?;

@@ -15,6 +15,16 @@ use serde_json::Value;
 
 use crate::harness::{self, Node, Site, docker, docker_on, free_port, ledgerops, service, succeeded};
 
+/// `ledgerops ARGS` with `vars` in its environment, each handed to the stack file by name
+/// (`--var NAME`), as a pipeline hands over what its file interpolates.
+fn handed(site: &Site, args: &[&str], vars: &[(&str, &str)]) -> std::process::Output {
+    let mut all: Vec<&str> = args.to_vec();
+    for (name, _) in vars {
+        all.extend(["--var", name]);
+    }
+    ledgerops(site, &all, vars)
+}
+
 /// The voting app's shape: `result` (front) calls `worker` (front and back), which calls `db`
 /// (back), which serves a page from its named volume. `result` publishes in host mode.
 const VOTING: &str = "
@@ -106,8 +116,9 @@ async fn a_voting_app_stack_reaches_by_name_keeps_its_data_and_prunes_to_its_vol
     let (relay, port_text) = (test_image("RELAY"), port.to_string());
     let vars = [("RELAY", relay.as_str()), ("PORT", port_text.as_str())];
 
-    // Applied as CI would: interpolated from the environment, depends_on ignored as Swarm does.
-    let applied = ledgerops(&site, &["apply", "-f", file, "--namespace", "voting"], &vars);
+    // Applied as CI would: interpolated from variables of the environment handed over by name
+    // (--var), depends_on ignored as Swarm does.
+    let applied = handed(&site, &["apply", "-f", file, "--namespace", "voting"], &vars);
     succeeded(&applied);
     assert!(String::from_utf8_lossy(&applied.stderr).contains("services.worker.depends_on"), "listed as ignored");
     until_healthy(&node, &["voting/db", "voting/worker", "voting/result"], 1).await;
@@ -123,7 +134,7 @@ async fn a_voting_app_stack_reaches_by_name_keeps_its_data_and_prunes_to_its_vol
 
     // A new revision of db restarts it on the same volume: the page it was born with is still there.
     let vars2 = [vars[0], vars[1], ("DB_REVISION", "2")];
-    succeeded(&ledgerops(&site, &["apply", "-f", file, "--namespace", "voting"], &vars2));
+    succeeded(&handed(&site, &["apply", "-f", file, "--namespace", "voting"], &vars2));
     until_healthy(&node, &["voting/db"], 2).await;
     node.until("db's data survived revision 2", || page("127.0.0.1", port).filter(|p| *p == answer)).await;
 
@@ -144,7 +155,7 @@ async fn a_voting_app_stack_reaches_by_name_keeps_its_data_and_prunes_to_its_vol
         VOTING.split("  db:").next().expect("head").to_owned() + &VOTING[VOTING.find("  result:").expect("result")..];
     std::fs::write(&alone, text).expect("write");
     let alone = alone.to_str().expect("utf-8");
-    succeeded(&ledgerops(&site, &["apply", "-f", alone, "--namespace", "voting", "--prune"], &vars));
+    succeeded(&handed(&site, &["apply", "-f", alone, "--namespace", "voting", "--prune"], &vars));
     node.until("db, worker and the back network removed", || {
         (service("voting_db").is_none()
             && service("voting_worker").is_none()
@@ -164,7 +175,7 @@ async fn a_voting_app_stack_reaches_by_name_keeps_its_data_and_prunes_to_its_vol
     assert!(docker(&["volume", "inspect", "voting_db-data"]).is_some(), "never deleted by the node");
     assert!(docker(&["network", "inspect", "voting_front"]).is_some(), "result still uses it");
 
-    succeeded(&ledgerops(&site, &["remove", "voting/result"], &[]));
+    succeeded(&handed(&site, &["remove", "voting/result"], &[]));
     node.until("the last network removed with the last service", || {
         (service("voting_result").is_none() && docker(&["network", "inspect", "voting_front"]).is_none()).then_some(())
     })
@@ -220,7 +231,7 @@ configs:
     let (relay, port_text) = (test_image("RELAY"), port.to_string());
     let vars = [("RELAY", relay.as_str()), ("PORT", port_text.as_str())];
     let args = ["apply", "-f", file.to_str().expect("utf-8"), "--namespace", "motd"];
-    succeeded(&ledgerops(&site, &args, &vars));
+    succeeded(&handed(&site, &args, &vars));
     until_healthy(&node, &["motd/web"], 1).await;
     node.until("the config's content served", || {
         get("127.0.0.1", port, "/motd.txt").filter(|b| b == "hello from revision 1")
@@ -231,7 +242,7 @@ configs:
     assert!(first[0].starts_with("motd_motd-"), "content-addressed: {first:?}");
 
     std::fs::write(dir.join("motd.txt"), "hello from revision 2\n").expect("write");
-    succeeded(&ledgerops(&site, &args, &vars));
+    succeeded(&handed(&site, &args, &vars));
     until_healthy(&node, &["motd/web"], 2).await;
     node.until("the new content served", || {
         get("127.0.0.1", port, "/motd.txt").filter(|b| b == "hello from revision 2")
@@ -338,7 +349,7 @@ async fn a_global_service_runs_one_task_on_each_node_of_the_sites_swarm() {
     let (relay, port_text) = (test_image("RELAY"), port.to_string());
     let vars = [("RELAY", relay.as_str()), ("PORT", port_text.as_str())];
     let args = ["apply", "-f", file.to_str().expect("utf-8"), "--namespace", "globe"];
-    succeeded(&ledgerops(&site, &args, &vars));
+    succeeded(&handed(&site, &args, &vars));
     until_healthy(&node, &["globe/hub", "globe/agent"], 1).await;
     harness::until_attested(&node, &site.chain, "globe/agent", 1).await;
 
