@@ -224,6 +224,15 @@ impl Chain {
         Ok(Self { anvil, registry })
     }
 
+    /// Another registry on the same chain, deployed by anvil's account `admin` (another than the
+    /// first registry's, whose nonces its provider keeps), its admin: what a test registry, or a
+    /// registry's successor, is beside the first.
+    pub async fn deploy_another(&self, admin: usize) -> eyre::Result<DeploymentRegistryInstance<DynProvider>> {
+        let delay = alloy::primitives::aliases::U48::saturating_from(ledgerops_chain::DEFAULT_ADMIN_DELAY_SECS);
+        let provider = Self::provider_for(&self.anvil, admin);
+        Ok(ledgerops_bindings::DeploymentRegistry::deploy(provider, self.account(admin), delay).await?)
+    }
+
     /// The registry at `registry` on a running anvil (one restarted with its saved state).
     pub fn attach(anvil: AnvilInstance, registry: Address) -> Self {
         let registry = DeploymentRegistryInstance::new(registry, Self::provider_for(&anvil, 0));

@@ -133,7 +133,8 @@ async fn nothing_of_the_pipeline_reaches_the_ledger_unless_handed_over() {
     // Handed over on purpose, a variable and a file inside the project directory are published.
     std::fs::create_dir_all(w.dir.path().join("shared")).expect("mkdir");
     std::fs::write(w.dir.path().join("shared/app.toml"), "mode = \"prod\"\n").expect("write");
-    let wider = "services:\n  web:\n    image: ${APP_IMAGE}\n    configs: [c]\nconfigs:\n  c: {file: ../shared/app.toml}\n";
+    let wider =
+        "services:\n  web:\n    image: ${APP_IMAGE}\n    configs: [c]\nconfigs:\n  c: {file: ../shared/app.toml}\n";
     let wider = write(&repo, "wider.yml", wider);
     let project = w.dir.path().display().to_string();
     let out = apply(&wider, &["--var", "APP_IMAGE", "--project-dir", &project], &[("APP_IMAGE", IMAGE)]);

@@ -101,6 +101,8 @@ fn main() -> eyre::Result<()> {
     );
 
     // The engine's answer to `GET /services` when it runs exactly the desired state.
+    let registry: ledgerops_registry::RegistryId =
+        "31337/0x5fbdb2315678afecb367f032d93f642f64180aa3".parse().map_err(eyre::Report::msg)?;
     let listed: Vec<Service> = desired
         .iter()
         .enumerate()
@@ -110,7 +112,7 @@ fn main() -> eyre::Result<()> {
             Service {
                 id: Some(format!("{i:025}")),
                 version: Some(ObjectVersion { index: Some(100 + i as u64) }),
-                spec: Some(service_spec(&d.swarm_name, &owner, workload, &ObjectIds::default())),
+                spec: Some(service_spec(&d.swarm_name, &owner, workload, &ObjectIds::default(), &registry)),
                 ..Default::default()
             }
         })

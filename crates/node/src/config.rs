@@ -45,6 +45,23 @@ pub struct Cli {
 pub enum Command {
     /// Print the journal of actions the node took (works while the node runs).
     Journal(JournalArgs),
+    /// Take over, once, what an earlier version made on this Swarm before objects carried their
+    /// registry: a node leaves those alone until then (works while the node runs).
+    Adopt(AdoptArgs),
+}
+
+/// `ledgerops-node adopt`.
+#[derive(Debug, Args)]
+pub struct AdoptArgs {
+    /// The node's data directory: its store says which registry the objects are labelled with.
+    #[arg(long, env = "LEDGEROPS_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+    /// Docker's unix socket; default: DOCKER_HOST or /var/run/docker.sock.
+    #[arg(long, env = "LEDGEROPS_DOCKER_SOCKET")]
+    pub docker_socket: Option<String>,
+    /// Only list what would be taken over.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `ledgerops-node journal`.

@@ -12,6 +12,7 @@
 //! another's dependency is down: without RPC the last verified state is still enforced; without
 //! Docker the chain is still followed.
 
+pub mod adopt;
 pub mod config;
 pub mod control;
 pub mod dev;

@@ -5,13 +5,23 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use ledgerops_node::config::{Cli, Command, Config};
-use ledgerops_node::{journal, run, telemetry};
+use ledgerops_node::{adopt, journal, run, telemetry};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(Command::Journal(args)) = &cli.command {
         return match journal::print(args) {
             Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(1, &e),
+        };
+    }
+    if let Some(Command::Adopt(args)) = &cli.command {
+        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(runtime) => runtime,
+            Err(e) => return fail(1, &e),
+        };
+        return match runtime.block_on(adopt::run(args)) {
+            Ok(_) => ExitCode::SUCCESS,
             Err(e) => fail(1, &e),
         };
     }

@@ -17,6 +17,8 @@
 //! - `applied`: the (service, revision) pairs the node applied once (not re-applied after Swarm
 //!   rolls one back by itself).
 //! - `reports`: the (service, revision, activation) outcomes confirmed on chain (attestation or vote).
+//! - `adopted`: the networks and volumes made before objects carried their registry that the
+//!   operator took over (`ledgerops-node adopt`): Docker cannot relabel them.
 //! - `journal`: every action taken, for operators.
 
 use std::path::Path;
@@ -49,6 +51,7 @@ CREATE TABLE IF NOT EXISTS mirror (slot TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL,
   service TEXT NOT NULL, revision INTEGER, action TEXT NOT NULL, result TEXT NOT NULL, detail TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS journal_service ON journal (service, id);
+CREATE TABLE IF NOT EXISTS adopted (id TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, at INTEGER NOT NULL);
 ";
 
 /// What can go wrong with the store.
@@ -328,6 +331,30 @@ impl Store {
         .optional()
         .map(|found| found.is_some())
         .map_err(|e| self.sql(e))
+    }
+
+    /// Records that the network or volume `id` (`name`) is this node's, taken over by its operator.
+    pub fn adopt(&self, kind: &str, id: &str, name: &str) -> Result<()> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT OR IGNORE INTO adopted (id, kind, name, at) VALUES (?1, ?2, ?3, ?4)",
+            params![id, kind, name, to_i64(now_ms())],
+        )
+        .map(drop)
+        .map_err(|e| self.sql(e))
+    }
+
+    /// The ids of the networks and volumes taken over.
+    pub fn adopted(&self) -> Result<std::collections::BTreeSet<String>> {
+        let conn = self.conn();
+        let mut statement = conn.prepare_cached("SELECT id FROM adopted").map_err(|e| self.sql(e))?;
+        let ids = statement.query_map([], |row| row.get::<_, String>(0)).map_err(|e| self.sql(e))?;
+        ids.collect::<rusqlite::Result<_>>().map_err(|e| self.sql(e))
+    }
+
+    /// The registry this store is bound to, as the node labels its objects with it.
+    pub fn registry(&self) -> Result<Option<ledgerops_registry::RegistryId>> {
+        Ok(self.binding()?.map(|(chain_id, address)| ledgerops_registry::RegistryId { chain_id, address }))
     }
 
     /// Records that `revision` of `service` was applied.

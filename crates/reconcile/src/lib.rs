@@ -13,6 +13,6 @@ pub mod workload;
 pub use desired::{Desired, NodeRules, desired_for};
 pub use health::{Rollout, Verdict, judge};
 pub use objects::{ObjectPlan, ObjectStep, ObservedObject, ObservedObjects, StackObjects, plan_objects};
-pub use observed::{Observed, Ownership, UpdateState, by_service};
+pub use observed::{Foreign, Observed, Ownership, UpdateState, by_service};
 pub use plan::{Held, Plan, Step, UpdateReason, plan};
 pub use workload::Workload;

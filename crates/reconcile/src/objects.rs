@@ -10,6 +10,7 @@ use ledgerops_registry::{content_config_name, stack_object_name};
 use ledgerops_spec::SpecBody;
 
 use crate::desired::Desired;
+use crate::observed::Foreign;
 
 /// A network the node creates.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -111,6 +112,8 @@ pub struct ObservedObjects {
     pub configs: Vec<ObservedObject>,
     /// Volumes the node owns.
     pub volumes: Vec<ObservedObject>,
+    /// Managed services, networks, configs and volumes that are not this registry's.
+    pub foreign: Vec<Foreign>,
 }
 
 /// A change to the engine's networks or configs.
@@ -156,7 +159,8 @@ pub struct ObjectPlan {
     pub create: Vec<ObjectStep>,
     /// Removals of what no desired service uses.
     pub remove: Vec<ObjectStep>,
-    /// `(swarm name, reason)` of services whose network definition conflicts with another's.
+    /// `(swarm name, reason)` of services held: their network definition conflicts with
+    /// another's, or their name, a network, config or volume of theirs is another registry's.
     pub conflicts: Vec<(String, String)>,
     /// Owned volumes no desired service mounts: kept, reported.
     pub orphaned_volumes: Vec<String>,
@@ -170,6 +174,10 @@ pub fn plan_objects(desired: &[Desired], observed: &ObservedObjects) -> ObjectPl
     let mut volumes: BTreeSet<&str> = BTreeSet::new();
     for d in desired {
         let (Ok(workload), objects) = (&d.workload, &d.objects) else { continue };
+        if let Some(reason) = foreign_in_the_way(d, workload, &observed.foreign) {
+            out.conflicts.push((d.swarm_name.clone(), reason));
+            continue;
+        }
         for (name, def) in &objects.networks {
             match networks.get(name.as_str()) {
                 Some((first, by)) if *first != def => out.conflicts.push((
@@ -218,6 +226,26 @@ pub fn plan_objects(desired: &[Desired], observed: &ObservedObjects) -> ObjectPl
         .map(|o| o.name.clone())
         .collect();
     out
+}
+
+/// Why `desired` cannot run beside `foreign` objects, if it cannot: a service of its name is not
+/// this registry's (another's, or made before registry labels: taking it over is the operator's
+/// step), or it would join, use or mount another registry's network, config or volume. Objects
+/// made before registry labels other than services are used by name, as before.
+fn foreign_in_the_way(desired: &Desired, workload: &crate::Workload, foreign: &[Foreign]) -> Option<String> {
+    let found = |kind: &str, name: &str| foreign.iter().find(|f| f.kind == kind && f.name == name);
+    if let Some(service) = found("service", &desired.swarm_name) {
+        return Some(format!("is not applied: the Swarm {service}"));
+    }
+    let networks = workload.networks.iter().map(|n| ("network", n.name.as_str()));
+    let configs = workload.configs.iter().map(|c| ("config", c.name.as_str()));
+    let volumes =
+        workload.mounts.iter().filter(|m| m.kind == "volume").filter_map(|m| Some(("volume", m.source.as_deref()?)));
+    networks
+        .chain(configs)
+        .chain(volumes)
+        .find_map(|(kind, name)| found(kind, name).filter(|f| f.registry.is_some()))
+        .map(|other| format!("is not applied: its {other}"))
 }
 
 #[cfg(test)]
@@ -271,6 +299,7 @@ mod tests {
             networks: vec![observed("traefik-public", false), observed("shop_old", true), observed("other", false)],
             configs: vec![observed("shop_app-aaaaaaaaaaaa", true)],
             volumes: vec![observed("shop_data", true), observed("shop_gone", true), observed("theirs", false)],
+            foreign: Vec::new(),
         };
         let plan = plan_objects(&[service("web", &body())], &engine);
         let created: Vec<_> = plan.create.iter().map(ObjectStep::name).collect();
@@ -292,5 +321,26 @@ mod tests {
         assert_eq!(plan.conflicts.len(), 1);
         assert_eq!(plan.conflicts[0].0, "shop_b");
         assert!(plan.conflicts[0].1.contains("defined otherwise by shop_a"), "{:?}", plan.conflicts);
+    }
+
+    #[test]
+    fn another_registrys_service_network_or_volume_in_the_way_holds_the_service() {
+        let other = |kind, name: &str| Foreign { kind, name: name.into(), registry: Some("1/0xabc".into()) };
+        let legacy = |kind, name: &str| Foreign { kind, name: name.into(), registry: None };
+        let held = |foreign: Vec<Foreign>| {
+            let engine = ObservedObjects { foreign, ..ObservedObjects::default() };
+            plan_objects(&[service("web", &body())], &engine).conflicts
+        };
+        let reason = held(vec![other("service", "shop_web")]);
+        assert_eq!(reason.len(), 1);
+        assert_eq!(reason[0].1, "is not applied: the Swarm service shop_web belongs to registry 1/0xabc");
+        let reason = held(vec![legacy("service", "shop_web")]);
+        assert!(reason[0].1.contains("ledgerops-node adopt"), "{reason:?}");
+        for (kind, name) in [("network", "shop_back"), ("volume", "shop_data")] {
+            let reason = held(vec![other(kind, name)]);
+            assert_eq!(reason[0].1, format!("is not applied: its {kind} {name} belongs to registry 1/0xabc"));
+        }
+        assert!(held(vec![legacy("network", "shop_back"), legacy("volume", "shop_data")]).is_empty(), "used by name");
+        assert!(held(vec![other("service", "shop_api"), other("network", "other_back")]).is_empty(), "not in the way");
     }
 }

@@ -21,6 +21,35 @@ pub mod labels {
     pub const MANAGER: &str = "ledgerops";
     /// On a network, config or volume the node created: the namespace that defines it.
     pub const NAMESPACE: &str = "ledgerops.namespace";
+    /// On everything the node creates: the registry it serves, `CHAIN_ID/0xADDRESS`
+    /// ([`ledgerops_registry::RegistryId`]). A node acts only on its own registry's objects.
+    pub const REGISTRY: &str = "ledgerops.registry";
+}
+
+/// A managed object on the engine that is not this node's registry's: another registry's, or one
+/// made before objects carried their registry. The node leaves it alone and reports it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Foreign {
+    /// `service`, `network`, `config` or `volume`.
+    pub kind: &'static str,
+    /// Its Docker name.
+    pub name: String,
+    /// The registry its label names; `None` when it has none (made by an earlier version).
+    pub registry: Option<String>,
+}
+
+impl std::fmt::Display for Foreign {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.registry {
+            Some(registry) => write!(f, "{} {} belongs to registry {registry}", self.kind, self.name),
+            None => write!(
+                f,
+                "{} {} carries no registry label (made before ledgerops labelled objects with their registry): \
+                 `ledgerops-node adopt` takes it over (docs/node.md)",
+                self.kind, self.name
+            ),
+        }
+    }
 }
 
 /// Which registry service and revision a Swarm service runs, as its labels say.

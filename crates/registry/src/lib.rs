@@ -15,7 +15,7 @@ pub mod status;
 
 pub use fold::{Activation, Cause, Change, FoldError, RegistryState, Report, ServiceRecord};
 pub use names::{
-    NameError, ServiceName, ServiceNameError, content_config_name, namespace_id, namespace_owns, site_id,
+    NameError, RegistryId, ServiceName, ServiceNameError, content_config_name, namespace_id, namespace_owns, site_id,
     stack_object_name, validate_name, validate_service_name,
 };
 pub use placement::placed_on;

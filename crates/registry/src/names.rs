@@ -6,7 +6,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use alloy::primitives::{B256, keccak256};
+use alloy::primitives::{Address, B256, keccak256};
 
 /// Longest name: a DNS label.
 const MAX_NAME_LEN: usize = 63;
@@ -135,6 +135,35 @@ impl fmt::Display for ServiceName {
     }
 }
 
+/// A registry on its chain, as the node labels the Swarm objects it makes for it
+/// (`31337/0x5fbd…0aa3`): service ids and Swarm names are the same in every registry, so without
+/// it a node pointed at another registry (a test one, a typo, a successor) would take a site's
+/// services for its own, and update or prune them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RegistryId {
+    /// The chain's id.
+    pub chain_id: u64,
+    /// The registry's address.
+    pub address: Address,
+}
+
+impl fmt::Display for RegistryId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Lowercase: one spelling, compared as text in label filters.
+        write!(f, "{}/{}", self.chain_id, alloy::hex::encode_prefixed(self.address))
+    }
+}
+
+impl FromStr for RegistryId {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("{s:?} is not CHAIN_ID/0xADDRESS");
+        let (chain, address) = s.split_once('/').ok_or_else(bad)?;
+        Ok(Self { chain_id: chain.parse().map_err(|_| bad())?, address: address.parse().map_err(|_| bad())? })
+    }
+}
+
 /// The Docker name of a namespace's own network, volume or config `key`, as
 /// `docker stack deploy` names a stack's objects: `<namespace>_<key>`.
 pub fn stack_object_name(namespace: &str, key: &str) -> String {
@@ -200,6 +229,13 @@ mod tests {
         assert_eq!(stack_object_name("shop", "front"), "shop_front");
         assert!(namespace_owns("shop", "shop_front") && !namespace_owns("shop", "shop-eu_front"));
         assert!(!namespace_owns("shop", "shop") && !namespace_owns("shop", "traefik-public"));
+        let registry = RegistryId {
+            chain_id: 31337,
+            address: "0x5FbDB2315678afecb367f032d93F642f64180aa3".parse().expect("address"),
+        };
+        assert_eq!(registry.to_string(), "31337/0x5fbdb2315678afecb367f032d93f642f64180aa3");
+        assert_eq!(registry.to_string().parse(), Ok(registry));
+        assert!("0x5fbd".parse::<RegistryId>().is_err() && "x/0x5fbd".parse::<RegistryId>().is_err());
         let config = content_config_name("shop", "nginx", "worker_processes 1;\n");
         assert!(config.starts_with("shop_nginx-") && config.len() == "shop_nginx-".len() + 12, "{config}");
         assert_ne!(config, content_config_name("shop", "nginx", "worker_processes 2;\n"), "a new content, a new name");

@@ -2,6 +2,7 @@
 //! node manages and carries out the plan's steps. Everything it reads goes through
 //! [`translate::observed_of`], so the pure core compares like with like.
 
+mod adopt;
 mod auth;
 pub mod lease;
 mod objects;
@@ -16,17 +17,20 @@ use bollard::Docker;
 use bollard::query_parameters::{ListConfigsOptions, ListSecretsOptions, ListServicesOptions, UpdateServiceOptions};
 use ledgerops_reconcile::observed::labels;
 use ledgerops_reconcile::workload::FileRef;
-use ledgerops_reconcile::{Observed, ObservedObjects, Ownership, Step, Workload};
+use ledgerops_reconcile::{Foreign, Observed, ObservedObjects, Ownership, Step, Workload};
+use ledgerops_registry::RegistryId;
 
+pub use crate::adopt::{Adopted, Taken};
 pub use crate::auth::{auth_fingerprint, registry_auth};
 use crate::translate::{NetworkNames, ObjectIds, observed_of, service_spec};
 
-/// One look at the engine: the services the node manages, and the networks, configs and volumes.
+/// One look at the engine: the services the node manages for its registry, and the networks,
+/// configs and volumes (with the managed ones of other registries, reported and left alone).
 #[derive(Debug, Clone, Default)]
 pub struct Observation {
-    /// The managed services.
+    /// The managed services of this registry.
     pub services: Vec<Observed>,
-    /// Networks, and the owned configs and volumes.
+    /// Networks, the owned configs and volumes, and what is another registry's.
     pub objects: ObservedObjects,
 }
 
@@ -98,35 +102,58 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// A `Result` of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// The local Swarm, through one Docker connection.
+/// The local Swarm, through one Docker connection, on behalf of one registry: what the node
+/// creates carries the registry's label, and only what carries it is observed as its own.
 #[derive(Debug, Clone)]
 pub struct Swarm {
     docker: Docker,
     /// The longest one request may take.
     timeout: Duration,
+    /// The registry the node serves.
+    registry: RegistryId,
 }
 
 impl Swarm {
     /// Connects to `DOCKER_HOST` or the local socket and agrees on an API version (never a
     /// hard-coded one: edge engines differ); every request is bounded by `timeout`.
-    pub async fn connect(timeout: Duration) -> Result<Self> {
+    pub async fn connect(timeout: Duration, registry: RegistryId) -> Result<Self> {
         let docker = Docker::connect_with_local_defaults().map_err(|e| Error::Unreachable(e.to_string()))?;
-        Self::negotiate(docker, timeout).await
+        Self::negotiate(docker, timeout, registry).await
     }
 
     /// Connects to the engine at a unix socket path; every request is bounded by `timeout`.
-    pub async fn connect_socket(path: &str, timeout: Duration) -> Result<Self> {
+    pub async fn connect_socket(path: &str, timeout: Duration, registry: RegistryId) -> Result<Self> {
         let docker = Docker::connect_with_unix(path, 120, bollard::API_DEFAULT_VERSION)
             .map_err(|e| Error::Unreachable(e.to_string()))?;
-        Self::negotiate(docker, timeout).await
+        Self::negotiate(docker, timeout, registry).await
     }
 
-    async fn negotiate(docker: Docker, timeout: Duration) -> Result<Self> {
+    async fn negotiate(docker: Docker, timeout: Duration, registry: RegistryId) -> Result<Self> {
         // bollard bounds only the wait for a response's head, in whole seconds: a backstop.
         let docker = docker.with_timeout(timeout.saturating_mul(2).max(Duration::from_secs(1)));
-        let swarm = Self { docker: docker.clone(), timeout };
+        let swarm = Self { docker: docker.clone(), timeout, registry };
         let docker = swarm.call("version", docker.negotiate_version()).await?;
-        Ok(Self { docker, timeout })
+        Ok(Self { docker, timeout, registry })
+    }
+
+    /// The registry this connection acts for.
+    pub fn registry(&self) -> RegistryId {
+        self.registry
+    }
+
+    /// What a managed object's `labels` say of its registry: `Ok` when it is this one's (or
+    /// `adopted`, the ids an operator took over), else the foreign registry, `None` for none.
+    fn ours(
+        &self,
+        labels: Option<&HashMap<String, String>>,
+        id: &str,
+        adopted: &Adopted,
+    ) -> Result<(), Option<String>> {
+        match labels.and_then(|l| l.get(labels::REGISTRY)) {
+            Some(registry) if *registry == self.registry.to_string() => Ok(()),
+            _ if adopted.contains(id) => Ok(()),
+            other => Err(other.cloned()),
+        }
     }
 
     /// Sends one request, named `request` in the error, bounded by the node's timeout from the
@@ -143,16 +170,28 @@ impl Swarm {
         }
     }
 
-    /// The services this node manages (labelled `ledgerops.managed-by=ledgerops`; others are
-    /// not even read), with the networks (Swarm keeps a service's networks by id) and the configs
-    /// and volumes it owns.
-    pub async fn observe(&self) -> Result<Observation> {
-        let objects = self.observe_objects().await?;
+    /// The services this node manages for its registry (labelled `ledgerops.managed-by=ledgerops`
+    /// and with the registry; unmanaged ones are not even read, another registry's are reported),
+    /// with the networks (Swarm keeps a service's networks by id) and the configs and volumes it
+    /// owns; `adopted` are the networks and volumes an operator took over (`ledgerops-node adopt`).
+    pub async fn observe(&self, adopted: &Adopted) -> Result<Observation> {
+        let mut objects = self.observe_objects(adopted).await?;
         let names: NetworkNames = objects.networks.iter().map(|n| (n.id.clone(), n.name.clone())).collect();
         let filter = HashMap::from([("label".to_owned(), vec![format!("{}={}", labels::MANAGED_BY, labels::MANAGER)])]);
         let options = ListServicesOptions { filters: Some(filter), status: None };
-        let services = self.call("service ls", self.docker.list_services(Some(options))).await?;
-        let services = services.into_iter().filter_map(|s| observed_of(s, &names)).collect();
+        let listed = self.call("service ls", self.docker.list_services(Some(options))).await?;
+        let mut services = Vec::new();
+        for service in listed {
+            let spec_labels = service.spec.as_ref().and_then(|s| s.labels.as_ref());
+            match self.ours(spec_labels, "", &Adopted::default()) {
+                Ok(()) => services.extend(observed_of(service, &names)),
+                Err(registry) => {
+                    let name = service.spec.and_then(|s| s.name).unwrap_or_default();
+                    objects.foreign.push(Foreign { kind: "service", name, registry });
+                }
+            }
+        }
+        objects.foreign.sort();
         Ok(Observation { services, objects })
     }
 
@@ -242,7 +281,7 @@ impl Swarm {
             let known = configs.into_iter().map(|c| (c.spec.and_then(|x| x.name), c.id));
             ids.configs = ids_by_name("config", &workload.configs, known)?;
         }
-        Ok(service_spec(name, owner, workload, &ids))
+        Ok(service_spec(name, owner, workload, &ids, &self.registry))
     }
 }
 

@@ -1,35 +1,45 @@
 //! The engine's networks, configs and volumes that stacks use: read for the plan, and the
 //! networks and configs a namespace defines created and removed. Each carries the node's
-//! ownership labels; the node removes only what carries them, and never a volume.
+//! ownership labels, its registry's among them; the node removes only what carries them, and
+//! never a volume. Another registry's are reported, and left alone.
 
 use std::collections::HashMap;
 
 use base64::Engine as _;
 use bollard::models::{ConfigSpec, Ipam, IpamConfig, NetworkCreateRequest};
 use bollard::query_parameters::{ListConfigsOptions, ListNetworksOptions, ListVolumesOptions};
+use ledgerops_reconcile::Foreign;
 use ledgerops_reconcile::objects::{ConfigDef, NetworkDef, ObjectStep, ObservedObject, ObservedObjects};
 use ledgerops_reconcile::observed::labels;
+use ledgerops_registry::RegistryId;
 
-use crate::{Result, Swarm};
+use crate::{Adopted, Result, Swarm};
 
 /// The label filter of what the node owns.
 fn owned_filter() -> HashMap<String, Vec<String>> {
     HashMap::from([("label".to_owned(), vec![format!("{}={}", labels::MANAGED_BY, labels::MANAGER)])])
 }
 
-fn owned(labels: Option<&HashMap<String, String>>) -> bool {
+fn managed(labels: Option<&HashMap<String, String>>) -> bool {
     labels.and_then(|l| l.get(labels::MANAGED_BY)).is_some_and(|v| v == labels::MANAGER)
 }
 
-fn ownership(namespace: &str, mut more: HashMap<String, String>) -> HashMap<String, String> {
+/// The labels of an object the node creates for `namespace` of `registry`, over `more`.
+pub(crate) fn ownership(
+    namespace: &str,
+    registry: &RegistryId,
+    mut more: HashMap<String, String>,
+) -> HashMap<String, String> {
     more.insert(labels::MANAGED_BY.into(), labels::MANAGER.into());
     more.insert(labels::NAMESPACE.into(), namespace.into());
+    more.insert(labels::REGISTRY.into(), registry.to_string());
     more
 }
 
 impl Swarm {
-    /// Every network (services name theirs, owned or not), and the configs and volumes the node owns.
-    pub(crate) async fn observe_objects(&self) -> Result<ObservedObjects> {
+    /// Every network (services name theirs, owned or not), and the configs and volumes the node
+    /// owns; the managed ones of another registry (or of none) as foreign.
+    pub(crate) async fn observe_objects(&self, adopted: &Adopted) -> Result<ObservedObjects> {
         let networks = self.call("network ls", self.docker.list_networks(None::<ListNetworksOptions>)).await?;
         let configs = self
             .call("config ls", self.docker.list_configs(Some(ListConfigsOptions { filters: Some(owned_filter()) })))
@@ -37,39 +47,46 @@ impl Swarm {
         let volumes = self
             .call("volume ls", self.docker.list_volumes(Some(ListVolumesOptions { filters: Some(owned_filter()) })))
             .await?;
-        Ok(ObservedObjects {
-            networks: networks
-                .into_iter()
-                .filter_map(|n| {
-                    let owned = owned(n.labels.as_ref());
-                    Some(ObservedObject { id: n.id?, name: n.name?, owned })
-                })
-                .collect(),
-            configs: configs
-                .into_iter()
-                .filter_map(|c| {
-                    let spec = c.spec?;
-                    let owned = owned(spec.labels.as_ref());
-                    Some(ObservedObject { id: c.id?, name: spec.name?, owned })
-                })
-                .collect(),
-            volumes: volumes
-                .volumes
-                .unwrap_or_default()
-                .into_iter()
-                .map(|v| ObservedObject { owned: owned(Some(&v.labels)), id: v.name.clone(), name: v.name })
-                .collect(),
-        })
+        let mut out = ObservedObjects::default();
+        let mut sort = |kind: &'static str, id: String, name: String, labels: Option<&HashMap<String, String>>| {
+            let owned = managed(labels) && self.ours(labels, &id, adopted).is_ok();
+            if managed(labels) && !owned {
+                let registry = labels.and_then(|l| l.get(labels::REGISTRY)).cloned();
+                out.foreign.push(Foreign { kind, name: name.clone(), registry });
+            }
+            ObservedObject { id, name, owned }
+        };
+        let networks: Vec<_> =
+            networks.into_iter().filter_map(|n| Some(sort("network", n.id?, n.name?, n.labels.as_ref()))).collect();
+        let configs: Vec<_> = configs
+            .into_iter()
+            .filter_map(|c| {
+                let spec = c.spec?;
+                Some(sort("config", c.id?, spec.name?, spec.labels.as_ref()))
+            })
+            .collect();
+        let volumes: Vec<_> = volumes
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| sort("volume", v.name.clone(), v.name, Some(&v.labels)))
+            .collect();
+        out.networks = networks;
+        out.configs = configs.into_iter().filter(|c| c.owned).collect();
+        out.volumes = volumes.into_iter().filter(|v| v.owned).collect();
+        Ok(out)
     }
 
     /// Carries out one step on the networks or configs.
     pub async fn apply_object(&self, step: &ObjectStep) -> Result<()> {
         match step {
             ObjectStep::CreateNetwork(def) => {
-                self.call("network create", self.docker.create_network(network_request(def))).await.map(drop)
+                let request = network_request(def, &self.registry);
+                self.call("network create", self.docker.create_network(request)).await.map(drop)
             }
             ObjectStep::CreateConfig(def) => {
-                self.call("config create", self.docker.create_config(config_spec(def))).await.map(drop)
+                let spec = config_spec(def, &self.registry);
+                self.call("config create", self.docker.create_config(spec)).await.map(drop)
             }
             ObjectStep::RemoveNetwork { id, .. } => self.call("network rm", self.docker.remove_network(id)).await,
             ObjectStep::RemoveConfig { id, .. } => self.call("config rm", self.docker.delete_config(id)).await,
@@ -77,7 +94,7 @@ impl Swarm {
     }
 }
 
-fn network_request(def: &NetworkDef) -> NetworkCreateRequest {
+fn network_request(def: &NetworkDef, registry: &RegistryId) -> NetworkCreateRequest {
     NetworkCreateRequest {
         name: def.name.clone(),
         driver: Some(def.driver.clone()),
@@ -100,15 +117,15 @@ fn network_request(def: &NetworkDef) -> NetworkCreateRequest {
             options: None,
         }),
         options: (!def.driver_opts.is_empty()).then(|| def.driver_opts.clone().into_iter().collect()),
-        labels: Some(ownership(&def.namespace, def.labels.clone().into_iter().collect())),
+        labels: Some(ownership(&def.namespace, registry, def.labels.clone().into_iter().collect())),
         ..Default::default()
     }
 }
 
-fn config_spec(def: &ConfigDef) -> ConfigSpec {
+fn config_spec(def: &ConfigDef, registry: &RegistryId) -> ConfigSpec {
     ConfigSpec {
         name: Some(def.name.clone()),
-        labels: Some(ownership(&def.namespace, HashMap::new())),
+        labels: Some(ownership(&def.namespace, registry, HashMap::new())),
         data: Some(base64::engine::general_purpose::STANDARD.encode(def.content.as_bytes())),
         templating: None,
     }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use bollard::models::{ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated, TaskSpec, TaskSpecContainerSpec};
 use bollard::query_parameters::UpdateServiceOptions;
+use ledgerops_reconcile::observed::labels;
 use ledgerops_reconcile::workload::{
     DnsConfig, FileRef, Healthcheck, LogDriver, MountSpec, NetworkAttachment, PortMapping, RestartPolicy, UpdatePolicy,
 };
@@ -71,13 +72,21 @@ fn workload(replicas: u64) -> Workload {
     }
 }
 
+/// The registry these tests' objects are labelled with.
+const REGISTRY: &str = "31337/0x5fbdb2315678afecb367f032d93f642f64180aa3";
+
 async fn swarm() -> Swarm {
-    Swarm::connect(ledgerops_swarm::DEFAULT_TIMEOUT).await.expect("dockerd answers (scripts/setup starts it)")
+    swarm_of(REGISTRY).await
+}
+
+async fn swarm_of(registry: &str) -> Swarm {
+    let registry = registry.parse().expect("a registry");
+    Swarm::connect(ledgerops_swarm::DEFAULT_TIMEOUT, registry).await.expect("dockerd answers (scripts/setup starts it)")
 }
 
 /// The managed services whose name starts with `prefix` (tests run side by side).
 async fn mine(swarm: &Swarm, prefix: &str) -> Vec<ledgerops_reconcile::Observed> {
-    let all = swarm.observe().await.expect("observe");
+    let all = swarm.observe(&Default::default()).await.expect("observe");
     all.services.into_iter().filter(|o| o.swarm_name.starts_with(prefix)).collect()
 }
 
@@ -153,6 +162,13 @@ async fn created_services_read_back_as_desired_drift_is_set_back_and_removal_pru
     carry_out(&swarm, &drifted.steps).await;
     assert_eq!(mine(&swarm, "e2e-swarm-").await[0].workload.replicas, 2);
 
+    // A node of another registry on the same engine does not take it for its own: it reports it.
+    let other = swarm_of("1/0x00000000000000000000000000000000000000aa").await;
+    let seen = other.observe(&Default::default()).await.expect("observe");
+    assert!(!seen.services.iter().any(|o| o.swarm_name == "e2e-swarm-web"), "not the other registry's");
+    let foreign = seen.objects.foreign.iter().find(|f| f.name == "e2e-swarm-web").expect("reported");
+    assert_eq!((foreign.kind, foreign.registry.as_deref()), ("service", Some(REGISTRY)));
+
     // An unmanaged service with a similar name is never read nor touched; removal prunes ours.
     let unmanaged = ServiceSpec {
         name: Some("e2e-swarm-unmanaged".into()),
@@ -173,6 +189,24 @@ async fn created_services_read_back_as_desired_drift_is_set_back_and_removal_pru
     assert!(mine(&swarm, "e2e-swarm-").await.is_empty());
     assert!(docker.inspect_service("e2e-swarm-unmanaged", None).await.is_ok(), "unmanaged service untouched");
     docker.delete_service("e2e-swarm-unmanaged").await.expect("cleanup");
+
+    // A service an earlier version made (managed, no registry label) is no one's until adopted,
+    // which labels it in place: its version moves, its tasks do not restart.
+    carry_out(&swarm, &first.steps).await;
+    let mut legacy = docker.inspect_service("e2e-swarm-web", None).await.expect("inspect");
+    let mut spec = legacy.spec.take().expect("spec");
+    spec.labels.as_mut().expect("labels").remove(labels::REGISTRY);
+    let version = legacy.version.and_then(|v| v.index).expect("version") as i32;
+    let options = UpdateServiceOptions { version, ..Default::default() };
+    docker.update_service("e2e-swarm-web", spec, options, None).await.expect("labelled as before");
+    assert!(mine(&swarm, "e2e-swarm-").await.is_empty(), "not taken for this registry's");
+    let listed = swarm.adopt(true).await.expect("dry run");
+    assert!(listed.iter().any(|t| t.kind == "service" && t.name == "e2e-swarm-web"), "{listed:?}");
+    assert!(mine(&swarm, "e2e-swarm-").await.is_empty(), "a dry run changes nothing");
+    swarm.adopt(false).await.expect("adopted");
+    assert_eq!(mine(&swarm, "e2e-swarm-").await.len(), 1, "this registry's now");
+    assert!(other.adopt(true).await.expect("dry run").iter().all(|t| t.name != "e2e-swarm-web"), "taken once");
+    docker.delete_service("e2e-swarm-web").await.expect("cleanup");
 }
 
 #[tokio::test]

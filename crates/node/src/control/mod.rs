@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::{Address, B256};
-use ledgerops_reconcile::{Desired, Held, NodeRules, Observed, Step, UpdateReason, desired_for, plan, plan_objects};
+use ledgerops_reconcile::{
+    Desired, Foreign, Held, NodeRules, Observed, Step, UpdateReason, desired_for, plan, plan_objects,
+};
 use ledgerops_registry::RegistryState;
 use ledgerops_spec::{Permission, workload_hash};
 use ledgerops_swarm::{Error as DockerError, Swarm};
@@ -108,6 +110,8 @@ pub struct Controller {
     held: BTreeMap<String, String>,
     /// Volumes reported orphaned at the last pass.
     orphans: Vec<String>,
+    /// Managed objects of other registries reported at the last pass.
+    foreign: Vec<Foreign>,
     unregistered: bool,
 }
 
@@ -142,6 +146,7 @@ impl Controller {
             retries: BTreeMap::new(),
             held: BTreeMap::new(),
             orphans: Vec::new(),
+            foreign: Vec::new(),
             unregistered: false,
         }
     }
@@ -265,7 +270,11 @@ impl Controller {
         if !self.hold_lease(&swarm).await {
             return;
         }
-        let observation = match swarm.observe().await {
+        let adopted = self.store.adopted().unwrap_or_else(|e| {
+            tracing::error!(error = %e, "cannot read which objects were adopted; taken for none this pass");
+            Default::default()
+        });
+        let observation = match swarm.observe(&adopted).await {
             Ok(observation) => observation,
             Err(e) => return self.docker_failed(&e),
         };
@@ -296,6 +305,7 @@ impl Controller {
             self.execute_object(&swarm, step, now, &mut planned, shutdown).await;
         }
         self.report_orphans(&objects.orphaned_volumes);
+        self.report_foreign(&observation.objects.foreign);
         self.report_held(&plan.held);
         self.retries.retain(|name, _| planned.contains(name));
         self.changed_at.retain(|name, _| planned.contains(name));
@@ -408,9 +418,19 @@ impl Controller {
         if let Some(swarm) = &self.swarm {
             return Some(swarm.clone());
         }
+        // Bound once the chain was first read, which comes before any state to act on.
+        let registry = match self.store.registry() {
+            Ok(Some(registry)) => registry,
+            Ok(None) => return None,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read which registry the store follows");
+                return None;
+            }
+        };
+        let timeout = self.settings.docker_timeout;
         let connected = match &self.settings.docker_socket {
-            Some(socket) => Swarm::connect_socket(socket, self.settings.docker_timeout).await,
-            None => Swarm::connect(self.settings.docker_timeout).await,
+            Some(socket) => Swarm::connect_socket(socket, timeout, registry).await,
+            None => Swarm::connect(timeout, registry).await,
         };
         match connected {
             Ok(swarm) => {

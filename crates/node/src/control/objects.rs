@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use ledgerops_reconcile::{Desired, ObjectStep};
+use ledgerops_reconcile::{Desired, Foreign, ObjectStep};
 use ledgerops_swarm::Swarm;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -93,6 +93,20 @@ impl Controller {
             }
             self.orphans = orphaned.to_vec();
             self.health.update(|s| s.orphaned_volumes = orphaned.to_vec());
+        }
+    }
+
+    /// Says, once per change, which managed objects on the engine are not this registry's: left
+    /// alone, shown in `/status` and counted.
+    pub(super) fn report_foreign(&mut self, foreign: &[Foreign]) {
+        if self.foreign.as_slice() != foreign {
+            for object in foreign.iter().filter(|f| !self.foreign.contains(f)) {
+                tracing::warn!("left alone: {object}");
+            }
+            self.foreign = foreign.to_vec();
+            let shown: Vec<String> = foreign.iter().map(ToString::to_string).collect();
+            self.metrics.foreign_objects.set(i64::try_from(shown.len()).unwrap_or(i64::MAX));
+            self.health.update(|s| s.foreign = shown);
         }
     }
 }

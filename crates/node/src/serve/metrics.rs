@@ -77,6 +77,8 @@ pub struct Metrics {
     pub lease_held: Gauge,
     /// Services held because their events disagree with the registry's proved state.
     pub held_services: Gauge,
+    /// Managed objects on the engine that are not this registry's (another's, or unlabelled).
+    pub foreign_objects: Gauge,
     /// Times the logs read disagreed with the registry's proved state.
     pub verify_mismatches: Counter,
 }
@@ -102,6 +104,7 @@ impl Default for Metrics {
             docker_hung: Counter::default(),
             lease_held: Gauge::default(),
             held_services: Gauge::default(),
+            foreign_objects: Gauge::default(),
             verify_mismatches: Counter::default(),
         };
         metrics.register()
@@ -150,6 +153,11 @@ impl Metrics {
             "held_services",
             "Services held at their last verified state: the logs read disagree with the registry's proved state",
             self.held_services.clone(),
+        );
+        r.register(
+            "foreign_objects",
+            "Managed services, networks, configs and volumes on the engine that are not this registry's: left alone",
+            self.foreign_objects.clone(),
         );
         r.register(
             "verify_mismatches",

@@ -58,6 +58,9 @@ pub struct Status {
     /// Volumes the node created that no desired service mounts any more: kept (they may hold
     /// data) until an operator removes them.
     pub orphaned_volumes: Vec<String>,
+    /// Managed objects on the engine that are not this registry's, left alone: another
+    /// registry's, or made before objects carried their registry (`ledgerops-node adopt`).
+    pub foreign: Vec<String>,
 }
 
 /// One managed service as `/status` shows it.

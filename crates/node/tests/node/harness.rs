@@ -143,6 +143,18 @@ impl Node {
 
     /// As anvil's account `account`.
     pub fn start_as(chain: &Chain, account: usize, rpc_url: &str, data_dir: &Path, extra: &[&str]) -> Self {
+        Self::start_for(chain, *chain.registry.address(), account, rpc_url, data_dir, extra)
+    }
+
+    /// As anvil's account `account`, following the registry at `registry` of the chain.
+    pub fn start_for(
+        chain: &Chain,
+        registry: alloy::primitives::Address,
+        account: usize,
+        rpc_url: &str,
+        data_dir: &Path,
+        extra: &[&str],
+    ) -> Self {
         let port = free_port();
         let log = data_dir.join("node.log");
         std::fs::create_dir_all(data_dir).expect("data dir");
@@ -151,7 +163,7 @@ impl Node {
         // Short periods so tests run quickly; a flag in `extra` replaces its default.
         let defaults = [("--resync", "1s"), ("--poll-interval", "100ms"), ("--backoff-cap", "2s")];
         let child = Command::new(env!("CARGO_BIN_EXE_ledgerops-node"))
-            .args(["--rpc-url", rpc_url, "--registry", &chain.registry.address().to_string()])
+            .args(["--rpc-url", rpc_url, "--registry", &registry.to_string()])
             .args(defaults.iter().filter(|(flag, _)| !extra.contains(flag)).flat_map(|(flag, value)| [flag, value]))
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .arg("--data-dir")

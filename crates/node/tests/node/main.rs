@@ -18,6 +18,7 @@ mod lifecycle;
 mod membership;
 mod package;
 mod recovery;
+mod registries;
 mod reorg;
 mod report;
 #[allow(unreachable_pub)] // shared by the test modules

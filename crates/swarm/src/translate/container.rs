@@ -9,8 +9,8 @@ use bollard::models::{
     TaskSpecContainerSpecFile, TaskSpecContainerSpecFile1, TaskSpecContainerSpecSecrets, TaskSpecLogDriver,
 };
 use ledgerops_reconcile::Workload;
-use ledgerops_reconcile::observed::labels;
 use ledgerops_reconcile::workload::{DnsConfig, FileRef, Healthcheck, LogDriver, MountSpec};
+use ledgerops_registry::RegistryId;
 
 use super::{ObjectIds, duration_of, nanos, non_empty};
 
@@ -48,8 +48,14 @@ fn file_ref(name: Option<String>, file: Option<FileFields>) -> FileRef {
     }
 }
 
-/// The container spec of `workload` in `namespace`; stack volumes are labelled as the node's.
-pub(super) fn container_spec(workload: &Workload, ids: &ObjectIds, namespace: &str) -> TaskSpecContainerSpec {
+/// The container spec of `workload` in `namespace`; stack volumes are labelled as `registry`'s
+/// node's.
+pub(super) fn container_spec(
+    workload: &Workload,
+    ids: &ObjectIds,
+    namespace: &str,
+    registry: &RegistryId,
+) -> TaskSpecContainerSpec {
     let w = workload;
     TaskSpecContainerSpec {
         image: Some(w.image.clone()),
@@ -61,7 +67,7 @@ pub(super) fn container_spec(workload: &Workload, ids: &ObjectIds, namespace: &s
         dir: w.workdir.clone(),
         user: w.user.clone(),
         read_only: w.read_only.then_some(true),
-        mounts: (!w.mounts.is_empty()).then(|| w.mounts.iter().map(|m| mount(m, namespace)).collect()),
+        mounts: (!w.mounts.is_empty()).then(|| w.mounts.iter().map(|m| mount(m, namespace, registry)).collect()),
         stop_signal: w.stop_signal.clone(),
         stop_grace_period: nanos(w.stop_grace_period),
         health_check: w.healthcheck.as_ref().map(|h| HealthConfig {
@@ -169,12 +175,11 @@ pub(super) fn read_container(container: TaskSpecContainerSpec, w: &mut Workload)
 
 /// A mount as Swarm takes it; a named volume carries the node's ownership labels, which its
 /// engine puts on the volume when a task first creates it.
-fn mount(m: &MountSpec, namespace: &str) -> Mount {
+fn mount(m: &MountSpec, namespace: &str, registry: &RegistryId) -> Mount {
     let volume = (m.kind == "volume").then(|| {
         let mut labels: HashMap<String, String> = m.labels.clone().into_iter().collect();
         if m.source.is_some() {
-            labels.insert(labels::MANAGED_BY.into(), labels::MANAGER.into());
-            labels.insert(labels::NAMESPACE.into(), namespace.into());
+            labels = crate::objects::ownership(namespace, registry, labels);
         }
         MountVolumeOptions {
             no_copy: m.nocopy.then_some(true),

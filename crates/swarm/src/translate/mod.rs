@@ -18,7 +18,7 @@ use ledgerops_reconcile::workload::{
     NetworkAttachment, PortMapping, RestartPolicy, ServiceMode, UpdatePolicy, permille,
 };
 use ledgerops_reconcile::{Observed, Ownership, UpdateState, Workload};
-use ledgerops_registry::ServiceName;
+use ledgerops_registry::{RegistryId, ServiceName};
 
 use self::container::{container_spec, log_driver, read_container, read_log_driver};
 
@@ -50,12 +50,20 @@ fn count(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// The Swarm spec for `workload`, named `name` (`<namespace>_<service>`), with the ownership labels.
-pub fn service_spec(name: &str, owner: &Ownership, workload: &Workload, ids: &ObjectIds) -> ServiceSpec {
+/// The Swarm spec for `workload`, named `name` (`<namespace>_<service>`), with the ownership
+/// labels of `registry`'s node.
+pub fn service_spec(
+    name: &str,
+    owner: &Ownership,
+    workload: &Workload,
+    ids: &ObjectIds,
+    registry: &RegistryId,
+) -> ServiceSpec {
     let w = workload;
     let namespace = ServiceName::from_swarm_name(name).map(|n| n.namespace).unwrap_or_default();
     let mut service_labels: HashMap<String, String> = w.labels.clone().into_iter().collect();
     service_labels.extend(owner.labels());
+    service_labels.insert(labels::REGISTRY.into(), registry.to_string());
     let limits = (w.nano_cpus.is_some() || w.memory_bytes.is_some() || w.pids.is_some()).then_some(Limit {
         nano_cpus: w.nano_cpus,
         memory_bytes: w.memory_bytes,
@@ -71,7 +79,7 @@ pub fn service_spec(name: &str, owner: &Ownership, workload: &Workload, ids: &Ob
         name: Some(name.to_owned()),
         labels: Some(service_labels),
         task_template: Some(TaskSpec {
-            container_spec: Some(container_spec(w, ids, &namespace)),
+            container_spec: Some(container_spec(w, ids, &namespace, registry)),
             resources: (limits.is_some() || reservations.is_some()).then(|| TaskSpecResources {
                 limits,
                 reservations,
@@ -300,6 +308,10 @@ mod tests {
 
     use super::*;
 
+    fn registry() -> RegistryId {
+        "31337/0x5fbdb2315678afecb367f032d93f642f64180aa3".parse().expect("a registry")
+    }
+
     fn id(byte: u8) -> Ownership {
         let hash = format!("0x{}", format!("{byte:02x}").repeat(32));
         Ownership { service: hash.parse().expect("hash"), revision: 3, spec_hash: hash.parse().expect("hash") }
@@ -379,7 +391,7 @@ mod tests {
     #[test]
     fn a_workload_survives_the_round_trip_through_a_swarm_spec() {
         let owner = id(7);
-        let mut spec = service_spec("shop_web", &owner, &full(), &ObjectIds::default());
+        let mut spec = service_spec("shop_web", &owner, &full(), &ObjectIds::default(), &registry());
         // Swarm answers with the network's id; the node looks the name up.
         let networks = spec.task_template.as_mut().and_then(|t| t.networks.as_mut()).expect("networks");
         networks[0].target = Some("n1d".into());
@@ -387,7 +399,7 @@ mod tests {
         assert_eq!(workload_of(&spec, &names), full());
         assert_eq!(ownership_of(&spec), Some(owner));
         let minimal = Workload { image: "a@sha256:00".into(), replicas: 1, ..Workload::default() };
-        let spec = service_spec("x", &id(1), &minimal, &ObjectIds::default());
+        let spec = service_spec("x", &id(1), &minimal, &ObjectIds::default(), &registry());
         assert_eq!(workload_of(&spec, &NetworkNames::default()), minimal);
     }
 
@@ -400,14 +412,14 @@ mod tests {
             (ServiceMode::Replicated, 0),
         ] {
             let w = Workload { image: "a@sha256:00".into(), mode, replicas, ..Workload::default() };
-            let spec = service_spec("shop_job", &id(2), &w, &ObjectIds::default());
+            let spec = service_spec("shop_job", &id(2), &w, &ObjectIds::default(), &registry());
             assert_eq!(workload_of(&spec, &NetworkNames::default()), w, "{mode:?}");
         }
     }
 
     #[test]
     fn unmanaged_or_damaged_labels_have_no_owner() {
-        let mut spec = service_spec("shop_web", &id(1), &full(), &ObjectIds::default());
+        let mut spec = service_spec("shop_web", &id(1), &full(), &ObjectIds::default(), &registry());
         spec.labels.as_mut().expect("labels").insert(labels::REVISION.into(), "three".into());
         assert_eq!(ownership_of(&spec), None);
         spec.labels = Some([("com.example".to_owned(), "x".to_owned())].into());
