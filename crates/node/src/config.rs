@@ -302,24 +302,21 @@ impl Config {
             args.allow.iter().copied().collect()
         };
         let default_dir = if args.dev { DEV_DATA_DIR } else { DEFAULT_DATA_DIR };
+        let lease = match args.lease.clone().or(file.lease.clone()) {
+            Some(name) => Some((
+                lease_name(name)?,
+                duration(args.lease_duration, "lease_duration", file.lease_duration.clone(), DEFAULT_LEASE_DURATION)?,
+            )),
+            None => None,
+        };
+        let docker_timeout = docker_timeout(args.docker_timeout, file.docker_timeout.as_deref(), lease.as_ref())?;
         let config = Self {
             connection,
             sites,
             data_dir: args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| default_dir.into()),
             docker_socket: args.docker_socket.clone().or(file.docker_socket),
-            docker_timeout: duration(
-                args.docker_timeout,
-                "docker_timeout",
-                file.docker_timeout,
-                ledgerops_swarm::DEFAULT_TIMEOUT,
-            )?,
-            lease: match args.lease.clone().or(file.lease) {
-                Some(name) => Some((
-                    lease_name(name)?,
-                    duration(args.lease_duration, "lease_duration", file.lease_duration, DEFAULT_LEASE_DURATION)?,
-                )),
-                None => None,
-            },
+            docker_timeout,
+            lease,
             resync: duration(args.resync, "resync", file.resync, Duration::from_secs(30))?,
             poll_interval: duration(
                 args.poll_interval,
@@ -397,6 +394,42 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// The bound of one Docker request. Under a lease it must be shorter than half the lease: the
+/// holder stops acting half a lease after its last renewal, a standby starts a whole lease after
+/// it, so a request sent just before the holder stops must be over before anyone else may act.
+/// The default there is a third of the lease.
+fn docker_timeout(
+    flag: Option<humantime::Duration>,
+    file: Option<&str>,
+    lease: Option<&(String, Duration)>,
+) -> Result<Duration, ConfigError> {
+    let given =
+        match (flag, file) {
+            (Some(d), _) => Some(Duration::from(d)),
+            (None, Some(t)) => Some(humantime::parse_duration(t).map_err(|e| {
+                ConfigError(format!("config key docker_timeout = {t:?}: {e} (e.g. \"30s\", \"500ms\")"))
+            })?),
+            (None, None) => None,
+        };
+    let timeout = match (given, lease) {
+        (Some(t), _) if t.is_zero() => return Err(ConfigError("docker_timeout must be longer than zero".into())),
+        (Some(t), Some((_, lease))) if t.saturating_mul(2) >= *lease => {
+            return Err(ConfigError(format!(
+                "--docker-timeout {} lets one Docker request outlive half the lease (--lease-duration {}): sent just \
+                 before this instance stops acting, it could land after a standby took over; give a timeout under {} \
+                 or a longer lease",
+                humantime::format_duration(t),
+                humantime::format_duration(*lease),
+                humantime::format_duration(*lease / 2),
+            )));
+        }
+        (Some(t), _) => t,
+        (None, Some((_, lease))) => ledgerops_swarm::DEFAULT_TIMEOUT.min(*lease / 3),
+        (None, None) => ledgerops_swarm::DEFAULT_TIMEOUT,
+    };
+    Ok(timeout)
 }
 
 /// A lease name becomes part of a Swarm service's name (`ledgerops-lease-NAME`).

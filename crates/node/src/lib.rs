@@ -50,14 +50,6 @@ pub enum RunError {
     /// The development chain could not be set up.
     #[error(transparent)]
     Dev(#[from] dev::DevError),
-    /// The health endpoints cannot listen.
-    #[error("cannot serve the health endpoints on {listen}: {reason}")]
-    Listen {
-        /// The address.
-        listen: std::net::SocketAddr,
-        /// Why.
-        reason: String,
-    },
     /// A task ended unexpectedly.
     #[error("internal error: {0}")]
     Task(String),
@@ -81,6 +73,17 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
         );
     }
     let health = Arc::new(Health::default());
+    let trust = trust_mode(&config, store.checkpoint()?.is_some());
+    if trust == ONE_RPC {
+        tracing::warn!(
+            "trusting one RPC: which chain the headers belong to is {}'s word (no --checkpoint, --consensus qbft \
+             or --witness-rpc-url); an RPC that serves a fork can have it applied (docs/security.md)",
+            ledgerops_chain::redact_url(config.connection.rpc.url())
+        );
+    } else {
+        tracing::info!(%trust, "trust roots");
+    }
+    health.update(|s| s.trust = trust);
     let metrics = Arc::new(Metrics::default());
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
 
@@ -142,10 +145,7 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
             Ok(Err(e)) => Err(RunError::Sync(e)),
             other => Err(RunError::Task(format!("the chain follower ended: {other:?}"))),
         },
-        ended = &mut http => Err(match ended {
-            Ok(Err(e)) => RunError::Listen { listen: config.listen, reason: e.to_string() },
-            other => RunError::Task(format!("the health server ended: {other:?}")),
-        }),
+        ended = &mut http => Err(RunError::Task(format!("the endpoints' server ended: {ended:?}"))),
         ended = &mut controller => Err(RunError::Task(format!("the controller ended: {ended:?}"))),
     };
     sync.abort();
@@ -155,6 +155,25 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
         let _ = controller.await;
     }
     outcome
+}
+
+/// The trust mode of a node that checks nothing beyond its one RPC.
+const ONE_RPC: &str = "one RPC";
+
+/// What the node trusts for which chain the headers are, as `/status` says it.
+fn trust_mode(config: &Config, kept_checkpoint: bool) -> String {
+    let mut roots = Vec::new();
+    if config.checkpoint.is_some() || kept_checkpoint {
+        roots.push("checkpoint".to_owned());
+    }
+    if config.consensus == ledgerops_chain::trust::Consensus::Qbft {
+        roots.push("QBFT seals".to_owned());
+    }
+    if !config.witness_rpc_urls.is_empty() {
+        let endpoints = config.witness_rpc_urls.len() + 1;
+        roots.push(format!("{} of {endpoints} RPCs agree", config.rpc_quorum.unwrap_or(endpoints)));
+    }
+    if roots.is_empty() { ONE_RPC.to_owned() } else { roots.join(", ") }
 }
 
 /// Starts the dev chain and points the configuration at it.

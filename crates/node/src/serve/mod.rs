@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
@@ -23,6 +24,9 @@ use self::token::StatusToken;
 /// The node's status as the endpoints report it.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Status {
+    /// What the node trusts for which chain the headers are (docs/security.md): `one RPC` (the
+    /// RPC's word), or the checkpoint, QBFT seals and witnesses it checks.
+    pub trust: String,
     /// The last block read from the chain (the cursor).
     pub chain_block: Option<u64>,
     /// The RPC answered the last request.
@@ -126,6 +130,11 @@ struct Readiness {
     unregistered: bool,
 }
 
+/// How long between two tries to bind the endpoints' address, at most.
+const BIND_RETRY_CAP: Duration = Duration::from_secs(30);
+/// How often a failure to bind is logged again while it lasts.
+const BIND_REMINDER: Duration = Duration::from_secs(300);
+
 /// Serves the endpoints on `listen` until the process ends; `/status` and `/metrics` want `token`
 /// when one is given.
 pub async fn serve(
@@ -141,10 +150,42 @@ pub async fn serve(
         .route_layer(axum::middleware::from_fn_with_state(token.clone(), token::require));
     let app =
         Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).with_state(health).merge(guarded);
-    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let listener = bind(listen).await;
     let guarded = if token.is_some() { " (token required for /status and /metrics)" } else { "" };
     tracing::info!(%listen, "endpoints: /healthz /readyz /status /metrics{guarded}");
     axum::serve(listener, app).await
+}
+
+/// Binds `listen`, trying again while it cannot be had (another process holds the port, the
+/// address is not the host's yet): the endpoints are for operators and probes, and a local user
+/// who takes the port first must not stop the node from reconciling its site. The failure is
+/// logged at once and every few minutes while it lasts.
+async fn bind(listen: SocketAddr) -> tokio::net::TcpListener {
+    let mut wait = Duration::from_secs(1);
+    let mut said: Option<tokio::time::Instant> = None;
+    loop {
+        match tokio::net::TcpListener::bind(listen).await {
+            Ok(listener) => {
+                if said.is_some() {
+                    tracing::info!(%listen, "the endpoints' address is free again");
+                }
+                return listener;
+            }
+            Err(e) => {
+                if said.is_none_or(|at| at.elapsed() >= BIND_REMINDER) {
+                    tracing::error!(
+                        %listen,
+                        error = %e,
+                        "cannot serve /healthz, /readyz, /status and /metrics on this address (another process may \
+                         hold it); the node goes on reconciling and tries again"
+                    );
+                    said = Some(tokio::time::Instant::now());
+                }
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(BIND_RETRY_CAP);
+            }
+        }
+    }
 }
 
 async fn healthz() -> impl IntoResponse {

@@ -28,10 +28,20 @@ async fn history_without_the_checkpoint_is_not_followed_even_after_a_restart_wit
     let site = Site::start("chk").await;
     harness::publish_spec(&site.chain, "chk/web", &harness::app(1, "one", None)).await;
 
+    // With one RPC and nothing else, the node says what it trusts: at start and in /status.
+    let mut node = site.node();
+    let trust = node.until("/status", || node.get("/status").1["node"]["trust"].as_str().map(str::to_owned)).await;
+    assert_eq!(trust, "one RPC");
+    assert!(node.log().contains("trusting one RPC: which chain the headers belong to is"), "{}", node.log());
+    node.terminate();
+    harness::clean("chk");
+    let fresh = tempfile::tempdir().expect("tempdir");
+
     // A checkpoint that is not this chain's block 1: nothing is applied, and /status says why.
     let wrong = format!("1:{}", B256::repeat_byte(0x5a));
-    let mut node = site.node_with(&site.chain.anvil.endpoint(), &["--checkpoint", &wrong]);
+    let mut node = Node::start_with(&site.chain, &site.chain.anvil.endpoint(), fresh.path(), &["--checkpoint", &wrong]);
     let refused = refusal(&node).await;
+    assert_eq!(node.get("/status").1["node"]["trust"], "checkpoint");
     assert!(refused.contains("not checkpoint") && refused.contains("another chain"), "{refused}");
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     assert!(service("chk_web").is_none(), "nothing applied from a chain without the checkpoint");
@@ -39,7 +49,7 @@ async fn history_without_the_checkpoint_is_not_followed_even_after_a_restart_wit
 
     // The chain's own block 1: followed.
     let right = checkpoint_of(&site.chain).await;
-    let mut node = site.node_with(&site.chain.anvil.endpoint(), &["--checkpoint", &right]);
+    let mut node = Node::start_with(&site.chain, &site.chain.anvil.endpoint(), fresh.path(), &["--checkpoint", &right]);
     node.until("chk_web created", || service("chk_web")).await;
     node.terminate();
 
@@ -49,8 +59,9 @@ async fn history_without_the_checkpoint_is_not_followed_even_after_a_restart_wit
     assert_eq!(other.registry.address(), site.chain.registry.address());
     harness::set_up(&other, "chk").await;
     harness::publish_spec(&other, "chk/other", &harness::app(1, "other", None)).await;
-    let node = Node::start_with(&other, &other.anvil.endpoint(), site.dir.path(), &[]);
+    let node = Node::start_with(&other, &other.anvil.endpoint(), fresh.path(), &[]);
     let refused = refusal(&node).await;
+    assert_eq!(node.get("/status").1["node"]["trust"], "checkpoint", "the one kept in the store");
     assert!(refused.contains("another chain"), "{refused}");
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     assert!(service("chk_other").is_none(), "nothing from the other chain:\n{}", node.log());

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use ledgerops_e2e::{Chain, http_get_with};
 
-use crate::harness::Node;
+use crate::harness::{self, Node, Site, service};
 
 fn node(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_ledgerops-node"))
@@ -27,7 +27,8 @@ fn stderr(out: &std::process::Output) -> String {
 fn bad_settings_are_named_with_exit_code_2() {
     let registry = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
     let witness = ["--registry", registry, "--site", "a", "--witness-rpc-url", "http://127.0.0.1:9"];
-    let cases: [(&[&str], &str); 13] = [
+    let lease = ["--registry", registry, "--site", "a", "--lease", "a"];
+    let cases: [(&[&str], &str); 15] = [
         (&["--site", "a"], "no registry address"),
         (&[&witness[..], &["--rpc-quorum", "3"]].concat(), "rpc_quorum 3: between 1 and the 2 endpoint(s)"),
         (&[&witness[..], &["--rpc-quorum", "0"]].concat(), "rpc_quorum 0"),
@@ -41,6 +42,12 @@ fn bad_settings_are_named_with_exit_code_2() {
         (&["--registry", registry, "--site", "a", "--lease", "site a"], "lease \"site a\": use 1 to 40 letters"),
         (&["--registry", registry, "--site", "a", "--lease", "a", "--lease-duration", "0s"], "lease_duration must be"),
         (&["--registry", registry, "--site", "a", "--docker-timeout", "0s"], "docker_timeout must be longer than zero"),
+        // A request that could outlive half the lease could land after a standby took over.
+        (
+            &[&lease[..], &["--docker-timeout", "30s"]].concat(),
+            "--docker-timeout 30s lets one Docker request outlive half the lease (--lease-duration 15s)",
+        ),
+        (&[&lease[..], &["--lease-duration", "10s", "--docker-timeout", "5s"]].concat(), "give a timeout under 5s"),
     ];
     for (args, named) in cases {
         let out = node(args);
@@ -126,4 +133,25 @@ async fn probes_say_little_and_status_and_metrics_want_the_token() {
     let (_, status) = http_get_with(node.port, "/status", Some("Bearer t0ken-for-prometheus"));
     assert!(status.contains("\"services\""), "the full status: {status}");
     assert!(!node.log().contains("t0ken-for-prometheus"), "the token is never logged");
+}
+
+/// Someone on the host (an unprivileged local user will do) takes the node's port first: the node
+/// reconciles its site anyway, says why its endpoints are not served, and serves them once the
+/// port is free, without a restart (binding used to be fatal, and systemd restarted it forever).
+#[tokio::test]
+async fn a_port_taken_first_does_not_stop_the_node_from_reconciling() {
+    let site = Site::start("port").await;
+    let squatter = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let listen = squatter.local_addr().expect("address").to_string();
+    harness::publish_spec(&site.chain, "port/web", &harness::app(1, "one", None)).await;
+    let node = site.node_with(&site.chain.anvil.endpoint(), &["--listen", &listen]);
+    node.until("the service created although the endpoints cannot listen", || service("port_web")).await;
+    assert!(
+        node.log().contains("cannot serve /healthz, /readyz, /status and /metrics on this address"),
+        "{}",
+        node.log()
+    );
+    drop(squatter);
+    node.until("the endpoints once the port is free", || (node.get("/healthz").0 == 200).then_some(())).await;
+    assert!(node.log().contains("the endpoints' address is free again"), "{}", node.log());
 }

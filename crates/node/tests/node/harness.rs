@@ -155,7 +155,11 @@ impl Node {
         data_dir: &Path,
         extra: &[&str],
     ) -> Self {
-        let port = free_port();
+        // `--listen ADDR` in `extra` replaces the free port the node is given otherwise.
+        let listen = extra.iter().position(|a| *a == "--listen").and_then(|i| extra.get(i + 1));
+        let port =
+            listen.map_or_else(free_port, |a| a.rsplit_once(':').and_then(|(_, p)| p.parse().ok()).expect("a port"));
+        let own_listen = listen.is_none().then(|| format!("127.0.0.1:{port}"));
         let log = data_dir.join("node.log");
         std::fs::create_dir_all(data_dir).expect("data dir");
         let out = File::options().create(true).append(true).open(&log).expect("log file");
@@ -165,7 +169,7 @@ impl Node {
         let child = Command::new(env!("CARGO_BIN_EXE_ledgerops-node"))
             .args(["--rpc-url", rpc_url, "--registry", &registry.to_string()])
             .args(defaults.iter().filter(|(flag, _)| !extra.contains(flag)).flat_map(|(flag, value)| [flag, value]))
-            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(own_listen.iter().flat_map(|addr| ["--listen", addr.as_str()]))
             .arg("--data-dir")
             .arg(data_dir)
             .args(extra)
