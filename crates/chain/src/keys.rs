@@ -1,7 +1,7 @@
-//! The signing key, from a hex private key or an encrypted keystore (as cast and geth write them).
-//! Errors never carry the key or the password. Both binaries load it here, so both refuse the
-//! same things: a raw key and a keystore given together (which one signs would be a guess), and
-//! a keystore or password file other users can read.
+//! The signing key, from a hex private key (given, or in a file of its own) or an encrypted
+//! keystore (as cast and geth write them). Errors never carry the key or the password. Both
+//! binaries load it here, so both refuse the same things: two keys given together (which one
+//! signs would be a guess), and a key, keystore or password file other users can read.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -25,9 +25,18 @@ pub enum KeyError {
         /// The I/O error.
         reason: String,
     },
-    /// A raw key and a keystore were both given (flags, environment or config file).
-    #[error("both a private key and a keystore were given: give one (a raw key wins nowhere silently)")]
+    /// More than one of a raw key, a key file and a keystore was given (flags, environment or
+    /// config file).
+    #[error("more than one key was given (a private key, a key file, a keystore): give one (none wins silently)")]
     BothKeys,
+    /// The key file cannot be read.
+    #[error("cannot read key file {path}: {reason}")]
+    KeyFile {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        reason: String,
+    },
     /// A key file is readable or writable by other users.
     #[error("{path} is open to other users (mode {mode:o}): chmod 600 {path}")]
     Exposed {
@@ -46,19 +55,37 @@ pub enum KeyError {
     },
 }
 
-/// The signer from `private_key`, else from `keystore` decrypted with the first line of
-/// `password_file`; `None` when neither is given.
-pub fn load_signer(
-    private_key: Option<&str>,
-    keystore: Option<&Path>,
-    password_file: Option<&Path>,
-) -> Result<Option<PrivateKeySigner>, KeyError> {
-    if private_key.is_some() && keystore.is_some() {
+/// Where the signing key comes from; every part optional, at most one of the first three.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KeySource<'a> {
+    /// A hex private key, as given (a flag, the environment).
+    pub private_key: Option<&'a str>,
+    /// A file holding a hex private key, private to its owner: the key stays out of the process's
+    /// environment and command line, where other processes of its user can read it.
+    pub private_key_file: Option<&'a Path>,
+    /// An encrypted keystore.
+    pub keystore: Option<&'a Path>,
+    /// The keystore's password file.
+    pub password_file: Option<&'a Path>,
+}
+
+/// The signer of `source`: the raw key, else the key file's, else the keystore decrypted with
+/// the first line of the password file; `None` when none is given.
+pub fn load_signer(source: KeySource<'_>) -> Result<Option<PrivateKeySigner>, KeyError> {
+    let given = [source.private_key.is_some(), source.private_key_file.is_some(), source.keystore.is_some()];
+    if given.into_iter().filter(|g| *g).count() > 1 {
         return Err(KeyError::BothKeys);
     }
-    if let Some(key) = private_key {
+    if let Some(key) = source.private_key {
         return key.trim().parse().map(Some).map_err(|_| KeyError::BadPrivateKey);
     }
+    if let Some(file) = source.private_key_file {
+        private_to_owner(file)?;
+        let key = std::fs::read_to_string(file)
+            .map_err(|e| KeyError::KeyFile { path: file.display().to_string(), reason: e.to_string() })?;
+        return key.trim().parse().map(Some).map_err(|_| KeyError::BadPrivateKey);
+    }
+    let (keystore, password_file) = (source.keystore, source.password_file);
     let Some(keystore) = keystore else { return Ok(None) };
     let password_file = password_file.ok_or(KeyError::NoPasswordFile)?;
     private_to_owner(keystore)?;
@@ -93,19 +120,41 @@ mod tests {
         std::fs::write(&keystore, "{}").expect("write");
         std::fs::write(&password, "pw").expect("write");
         let key = "0x0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-        let both = load_signer(Some(key), Some(&keystore), Some(&password));
+        let keystore_source =
+            KeySource { keystore: Some(&keystore), password_file: Some(&password), ..Default::default() };
+        let both = load_signer(KeySource { private_key: Some(key), ..keystore_source });
         assert!(matches!(both, Err(KeyError::BothKeys)), "{both:?}");
 
         for path in [&keystore, &password] {
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
         }
-        let open = load_signer(None, Some(&keystore), Some(&password)).expect_err("refused");
+        let open = load_signer(keystore_source).expect_err("refused");
         assert!(open.to_string().contains("mode 644): chmod 600"), "{open}");
         std::fs::set_permissions(&keystore, std::fs::Permissions::from_mode(0o600)).expect("chmod");
-        let open = load_signer(None, Some(&keystore), Some(&password)).expect_err("refused");
+        let open = load_signer(keystore_source).expect_err("refused");
         assert!(open.to_string().starts_with(&password.display().to_string()), "{open}");
         std::fs::set_permissions(&password, std::fs::Permissions::from_mode(0o400)).expect("chmod");
-        let closed = load_signer(None, Some(&keystore), Some(&password)).expect_err("not a keystore");
+        let closed = load_signer(keystore_source).expect_err("not a keystore");
         assert!(matches!(closed, KeyError::Keystore { .. }), "past the permission check: {closed}");
+    }
+
+    #[test]
+    fn a_key_file_is_read_when_private_to_its_owner_and_never_shown() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("node.key");
+        let key = "0x0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        std::fs::write(&file, format!("{key}\n")).expect("write");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+        let source = KeySource { private_key_file: Some(&file), ..Default::default() };
+        let open = load_signer(source).expect_err("group may read it");
+        assert!(open.to_string().contains("mode 640): chmod 600"), "{open}");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        let signer = load_signer(source).expect("read").expect("a signer");
+        assert_eq!(alloy::hex::encode_prefixed(signer.to_bytes()), key);
+        let both = load_signer(KeySource { private_key: Some(key), ..source });
+        assert!(matches!(both, Err(KeyError::BothKeys)));
+        std::fs::write(&file, "not a key\n").expect("write");
+        let bad = load_signer(source).expect_err("not hex").to_string();
+        assert!(!bad.contains("not a key"), "{bad}");
     }
 }

@@ -25,7 +25,7 @@ pub use client::{ChainError, Client, Sent};
 pub use endpoint::{BearerToken, Endpoint, TrustedCa};
 pub use fees::FeeCeiling;
 pub use follow::{Cursor, Follower, NewHeads, Next};
-pub use keys::{KeyError, load_signer, private_to_owner};
+pub use keys::{KeyError, KeySource, load_signer, private_to_owner};
 pub use redact::redact_url;
 pub use revert::Revert;
 pub use settings::{Connection, ConnectionArgs, ConnectionFile, SettingsError};

@@ -12,7 +12,7 @@ use alloy::signers::local::PrivateKeySigner;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
-use crate::keys::{KeyError, load_signer, private_to_owner};
+use crate::keys::{KeyError, KeySource, load_signer, private_to_owner};
 use crate::redact::redact_url;
 use crate::{BearerToken, Endpoint, FeeCeiling, TrustedCa, Withheld};
 
@@ -35,8 +35,18 @@ pub struct ConnectionArgs {
     /// Hex private key of the signer, the node's own for ledgerops-node (prefer --keystore; never printed).
     #[arg(long, env = "LEDGEROPS_PRIVATE_KEY", global = true, hide_env_values = true)]
     pub private_key: Option<String>,
+    /// File holding the signer's hex private key, only its owner may read it (keeps the key out
+    /// of the process's environment, which other processes of the same user can read).
+    #[arg(
+        long,
+        env = "LEDGEROPS_PRIVATE_KEY_FILE",
+        value_name = "FILE",
+        global = true,
+        conflicts_with = "private_key"
+    )]
+    pub private_key_file: Option<PathBuf>,
     /// Encrypted JSON keystore (as cast and geth write) of the signer.
-    #[arg(long, env = "LEDGEROPS_KEYSTORE", global = true, conflicts_with = "private_key")]
+    #[arg(long, env = "LEDGEROPS_KEYSTORE", global = true, conflicts_with_all = ["private_key", "private_key_file"])]
     pub keystore: Option<PathBuf>,
     /// File holding the keystore's password.
     #[arg(long, env = "LEDGEROPS_PASSWORD_FILE", global = true)]
@@ -76,6 +86,8 @@ pub struct ConnectionFile {
     pub chain_id: Option<u64>,
     /// As `--registry`.
     pub registry: Option<Address>,
+    /// As `--private-key-file`.
+    pub private_key_file: Option<PathBuf>,
     /// As `--keystore`.
     pub keystore: Option<PathBuf>,
     /// As `--password-file`.
@@ -150,7 +162,13 @@ impl Connection {
     pub fn resolve(args: &ConnectionArgs, file: ConnectionFile) -> Result<Self, SettingsError> {
         let keystore = args.keystore.clone().or(file.keystore);
         let password_file = args.password_file.clone().or(file.password_file);
-        let signer = load_signer(args.private_key.as_deref(), keystore.as_deref(), password_file.as_deref())?;
+        let key_file = args.private_key_file.clone().or(file.private_key_file);
+        let signer = load_signer(KeySource {
+            private_key: args.private_key.as_deref(),
+            private_key_file: key_file.as_deref(),
+            keystore: keystore.as_deref(),
+            password_file: password_file.as_deref(),
+        })?;
         let rpc_url = args.rpc_url.clone().or(file.rpc_url).unwrap_or_else(|| DEFAULT_RPC_URL.into());
         if !["http://", "https://", "ws://", "wss://"].iter().any(|p| rpc_url.starts_with(p)) {
             return Err(SettingsError::BadRpcUrl(redact_url(&rpc_url)));

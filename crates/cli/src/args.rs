@@ -135,14 +135,19 @@ pub(crate) enum NamespaceCommand {
     /// also allow a power over its host (ledgerops-node --allow) before it runs one.
     Policy {
         namespace: String,
-        /// Powers over the host, comma-separated: docker-socket, bind, cap-add, sysctls,
-        /// host-network, low-ports.
+        /// Powers over the host, comma-separated: docker-socket, bind, volume-driver, cap-add,
+        /// sysctls, host-network, low-ports, log-driver, ulimits.
         #[arg(long, value_delimiter = ',')]
         allow: Vec<ledgerops_spec::Permission>,
         /// Secrets, configs, networks and volumes outside the namespace its specs may use, by
         /// Docker name or prefix ending in * (its own are those named <namespace>_...).
         #[arg(long, value_delimiter = ',')]
         external: Vec<String>,
+        /// Image registries the namespace's images come from, comma-separated (e.g.
+        /// registry.example.com,docker.io): nodes send their credentials for these only, and no
+        /// other namespace's images may come from them unless its policy lists them too.
+        #[arg(long = "image-registry", value_delimiter = ',')]
+        image_registries: Vec<String>,
     },
 }
 

@@ -1,6 +1,7 @@
 //! The CLI as pipelines get it: the `ledgerops/cli` image that `scripts/release` builds (scripts/test
 //! runs it first), run as the GitHub Action in `action.yml` runs it: the repository mounted as the
-//! working directory, the key and the registry from the environment.
+//! working directory, the key and the registry from the environment. It runs as a user of its
+//! own, not root, which reads the checkout as any other user of the runner would.
 
 mod world;
 
@@ -27,8 +28,14 @@ fn in_image(w: &World, env: &[(&str, String)], args: &[&str]) -> Output {
 async fn the_cli_image_applies_a_stack_file_from_the_mounted_workspace() {
     let w = World::new().await;
     w.set_up();
+    let image = format!("ledgerops/cli:{}", env!("CARGO_PKG_VERSION"));
+    let user = Command::new("docker").args(["image", "inspect", "--format", "{{.Config.User}}", &image]).output();
+    let user = String::from_utf8_lossy(&user.expect("docker runs").stdout).trim().to_owned();
+    assert_eq!(user, "65532:65532", "the image runs as a user of its own, not root");
     let stack = format!("services:\n  web:\n    image: {IMAGE}\n    deploy: {{replicas: 2}}\n");
     std::fs::write(w.dir.path().join("stack.yml"), stack).expect("write");
+    // A checkout as runners make it: readable by other users, as the image's is.
+    std::fs::set_permissions(w.dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
     let env = [
         ("LEDGEROPS_RPC_URL", w.chain.anvil.endpoint()),
         ("LEDGEROPS_REGISTRY", w.chain.registry.address().to_string()),

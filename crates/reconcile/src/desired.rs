@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use alloy::primitives::B256;
 use ledgerops_bindings::IDeploymentRegistry::ServiceSpec;
 use ledgerops_registry::{RegistryState, ServiceName, placed_on, validate_service_name};
-use ledgerops_spec::{Permission, Policy, Spec, spec_hash};
+use ledgerops_spec::{Permission, Policy, Spec, registry_of, spec_hash};
 
 use crate::objects::StackObjects;
 use crate::workload::Workload;
@@ -48,6 +48,7 @@ pub struct NodeRules {
 /// caps are set by its admin, and this node's operator has the last word on what their site
 /// runs, so a compromised deployer or admin key cannot fill a site with tasks or take its host.
 pub fn desired_for(state: &RegistryState, rules: &NodeRules) -> Vec<Desired> {
+    let claimed = claimed_registries(state);
     let mut out: Vec<Desired> = state
         .services
         .iter()
@@ -55,7 +56,7 @@ pub fn desired_for(state: &RegistryState, rules: &NodeRules) -> Vec<Desired> {
             let spec = record.active_spec()?;
             placed_on(spec, &rules.sites).then(|| {
                 let policy = state.policy_of(&record.service.namespace).map(|p| p.as_ref());
-                let read = workload_of(&record.service, spec, policy, rules);
+                let read = workload_of(&record.service, spec, policy, rules, &claimed);
                 let (workload, objects) = match read {
                     Ok((workload, objects)) => (Ok(workload), objects),
                     Err(e) => (Err(format!("revision {} {e}", record.active)), StackObjects::default()),
@@ -76,14 +77,23 @@ pub fn desired_for(state: &RegistryState, rules: &NodeRules) -> Vec<Desired> {
     out
 }
 
+/// The image registries some namespace's policy lists (an unreadable policy lists none: its
+/// namespace's services are held for it anyway).
+fn claimed_registries(state: &RegistryState) -> BTreeSet<String> {
+    state.policies.values().filter_map(|bytes| Policy::decode(bytes).ok()).flat_map(|p| p.registries).collect()
+}
+
 /// The workload of an on-chain spec within this node's rules and its namespace's `policy` (as
 /// set on chain), and the objects it defines; the error completes "revision N ". The service's
-/// name is checked by the contract's rule again: Swarm must take the name it makes.
+/// name is checked by the contract's rule again: Swarm must take the name it makes. Its image
+/// gets the node's registry credentials when the policy lists its registry; one from a registry
+/// only other namespaces list is refused (`claimed`).
 fn workload_of(
     service: &ServiceName,
     spec: &ServiceSpec,
     policy: Option<&[u8]>,
     rules: &NodeRules,
+    claimed: &BTreeSet<String>,
 ) -> Result<(Workload, StackObjects), String> {
     validate_service_name(&service.namespace, &service.name).map_err(|e| format!("cannot run: {e}"))?;
     if spec.replicas > rules.max_replicas {
@@ -97,7 +107,19 @@ fn workload_of(
         format!("cannot run: the policy of namespace {:?} on chain is unreadable: {e}", service.namespace)
     })?;
     policy.check(&service.namespace, &spec, Some(&rules.allow)).map_err(|e| format!("is refused: {e}"))?;
-    let workload = Workload::from_spec(&spec, service).map_err(|e| format!("is invalid: {e}"))?;
+    let registry = registry_of(&spec.image);
+    let pull_credentials = policy.lists_registry(registry);
+    if !pull_credentials && claimed.contains(registry) {
+        let namespace = &service.namespace;
+        return Err(format!(
+            "is refused: its image comes from registry {registry}, which other namespaces' policies list and \
+             {namespace}'s does not: the images there are theirs (a node may hold one already, and Swarm runs an image \
+             it holds without asking the registry); the registry's admin lists it for {namespace} too: ledgerops \
+             namespace policy {namespace} --image-registry {registry}"
+        ));
+    }
+    let mut workload = Workload::from_spec(&spec, service).map_err(|e| format!("is invalid: {e}"))?;
+    workload.pull_credentials = pull_credentials;
     Ok((workload, StackObjects::of(&spec.body, &service.namespace)))
 }
 
@@ -164,6 +186,38 @@ mod tests {
             mine[0].workload,
             Err("revision 1 asks for 9 replicas, above this node's ceiling of 8 (raise it with --max-replicas)".into())
         );
+    }
+
+    #[test]
+    fn a_registry_a_namespace_lists_gets_the_credentials_and_is_no_one_elses() {
+        let mut state = RegistryState::default();
+        let private = |name: &str| {
+            let (id, mut r) = record(name, &[], r#"{"v":1}"#);
+            if let Some(spec) = r.revisions.get_mut(&1) {
+                spec.image = format!("registry.example.com/team/app@sha256:{}", "ab".repeat(32));
+            }
+            (id, r)
+        };
+        let (id, r) = private("web");
+        state.services.insert(id, r);
+        let rules = NodeRules { max_replicas: 8, ..NodeRules::default() };
+        let web = |state: &RegistryState| desired_for(state, &rules)[0].workload.clone();
+        assert_eq!(web(&state).map(|w| w.pull_credentials), Ok(false), "listed by none: public, no credentials");
+        state
+            .policies
+            .insert(keccak256("prod"), Bytes::from_static(br#"{"v":1,"registries":["registry.example.com"]}"#));
+        let refused = web(&state).expect_err("prod's registry");
+        assert!(
+            refused.contains("comes from registry registry.example.com, which other namespaces' policies list"),
+            "{refused}"
+        );
+        assert!(refused.contains("ledgerops namespace policy shop --image-registry registry.example.com"), "{refused}");
+        state
+            .policies
+            .insert(keccak256("shop"), Bytes::from_static(br#"{"v":1,"registries":["registry.example.com"]}"#));
+        assert_eq!(web(&state).map(|w| w.pull_credentials), Ok(true), "listed by its own: the node's credentials");
+        state.policies.insert(keccak256("shop"), Bytes::from_static(br#"{"v":1,"registries":["ghcr.io"]}"#));
+        assert!(web(&state).is_err_and(|e| e.contains("needs images from registry registry.example.com")));
     }
 
     #[test]

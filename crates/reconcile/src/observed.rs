@@ -21,6 +21,9 @@ pub mod labels {
     pub const MANAGER: &str = "ledgerops";
     /// On a network, config or volume the node created: the namespace that defines it.
     pub const NAMESPACE: &str = "ledgerops.namespace";
+    /// `true` on a service the node sent with its registry credentials (the namespace's policy
+    /// lists the image's registry), so that a policy that starts listing it re-sends the service.
+    pub const PULL_CREDENTIALS: &str = "ledgerops.pull-credentials";
     /// On everything the node creates: the registry it serves, `CHAIN_ID/0xADDRESS`
     /// ([`ledgerops_registry::RegistryId`]). A node acts only on its own registry's objects.
     pub const REGISTRY: &str = "ledgerops.registry";

@@ -49,7 +49,8 @@ impl Swarm {
             let (id, name) = (service.id.unwrap_or_default(), spec.name.clone().unwrap_or_default());
             if !dry_run {
                 spec.labels.get_or_insert_default().insert(labels::REGISTRY.into(), self.registry.to_string());
-                self.update(&id, service.version.and_then(|v| v.index).unwrap_or_default(), spec).await?;
+                // No credentials: the engine keeps those the service was last sent with.
+                self.update(&id, service.version.and_then(|v| v.index).unwrap_or_default(), spec, None).await?;
             }
             taken.push(Taken { kind: "service", name, id });
         }

@@ -75,6 +75,10 @@ impl Swarm {
     }
 }
 
+/// The lease service's image: a reference by digest that nothing can be pulled for.
+const LEASE_IMAGE: &str =
+    "ledgerops.invalid/lease@sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
 /// A service that never runs a task: its labels are the record.
 fn lease_spec(name: &str, holder: &str) -> ServiceSpec {
     ServiceSpec {
@@ -85,8 +89,9 @@ fn lease_spec(name: &str, holder: &str) -> ServiceSpec {
             ..Default::default()
         }),
         task_template: Some(TaskSpec {
-            // Never pulled: no task is ever scheduled.
-            container_spec: Some(TaskSpecContainerSpec { image: Some("ledgerops/lease".into()), ..Default::default() }),
+            // Never pulled: no task is ever scheduled. Should someone scale it up, nothing can be:
+            // no registry answers for `.invalid`, and no content has an all-zero digest.
+            container_spec: Some(TaskSpecContainerSpec { image: Some(LEASE_IMAGE.into()), ..Default::default() }),
             ..Default::default()
         }),
         ..Default::default()

@@ -207,14 +207,14 @@ impl Swarm {
         match step {
             Step::Create { desired, workload } => {
                 let spec = self.spec_for(&desired.swarm_name, &owner_of(desired), workload).await?;
-                let auth = registry_auth(&workload.image);
+                let auth = pull_auth(workload);
                 self.call("service create", self.docker.create_service(spec, auth)).await.map(drop)
             }
             Step::Update { swarm_id, version, desired, workload, .. } => {
                 let spec = self.spec_for(&desired.swarm_name, &owner_of(desired), workload).await?;
                 let mut version = *version;
                 for _ in 1..UPDATE_ATTEMPTS {
-                    match self.update(swarm_id, version, spec.clone()).await {
+                    match self.update(swarm_id, version, spec.clone(), pull_auth(workload)).await {
                         Err(Error::Conflict) => {
                             let current =
                                 self.call("service inspect", self.docker.inspect_service(swarm_id, None)).await?;
@@ -223,24 +223,30 @@ impl Swarm {
                         other => return other,
                     }
                 }
-                self.update(swarm_id, version, spec).await
+                self.update(swarm_id, version, spec, pull_auth(workload)).await
             }
             Step::Remove { swarm_id, .. } => self.call("service rm", self.docker.delete_service(swarm_id)).await,
         }
     }
 
-    /// Sends `spec` as version `version` of service `id`, with the credentials for its image.
-    async fn update(&self, id: &str, version: u64, spec: bollard::models::ServiceSpec) -> Result<()> {
+    /// Sends `spec` as version `version` of service `id`, with `auth` for its image (none: the
+    /// engine keeps what the service was last sent with).
+    async fn update(
+        &self,
+        id: &str,
+        version: u64,
+        spec: bollard::models::ServiceSpec,
+        auth: Option<bollard::auth::DockerCredentials>,
+    ) -> Result<()> {
         let version =
             i32::try_from(version).map_err(|_| Error::Refused(format!("service version {version} is out of range")))?;
         let options = UpdateServiceOptions { version, ..Default::default() };
-        let image = spec.task_template.as_ref().and_then(|t| t.container_spec.as_ref()).and_then(|c| c.image.clone());
-        let auth = image.as_deref().and_then(registry_auth);
         self.call("service update", self.docker.update_service(id, spec, options, auth)).await.map(drop)
     }
 
     /// Sends service `id` again as it is, with the credentials the node holds now and its tasks
-    /// forced to restart: after a pull the registry refused, once a login is given.
+    /// forced to restart: after a pull the registry refused, once a login is given (only for a
+    /// service whose namespace's policy lists the image's registry).
     pub async fn retry_pull(&self, id: &str) -> Result<()> {
         let service = self.call("service inspect", self.docker.inspect_service(id, None)).await?;
         let version = service.version.and_then(|v| v.index).unwrap_or_default();
@@ -248,7 +254,9 @@ impl Swarm {
         if let Some(template) = spec.task_template.as_mut() {
             template.force_update = Some(template.force_update.unwrap_or(0).wrapping_add(1));
         }
-        self.update(id, version, spec).await
+        let image = spec.task_template.as_ref().and_then(|t| t.container_spec.as_ref()).and_then(|c| c.image.clone());
+        let auth = image.as_deref().and_then(registry_auth);
+        self.update(id, version, spec, auth).await
     }
 
     /// Why the engine cannot pull `image`, in the registry's words (the engine asks the registry
@@ -299,6 +307,11 @@ fn ids_by_name(
             None => Err(Error::MissingObject { kind, name: f.name.clone() }),
         })
         .collect()
+}
+
+/// The node's credentials for `workload`'s image, when its namespace's policy lists the registry.
+fn pull_auth(workload: &Workload) -> Option<bollard::auth::DockerCredentials> {
+    workload.pull_credentials.then(|| registry_auth(&workload.image)).flatten()
 }
 
 fn owner_of(desired: &ledgerops_reconcile::Desired) -> Ownership {

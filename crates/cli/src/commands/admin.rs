@@ -53,10 +53,11 @@ pub(crate) async fn change(ctx: &Ctx, change: Change) -> Result<Outcome, CliErro
             format!("namespace {namespace}: at most {max_replicas} replicas and {max_spec_bytes} spec bytes"),
             client.send(r.setNamespaceLimits(namespace.clone(), max_replicas, max_spec_bytes)).await?,
         ),
-        Change::Namespace(NamespaceCommand::Policy { namespace, allow, external }) => {
+        Change::Namespace(NamespaceCommand::Policy { namespace, allow, external, image_registries }) => {
             let policy = Policy {
                 allow: allow.iter().map(|p| p.as_str().to_owned()).collect(),
                 external: external.into_iter().collect(),
+                registries: image_registries.into_iter().collect(),
                 ..Policy::default()
             };
             let bytes = if policy == Policy::default() { Vec::new() } else { policy.encode()? };

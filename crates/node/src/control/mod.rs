@@ -375,6 +375,10 @@ impl Controller {
 
     /// Logs, journals and sends a verdict on chain; a failure's reason shows in `/status`.
     fn report(&mut self, desired: &Activation, outcome: Outcome) {
+        let outcome = match outcome {
+            Outcome::Failed(reason) => Outcome::Failed(self.credentials_hint(&desired.swarm_name, reason)),
+            converged => converged,
+        };
         let (action, detail) = match &outcome {
             Outcome::Converged => ("converged", format!("revision {} converged", desired.revision)),
             Outcome::Failed(reason) => ("failed", format!("revision {} failed: {reason}", desired.revision)),
@@ -412,6 +416,22 @@ impl Controller {
         if reports.send(report).is_err() {
             tracing::error!("the reporter stopped; verdicts are not sent on chain");
         }
+    }
+
+    /// `reason` of a failed rollout of `name`, with why the node did not send its credentials for
+    /// the image's registry when it holds some and the namespace's policy does not list it.
+    fn credentials_hint(&self, name: &str, reason: String) -> String {
+        let workload = self.desired.iter().find(|d| d.swarm_name == name).and_then(|d| d.workload.as_ref().ok());
+        let Some(workload) = workload.filter(|w| !w.pull_credentials) else { return reason };
+        let registry = ledgerops_spec::registry_of(&workload.image);
+        if ledgerops_swarm::registry_auth(&workload.image).is_none() {
+            return reason;
+        }
+        let namespace = name.split_once('_').map_or(name, |(namespace, _)| namespace);
+        format!(
+            "{reason} (this node holds credentials for {registry} and sends them only for namespaces whose policy \
+             lists it: ledgerops namespace policy {namespace} --image-registry {registry})"
+        )
     }
 
     async fn connect(&mut self) -> Option<Swarm> {

@@ -191,8 +191,12 @@ impl Rollouts {
     /// image's registry changed since; watches them again. Returns the names and the outcome of
     /// each send. Those still desired at the same activation only: a new revision replaces them.
     pub async fn retry_pulls(&mut self, swarm: &Swarm, desired: &[Desired]) -> Vec<(String, Result<(), String>)> {
-        let current: BTreeSet<(&str, u32, u64)> =
-            desired.iter().map(|d| (d.swarm_name.as_str(), d.revision, d.activation)).collect();
+        // Only those the node sends its credentials for (their namespace's policy lists the registry).
+        let current: BTreeSet<(&str, u32, u64)> = desired
+            .iter()
+            .filter(|d| d.workload.as_ref().is_ok_and(|w| w.pull_credentials))
+            .map(|d| (d.swarm_name.as_str(), d.revision, d.activation))
+            .collect();
         self.pull_refused
             .retain(|name, r| current.contains(&(name.as_str(), r.watch.desired.revision, r.watch.desired.activation)));
         let changed: Vec<String> = self

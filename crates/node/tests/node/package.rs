@@ -1,7 +1,9 @@
 //! The Debian package `scripts/release` builds (scripts/test runs it first), installed on this
-//! machine with `dpkg -i`: what it installs, its unit checked by `systemd-analyze verify`, the node
-//! started as the unit starts it (its `ExecStart` as its `User`, with its `EnvironmentFile`; no
-//! systemd runs as PID 1 here), a config change picked up at the restart, and `dpkg --purge`.
+//! machine with `dpkg -i`: lintian finds no error in it, what it installs, its unit checked by
+//! `systemd-analyze verify` and rated by `systemd-analyze security`, the node started as the unit
+//! starts it (its `ExecStart` as its `User`, with its `EnvironmentFile`; no systemd runs as PID 1
+//! here) with its key in a file and not in its environment, a config change picked up at the
+//! restart, and `dpkg --purge`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -16,6 +18,7 @@ use crate::harness::{self, NODE, SWARM, clean, service_entry};
 const UNIT: &str = "/lib/systemd/system/ledgerops-node.service";
 const CONFIG: &str = "/etc/ledgerops/node.toml";
 const ENV_FILE: &str = "/etc/ledgerops/node.env";
+const KEY_FILE: &str = "/etc/ledgerops/node.key";
 
 fn run(program: &str, args: &[&str]) -> Output {
     Command::new(program).args(args).output().unwrap_or_else(|e| panic!("{program} runs: {e}"))
@@ -124,7 +127,7 @@ fn healthy(port: u16) -> Option<()> {
 fn write_config(chain: &Chain, port: u16) {
     let config = format!(
         "rpc_url = \"{}\"\nchain_id = {}\nregistry = \"{}\"\ndata_dir = \"/var/lib/ledgerops-node\"\n\
-         listen = \"127.0.0.1:{port}\"\nresync = \"1s\"\npoll_interval = \"100ms\"\n",
+         private_key_file = \"{KEY_FILE}\"\nlisten = \"127.0.0.1:{port}\"\nresync = \"1s\"\npoll_interval = \"100ms\"\n",
         chain.anvil.endpoint(),
         chain.anvil.chain_id(),
         chain.registry.address()
@@ -138,6 +141,9 @@ async fn the_debian_package_installs_runs_as_its_own_user_and_picks_up_a_config_
     let arch = ok(&run("dpkg", &["--print-architecture"]), "dpkg").trim().to_owned();
     let deb = repo_root().join(format!("dist/ledgerops-node_{version}_{arch}.deb"));
     assert!(deb.exists(), "{} missing: scripts/release builds it", deb.display());
+    let lintian = run("lintian", &["--fail-on", "error", deb.to_str().expect("utf-8")]);
+    println!("lintian: {}", String::from_utf8_lossy(&lintian.stdout).trim());
+    ok(&lintian, "lintian finds no error (scripts/setup installs it)");
     let _ = run("dpkg", &["--purge", "ledgerops-node"]);
     // Nodes prune what their registry does not place: one test's nodes on the shared Swarm at a time.
     let _swarm = SWARM.lock().await;
@@ -146,6 +152,10 @@ async fn the_debian_package_installs_runs_as_its_own_user_and_picks_up_a_config_
     ok(&run("dpkg", &["-i", deb.to_str().expect("utf-8")]), "dpkg -i");
     let installed = Installed;
     ok(&run("systemd-analyze", &["verify", UNIT]), "systemd-analyze verify");
+    let rated = ok(&run("systemd-analyze", &["security", "--offline=true", UNIT]), "systemd-analyze security");
+    let level = rated.lines().last().unwrap_or_default().to_owned();
+    println!("systemd-analyze security: {level}");
+    assert!(level.contains(" OK"), "the unit's exposure: {level}");
     let wants = Path::new("/etc/systemd/system/multi-user.target.wants/ledgerops-node.service");
     assert!(wants.exists(), "the unit is enabled");
     let groups = ok(&run("id", &["-nG", "ledgerops-node"]), "the user exists");
@@ -158,8 +168,11 @@ async fn the_debian_package_installs_runs_as_its_own_user_and_picks_up_a_config_
 
     let chain = Chain::start().await.expect("anvil and a registry");
     harness::set_up(&chain, "pkg").await;
+    // The key in the file node.toml names, the node user's own, as the package's settings say.
     let key = alloy::hex::encode_prefixed(chain.anvil.keys()[NODE].to_bytes());
-    std::fs::write(ENV_FILE, format!("LEDGEROPS_PRIVATE_KEY={key}\n")).expect("write the key");
+    std::fs::write(KEY_FILE, format!("{key}\n")).expect("write the key");
+    ok(&run("chown", &["ledgerops-node:ledgerops-node", KEY_FILE]), "chown");
+    ok(&run("chmod", &["600", KEY_FILE]), "chmod");
     let (port, moved) = (free_port(), free_port());
     write_config(&chain, port);
     let dir = tempfile::tempdir().expect("tempdir");
@@ -168,6 +181,9 @@ async fn the_debian_package_installs_runs_as_its_own_user_and_picks_up_a_config_
     let node = start_as_the_unit(&log);
     harness::publish_spec(&chain, "pkg/web", &harness::app(1, "one", None)).await;
     until("the service healthy", &log, || healthy(port)).await;
+    let pid = node.0.as_ref().expect("running").id();
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).expect("the node's environment");
+    assert!(!String::from_utf8_lossy(&environ).contains(&key[2..]), "the key is not in the node's environment");
     let store = stat("/var/lib/ledgerops-node/node.db");
     assert!(store.starts_with("600 ledgerops-node"), "the store is the node user's own: {store}");
 
@@ -181,6 +197,7 @@ async fn the_debian_package_installs_runs_as_its_own_user_and_picks_up_a_config_
 
     ok(&run("dpkg", &["--purge", "ledgerops-node"]), "dpkg --purge");
     drop(installed);
+    let _ = std::fs::remove_file(KEY_FILE);
     for gone in ["/usr/bin/ledgerops-node", CONFIG, UNIT, "/var/lib/ledgerops-node"] {
         assert!(!Path::new(gone).exists(), "{gone} removed by the purge");
     }

@@ -1,13 +1,14 @@
-//! The node as operators install it: the `ledgerops/node` image that `scripts/release` builds
-//! (scripts/test runs it first), deployed with `deploy/ledgerops-node.yml` by `docker stack deploy`
-//! on the real engine, its key in Swarm secrets and its store on a volume. It reconciles a
-//! published service; its task killed, Swarm starts another, which waits out the dead one's lease
-//! and goes on with nothing applied twice.
+//! The node as operators install it: the `ledgerops/node` image that `scripts/release` builds and
+//! pushes (scripts/test runs it first), deployed with the release's `dist/ledgerops-node.yml`
+//! (the image by digest) by `docker stack deploy` on the real engine, its key and its status
+//! token in Swarm secrets and its store on a volume. Its `/status` wants the token; it reconciles
+//! a published service; its task killed, Swarm starts another, which waits out the dead one's
+//! lease and goes on with nothing applied twice.
 
 use std::process::Command;
 use std::time::Instant;
 
-use ledgerops_e2e::{Chain, free_port, http_get, repo_root};
+use ledgerops_e2e::{Chain, free_port, http_get_with, repo_root};
 use ledgerops_reconcile::observed::labels;
 use serde_json::Value;
 
@@ -15,7 +16,9 @@ use crate::harness::{self, NODE, clean, docker, label, mode, service, service_en
 
 const STACK: &str = "shipped";
 const LEASE: &str = "shipped";
-const SECRETS: [&str; 2] = ["ledgerops-node-keystore", "ledgerops-node-password"];
+const SECRETS: [&str; 3] = ["ledgerops-node-keystore", "ledgerops-node-password", "ledgerops-node-status-token"];
+/// The status token the test gives the node.
+const TOKEN: &str = "shipped-status-token-3f9c";
 
 /// The stack and what it made, removed when dropped: a failing test leaves no node behind to
 /// prune the shared Swarm.
@@ -54,9 +57,9 @@ fn running_container() -> Option<String> {
     docker(&["ps", "-q", "--filter", &filter, "--filter", "status=running"])?.lines().next().map(str::to_owned)
 }
 
-/// The node's /status over its host port, once it answers.
+/// The node's /status over its host port, with the token, once it answers.
 fn status(port: u16) -> Option<Value> {
-    let (code, body) = http_get(port, "/status");
+    let (code, body) = http_get_with(port, "/status", Some(&format!("Bearer {TOKEN}")));
     (code == 200).then(|| serde_json::from_str(&body).ok()).flatten()
 }
 
@@ -100,15 +103,19 @@ fn keystore(chain: &Chain, dir: &std::path::Path) -> (std::path::PathBuf, std::p
 
 #[tokio::test]
 async fn the_node_image_deployed_as_a_stack_reconciles_and_survives_its_task_being_killed() {
-    let image = format!("ledgerops/node:{}", env!("CARGO_PKG_VERSION"));
-    assert!(docker(&["image", "inspect", &image]).is_some(), "{image} missing: scripts/release builds it");
+    let released = repo_root().join("dist/ledgerops-node.yml");
+    let text = std::fs::read_to_string(&released).expect("dist/ledgerops-node.yml: scripts/release writes it");
+    let image = text.lines().find_map(|l| l.trim().strip_prefix("image: ")).expect("the node's image").to_owned();
+    assert!(ledgerops_spec::is_pinned(&image), "by digest: {image}");
     let _swarm = harness::SWARM.lock().await;
     remove_everything();
     let chain = Chain::start().await.expect("anvil and a registry");
     harness::set_up(&chain, "ship").await;
     let dir = tempfile::tempdir().expect("tempdir");
     let (keystore, password) = keystore(&chain, dir.path());
-    for (secret, file) in SECRETS.iter().zip([&keystore, &password]) {
+    let token = dir.path().join("token");
+    std::fs::write(&token, format!("{TOKEN}\n")).expect("write");
+    for (secret, file) in SECRETS.iter().zip([&keystore, &password, &token]) {
         let created = docker(&["secret", "create", secret, file.to_str().expect("utf-8")]);
         assert!(created.is_some(), "secret {secret} created");
     }
@@ -116,19 +123,22 @@ async fn the_node_image_deployed_as_a_stack_reconciles_and_survives_its_task_bei
     let stack = Deployed;
     let deployed = Command::new("docker")
         .args(["stack", "deploy", "-c"])
-        .arg(repo_root().join("deploy/ledgerops-node.yml"))
+        .arg(&released)
         .arg(STACK)
-        .env("LEDGEROPS_NODE_IMAGE", &image)
         .env("LEDGEROPS_RPC_URL", chain.anvil.endpoint())
         .env("LEDGEROPS_REGISTRY", chain.registry.address().to_string())
         .env("LEDGEROPS_CHAIN_ID", chain.anvil.chain_id().to_string())
         .env("LEDGEROPS_LEASE", LEASE)
-        .env("LEDGEROPS_LEASE_DURATION", "3s")
+        .env("LEDGEROPS_LEASE_DURATION", "6s")
         .env("LEDGEROPS_LISTEN", format!("127.0.0.1:{port}"))
         .output()
         .expect("docker stack deploy runs");
     assert!(deployed.status.success(), "{}", String::from_utf8_lossy(&deployed.stderr));
 
+    // /status and /metrics want the token, by default.
+    until("the endpoints", || (http_get_with(port, "/healthz", None).0 == 200).then_some(())).await;
+    assert_eq!(http_get_with(port, "/status", None).0, 401, "/status without the token");
+    assert_eq!(http_get_with(port, "/metrics", None).0, 401, "/metrics without the token");
     harness::publish_spec(&chain, "ship/web", &harness::app(1, "one", None)).await;
     let (_, _, first_holder) =
         until("revision 1 healthy", || web_state(port).filter(|(r, h, _)| *r == 1 && h == "Healthy")).await;

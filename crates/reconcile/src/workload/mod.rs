@@ -21,6 +21,10 @@ pub use self::parts::{
 pub struct Workload {
     /// `repo@sha256:...`
     pub image: String,
+    /// The node sends its credentials for the image's registry with the service: the namespace's
+    /// policy lists that registry. Read back from the service's `ledgerops.pull-credentials`
+    /// label: a policy that starts listing the registry sends the service again, with them.
+    pub pull_credentials: bool,
     /// How Swarm runs the tasks.
     pub mode: ServiceMode,
     /// Desired task count (replicated), or completions (replicated job); 0 when global.
@@ -184,6 +188,7 @@ impl Workload {
         let mounts = body.mounts.iter().map(|m| mount_of(m, namespace)).collect::<Result<_, SpecError>>()?;
         Ok(Self {
             image: spec.image.clone(),
+            pull_credentials: false,
             mode: ServiceMode::from_word(body.mode.as_deref()),
             replicas: u64::from(spec.replicas),
             command: body.command.clone(),
@@ -248,6 +253,7 @@ impl Workload {
         let set = |desired: bool, same: bool| desired && !same;
         let mut out: Vec<&'static str> = [
             ("image", self.image != observed.image),
+            ("pull_credentials", self.pull_credentials != observed.pull_credentials),
             ("mode", self.mode != observed.mode),
             // A global service's task count is Swarm's, one per node.
             ("replicas", !self.mode.is_global() && self.replicas != observed.replicas),

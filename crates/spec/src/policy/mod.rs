@@ -7,8 +7,14 @@
 //! config, network or volume named `<namespace>_...`, or one the policy lists by name. [`needs`]
 //! says what a spec asks for.
 //!
+//! Image registries are the namespace's when its policy lists them: its images may come only from
+//! those, and nodes hand their registry credentials only to the images of namespaces that list
+//! the registry; a registry some namespaces list is theirs (a node may hold one of their images
+//! already, and Swarm runs an image it holds by digest without asking the registry), which the
+//! node checks across namespaces.
+//!
 //! A policy on chain is canonical JSON like a spec body:
-//! `{"v":1,"allow":["bind","docker-socket"],"external":["traefik-public","shared_*"]}`
+//! `{"v":1,"allow":["bind","docker-socket"],"external":["traefik-public","shared_*"],"registries":["registry.example.com"]}`
 //! (a trailing `*` lists every name with that prefix).
 
 mod needs;
@@ -110,12 +116,17 @@ pub struct Policy {
     /// Objects outside the namespace its specs may use: names, or prefixes ending in `*`.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub external: BTreeSet<String>,
+    /// Image registries (`registry.example.com`, `127.0.0.1:5001`, `docker.io`) the namespace's
+    /// images may come from, for which nodes send their credentials; none: any registry, and no
+    /// credentials.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub registries: BTreeSet<String>,
 }
 
 impl Default for Policy {
     /// The policy of a namespace that has none: nothing beyond a plain container.
     fn default() -> Self {
-        Self { v: 1, allow: BTreeSet::new(), external: BTreeSet::new() }
+        Self { v: 1, allow: BTreeSet::new(), external: BTreeSet::new(), registries: BTreeSet::new() }
     }
 }
 
@@ -131,6 +142,8 @@ pub enum Need {
         /// Its Docker name.
         name: String,
     },
+    /// Images from a registry the namespace's policy does not list.
+    Registry(String),
     /// A name outside the namespace to answer to, on a network other namespaces may join: no
     /// policy grants it, or one namespace could take another's traffic.
     SharedName {
@@ -146,6 +159,7 @@ impl fmt::Display for Need {
         match self {
             Self::Permission(p) => write!(f, "permission {p}"),
             Self::Outside { kind, name } => write!(f, "{kind} {name:?} outside the namespace"),
+            Self::Registry(registry) => write!(f, "images from registry {registry}"),
             Self::SharedName { network, alias } => {
                 write!(f, "the name {alias:?} on {network}, a network other namespaces may join")
             }
@@ -200,7 +214,25 @@ impl Policy {
                 return Err(SpecError::field("policy.external", format!("{name:?} is not a Docker name or prefix*")));
             }
         }
+        for registry in &self.registries {
+            let valid = !registry.is_empty()
+                && registry.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || ".-:[]".contains(c));
+            if !valid || crate::registry_of(&format!("{registry}/x")) != registry {
+                return Err(SpecError::field(
+                    "policy.registries",
+                    format!(
+                        "{registry:?} is not an image registry like registry.example.com, 127.0.0.1:5001 or docker.io"
+                    ),
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// True when the namespace's images may come from `registry`, and nodes send it their
+    /// credentials for it.
+    pub fn lists_registry(&self, registry: &str) -> bool {
+        self.registries.contains(registry)
     }
 
     /// True when the policy grants `permission`.
@@ -219,6 +251,20 @@ impl Policy {
     /// Checks what `spec` of `namespace` asks for against this policy and, on a node, against
     /// the node's own allow-list (`None` in the CLI, which cannot know every node's).
     pub fn check(&self, namespace: &str, spec: &Spec, node: Option<&BTreeSet<Permission>>) -> Result<(), PolicyError> {
+        let registry = crate::registry_of(&spec.image);
+        if !self.registries.is_empty() && !self.lists_registry(registry) {
+            let listed: Vec<&str> = self.registries.iter().map(String::as_str).collect();
+            return Err(PolicyError {
+                field: "image".into(),
+                need: Need::Registry(registry.to_owned()),
+                by: "the namespace's policy",
+                hint: format!(
+                    " (its images come from {}; the registry's admin adds one: ledgerops namespace policy {namespace} \
+                     --image-registry {registry})",
+                    listed.join(", ")
+                ),
+            });
+        }
         for (field, need) in needs(namespace, &spec.body) {
             let refused = |by: &'static str, hint: String| {
                 Err(PolicyError { field: field.clone(), need: need.clone(), by, hint })
@@ -243,6 +289,7 @@ impl Policy {
                         ),
                     );
                 }
+                Need::Registry(_) => {}
                 Need::SharedName { .. } => {
                     return refused(
                         "any policy",

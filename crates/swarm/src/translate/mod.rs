@@ -64,6 +64,9 @@ pub fn service_spec(
     let mut service_labels: HashMap<String, String> = w.labels.clone().into_iter().collect();
     service_labels.extend(owner.labels());
     service_labels.insert(labels::REGISTRY.into(), registry.to_string());
+    if w.pull_credentials {
+        service_labels.insert(labels::PULL_CREDENTIALS.into(), "true".into());
+    }
     let limits = (w.nano_cpus.is_some() || w.memory_bytes.is_some() || w.pids.is_some()).then_some(Limit {
         nano_cpus: w.nano_cpus,
         memory_bytes: w.memory_bytes,
@@ -260,6 +263,11 @@ pub fn workload_of(spec: &ServiceSpec, networks: &NetworkNames) -> Workload {
             .into_iter()
             .filter(|(k, _)| !k.starts_with("ledgerops."))
             .collect(),
+        pull_credentials: spec
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(labels::PULL_CREDENTIALS))
+            .is_some_and(|v| v == "true"),
         logging: read_log_driver(task.log_driver),
         ..Workload::default()
     };
@@ -320,6 +328,7 @@ mod tests {
     fn full() -> Workload {
         Workload {
             image: format!("app@sha256:{}", "ab".repeat(32)),
+            pull_credentials: true,
             replicas: 2,
             command: vec!["/bin/busybox".into()],
             args: vec!["httpd".into(), "-f".into()],
