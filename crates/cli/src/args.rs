@@ -453,12 +453,27 @@ pub(crate) struct HandedFlags {
 impl FileArgs {
     /// What `stack::read` needs.
     pub(crate) fn input(&self) -> crate::stack::StackInput<'_> {
+        self.handed.input(&self.path, &self.namespace, &self.sites, self.ignore_unsupported)
+    }
+}
+
+impl HandedFlags {
+    /// What `stack::read` needs to read the file at `path` for `namespace`.
+    pub(crate) fn input<'a>(
+        &'a self,
+        path: &'a std::path::Path,
+        namespace: &'a str,
+        sites: &'a [String],
+        ignore_unsupported: bool,
+    ) -> crate::stack::StackInput<'a> {
         crate::stack::StackInput {
-            path: &self.path,
-            namespace: &self.namespace,
-            sites: &self.sites,
-            ignore_unsupported: self.ignore_unsupported,
-            handed: &self.handed,
+            path,
+            namespace,
+            sites,
+            ignore_unsupported,
+            env_files: &self.env_files,
+            vars: &self.vars,
+            project_dir: self.project_dir.as_deref(),
         }
     }
 }

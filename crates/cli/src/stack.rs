@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 
 use ledgerops_compose::{ComposeError, ComposeFile, EnvFileFormat, Options, RESERVED_PREFIX, read_env_file};
 
-use crate::args::HandedFlags;
 use crate::exit::CliError;
 
 /// A file to read, and for which namespace.
@@ -19,7 +18,12 @@ pub(crate) struct StackInput<'a> {
     pub(crate) namespace: &'a str,
     pub(crate) sites: &'a [String],
     pub(crate) ignore_unsupported: bool,
-    pub(crate) handed: &'a HandedFlags,
+    /// `--env-file`s, in order.
+    pub(crate) env_files: &'a [PathBuf],
+    /// `--var`s: `NAME` or `NAME=VALUE`.
+    pub(crate) vars: &'a [String],
+    /// `--project-dir`.
+    pub(crate) project_dir: Option<&'a Path>,
 }
 
 /// Reads and parses the file. Keys ledgerops cannot carry refuse it, unless `ignore_unsupported`;
@@ -34,7 +38,7 @@ pub(crate) fn read(input: &StackInput<'_>) -> Result<ComposeFile, CliError> {
         std::fs::read_to_string(input.path)
     }
     .map_err(|e| CliError::Usage(format!("cannot read {shown}: {e}")))?;
-    let variables = handed_variables(input.handed)?;
+    let variables = handed_variables(input.env_files, input.vars)?;
     let base_dir = match input.path.parent() {
         Some(dir) if !stdin && !dir.as_os_str().is_empty() => dir.to_path_buf(),
         _ => PathBuf::from("."),
@@ -46,7 +50,7 @@ pub(crate) fn read(input: &StackInput<'_>) -> Result<ComposeFile, CliError> {
         variables,
         environment_hints: true,
         base_dir,
-        project_dir: input.handed.project_dir.clone(),
+        project_dir: input.project_dir.map(Path::to_path_buf),
     };
     let file = ledgerops_compose::parse(&text, &options).map_err(|e| match e {
         ComposeError::Unsupported(keys) => CliError::Usage(format!(
@@ -73,15 +77,15 @@ pub(crate) fn read(input: &StackInput<'_>) -> Result<ComposeFile, CliError> {
     Ok(file)
 }
 
-/// The variables handed to the file: `--env-file`s in order, then `--var`s over them.
-fn handed_variables(handed: &HandedFlags) -> Result<BTreeMap<String, String>, CliError> {
+/// The variables handed to the file: `env_files` in order, then `vars` over them.
+fn handed_variables(env_files: &[PathBuf], vars: &[String]) -> Result<BTreeMap<String, String>, CliError> {
     let mut variables = BTreeMap::new();
-    for file in &handed.env_files {
+    for file in env_files {
         let pairs =
             read_env_file(file, EnvFileFormat::Dotenv).map_err(|e| CliError::Usage(format!("--env-file {e}")))?;
         variables.extend(pairs);
     }
-    for var in &handed.vars {
+    for var in vars {
         let (name, value) = match var.split_once('=') {
             Some((name, value)) => (name, Some(value.to_owned())),
             None => (var.as_str(), std::env::var(var).ok()),

@@ -9,18 +9,11 @@ use crate::commands::{Ctx, Outcome};
 use crate::exit::CliError;
 use crate::ledger::Ledger;
 use crate::plan::{plan_namespace, plan_service};
-use crate::stack::StackInput;
 
 pub(crate) async fn diff(ctx: &Ctx, args: DiffArgs) -> Result<Outcome, CliError> {
     let (plans, doc) = match (&args.path, &args.namespace, &args.service, &args.image) {
         (Some(path), Some(namespace), _, _) => {
-            let input = StackInput {
-                path,
-                namespace,
-                sites: &args.sites,
-                ignore_unsupported: args.ignore_unsupported,
-                handed: &args.handed,
-            };
+            let input = args.handed.input(path, namespace, &args.sites, args.ignore_unsupported);
             let file = ctx.images.read_stack(&input).await?;
             let client = ctx.client().await?;
             let ledger = Ledger::read(&client).await?;
