@@ -12,6 +12,9 @@ use crate::store::{Entry, Store, now_ms};
 
 /// Finds (and unless `--dry-run`, takes over) the unlabelled managed objects; prints each.
 pub async fn run(args: &AdoptArgs) -> Result<Vec<Taken>, String> {
+    if !args.data_dir.join("node.db").exists() {
+        return Err(format!("no node store in {}: give the node's --data-dir", args.data_dir.display()));
+    }
     let store = Store::open(&args.data_dir).map_err(|e| e.to_string())?;
     let registry = store.registry().map_err(|e| e.to_string())?.ok_or_else(|| {
         format!(

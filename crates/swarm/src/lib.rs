@@ -111,6 +111,8 @@ pub struct Swarm {
     timeout: Duration,
     /// The registry the node serves.
     registry: RegistryId,
+    /// Its label value, as written on every object (compared on every object at every look).
+    label: std::sync::Arc<str>,
 }
 
 impl Swarm {
@@ -131,27 +133,17 @@ impl Swarm {
     async fn negotiate(docker: Docker, timeout: Duration, registry: RegistryId) -> Result<Self> {
         // bollard bounds only the wait for a response's head, in whole seconds: a backstop.
         let docker = docker.with_timeout(timeout.saturating_mul(2).max(Duration::from_secs(1)));
-        let swarm = Self { docker: docker.clone(), timeout, registry };
+        let label: std::sync::Arc<str> = registry.to_string().into();
+        let swarm = Self { docker: docker.clone(), timeout, registry, label: label.clone() };
         let docker = swarm.call("version", docker.negotiate_version()).await?;
-        Ok(Self { docker, timeout, registry })
+        Ok(Self { docker, timeout, registry, label })
     }
 
-    /// The registry this connection acts for.
-    pub fn registry(&self) -> RegistryId {
-        self.registry
-    }
-
-    /// What a managed object's `labels` say of its registry: `Ok` when it is this one's (or
-    /// `adopted`, the ids an operator took over), else the foreign registry, `None` for none.
-    fn ours(
-        &self,
-        labels: Option<&HashMap<String, String>>,
-        id: &str,
-        adopted: &Adopted,
-    ) -> Result<(), Option<String>> {
+    /// Whose a managed object is, by its `labels`: `Ok` when this registry's, else the registry
+    /// its label names (`None`: it has no such label, made before objects carried one).
+    fn ours(&self, labels: Option<&HashMap<String, String>>) -> Result<(), Option<String>> {
         match labels.and_then(|l| l.get(labels::REGISTRY)) {
-            Some(registry) if *registry == self.registry.to_string() => Ok(()),
-            _ if adopted.contains(id) => Ok(()),
+            Some(registry) if **registry == *self.label => Ok(()),
             other => Err(other.cloned()),
         }
     }
@@ -183,7 +175,7 @@ impl Swarm {
         let mut services = Vec::new();
         for service in listed {
             let spec_labels = service.spec.as_ref().and_then(|s| s.labels.as_ref());
-            match self.ours(spec_labels, "", &Adopted::default()) {
+            match self.ours(spec_labels) {
                 Ok(()) => services.extend(observed_of(service, &names)),
                 Err(registry) => {
                     let name = service.spec.and_then(|s| s.name).unwrap_or_default();

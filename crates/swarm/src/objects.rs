@@ -49,9 +49,9 @@ impl Swarm {
             .await?;
         let mut out = ObservedObjects::default();
         let mut sort = |kind: &'static str, id: String, name: String, labels: Option<&HashMap<String, String>>| {
-            let owned = managed(labels) && self.ours(labels, &id, adopted).is_ok();
-            if managed(labels) && !owned {
-                let registry = labels.and_then(|l| l.get(labels::REGISTRY)).cloned();
+            let whose = if managed(labels) && !adopted.contains(&id) { self.ours(labels).err() } else { None };
+            let owned = managed(labels) && whose.is_none();
+            if let Some(registry) = whose {
                 out.foreign.push(Foreign { kind, name: name.clone(), registry });
             }
             ObservedObject { id, name, owned }
