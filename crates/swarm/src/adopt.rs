@@ -50,7 +50,8 @@ impl Swarm {
             if !dry_run {
                 spec.labels.get_or_insert_default().insert(labels::REGISTRY.into(), self.registry.to_string());
                 // No credentials: the engine keeps those the service was last sent with.
-                self.update(&id, service.version.and_then(|v| v.index).unwrap_or_default(), spec, None).await?;
+                self.update_rereading(&id, service.version.and_then(|v| v.index).unwrap_or_default(), spec, None)
+                    .await?;
             }
             taken.push(Taken { kind: "service", name, id });
         }

@@ -193,8 +193,7 @@ impl Swarm {
         self.call("_ping", self.docker.ping()).await.map(drop)
     }
 
-    /// Carries out one step. An update that meets a version conflict (Swarm bumps the version
-    /// itself while it rolls tasks) re-reads the service and tries again, [`UPDATE_ATTEMPTS`] in all.
+    /// Carries out one step.
     pub async fn apply(&self, step: &Step) -> Result<()> {
         match step {
             Step::Create { desired, workload } => {
@@ -204,21 +203,32 @@ impl Swarm {
             }
             Step::Update { swarm_id, version, desired, workload, .. } => {
                 let spec = self.spec_for(&desired.swarm_name, &owner_of(desired), workload).await?;
-                let mut version = *version;
-                for _ in 1..UPDATE_ATTEMPTS {
-                    match self.update(swarm_id, version, spec.clone(), pull_auth(workload)).await {
-                        Err(Error::Conflict) => {
-                            let current =
-                                self.call("service inspect", self.docker.inspect_service(swarm_id, None)).await?;
-                            version = current.version.and_then(|v| v.index).unwrap_or_default();
-                        }
-                        other => return other,
-                    }
-                }
-                self.update(swarm_id, version, spec, pull_auth(workload)).await
+                self.update_rereading(swarm_id, *version, spec, pull_auth(workload)).await
             }
             Step::Remove { swarm_id, .. } => self.call("service rm", self.docker.delete_service(swarm_id)).await,
         }
+    }
+
+    /// Sends `spec` as version `version` of service `id`; a version conflict (Swarm bumps the
+    /// version itself while it rolls tasks, and its allocator just after a create) re-reads the
+    /// version and tries again, [`UPDATE_ATTEMPTS`] in all.
+    async fn update_rereading(
+        &self,
+        id: &str,
+        mut version: u64,
+        spec: bollard::models::ServiceSpec,
+        auth: Option<bollard::auth::DockerCredentials>,
+    ) -> Result<()> {
+        for _ in 1..UPDATE_ATTEMPTS {
+            match self.update(id, version, spec.clone(), auth.clone()).await {
+                Err(Error::Conflict) => {
+                    let current = self.call("service inspect", self.docker.inspect_service(id, None)).await?;
+                    version = current.version.and_then(|v| v.index).unwrap_or_default();
+                }
+                other => return other,
+            }
+        }
+        self.update(id, version, spec, auth).await
     }
 
     /// Sends `spec` as version `version` of service `id`, with `auth` for its image (none: the

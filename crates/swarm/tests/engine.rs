@@ -96,6 +96,26 @@ async fn carry_out(swarm: &Swarm, steps: &[Step]) {
     }
 }
 
+/// Changes service `name` by hand, as an operator's tool would: read it, edit its spec, send it
+/// as the version read. Swarm bumps a service's version by itself (its allocator, just after a
+/// create), so a version that moved in between is read again, up to three times.
+async fn edit_by_hand(docker: &bollard::Docker, name: &str, edit: impl Fn(&mut ServiceSpec)) {
+    for _ in 0..3 {
+        let current = docker.inspect_service(name, None).await.expect("inspect");
+        let mut spec = current.spec.expect("spec");
+        edit(&mut spec);
+        let version = current.version.and_then(|v| v.index).expect("version") as i32;
+        let options = UpdateServiceOptions { version, ..Default::default() };
+        match docker.update_service(name, spec, options, None).await {
+            Ok(_) => return,
+            Err(bollard::errors::Error::DockerResponseServerError { message, .. })
+                if message.contains("update out of sequence") => {}
+            Err(e) => panic!("{name} edited by hand: {e}"),
+        }
+    }
+    panic!("{name}: its version kept moving");
+}
+
 /// Removes what an earlier, interrupted run of a test left behind.
 async fn clean(prefix: &str) {
     let docker =
@@ -144,17 +164,13 @@ async fn created_services_read_back_as_desired_drift_is_set_back_and_removal_pru
     // Someone scales it by hand: the next plan sets it back.
     let docker =
         bollard::Docker::connect_with_local_defaults().expect("docker").negotiate_version().await.expect("api");
-    let current = docker.inspect_service("e2e-swarm-web", None).await.expect("inspect");
-    let mut spec = current.spec.expect("spec");
-    spec.mode = Some(ServiceSpecMode {
-        replicated: Some(ServiceSpecModeReplicated { replicas: Some(1) }),
-        ..Default::default()
-    });
-    let version = current.version.and_then(|v| v.index).expect("version") as i32;
-    docker
-        .update_service("e2e-swarm-web", spec, UpdateServiceOptions { version, ..Default::default() }, None)
-        .await
-        .expect("scaled");
+    edit_by_hand(&docker, "e2e-swarm-web", |spec| {
+        spec.mode = Some(ServiceSpecMode {
+            replicated: Some(ServiceSpecModeReplicated { replicas: Some(1) }),
+            ..Default::default()
+        });
+    })
+    .await;
     let drifted = plan(std::slice::from_ref(&web), &mine(&swarm, "e2e-swarm-").await, never);
     assert!(
         matches!(&drifted.steps[..], [Step::Update { reason: UpdateReason::Drift { fields }, .. }] if fields == &["replicas"])
@@ -193,12 +209,10 @@ async fn created_services_read_back_as_desired_drift_is_set_back_and_removal_pru
     // A service an earlier version made (managed, no registry label) is no one's until adopted,
     // which labels it in place: its version moves, its tasks do not restart.
     carry_out(&swarm, &first.steps).await;
-    let mut legacy = docker.inspect_service("e2e-swarm-web", None).await.expect("inspect");
-    let mut spec = legacy.spec.take().expect("spec");
-    spec.labels.as_mut().expect("labels").remove(labels::REGISTRY);
-    let version = legacy.version.and_then(|v| v.index).expect("version") as i32;
-    let options = UpdateServiceOptions { version, ..Default::default() };
-    docker.update_service("e2e-swarm-web", spec, options, None).await.expect("labelled as before");
+    edit_by_hand(&docker, "e2e-swarm-web", |spec| {
+        spec.labels.as_mut().expect("labels").remove(labels::REGISTRY);
+    })
+    .await;
     assert!(mine(&swarm, "e2e-swarm-").await.is_empty(), "not taken for this registry's");
     let listed = swarm.adopt(true).await.expect("dry run");
     assert!(listed.iter().any(|t| t.kind == "service" && t.name == "e2e-swarm-web"), "{listed:?}");
@@ -329,19 +343,15 @@ async fn every_format_2_field_reads_back_as_written_and_hand_edits_are_set_back(
     assert!(plan(std::slice::from_ref(&app), &observed, never).steps.is_empty(), "no false drift");
 
     // By hand: the network detached, a mount changed, the restart policy changed.
-    let current = docker.inspect_service("e2e-stack-app", None).await.expect("inspect");
-    let mut spec = current.spec.expect("spec");
-    let task = spec.task_template.as_mut().expect("task");
-    task.networks = None;
-    task.restart_policy.as_mut().expect("restart").condition =
-        Some(bollard::models::TaskSpecRestartPolicyConditionEnum::ANY);
-    let container = task.container_spec.as_mut().expect("container");
-    container.mounts.as_mut().expect("mounts").retain(|m| m.target.as_deref() != Some("/host-tmp"));
-    let version = current.version.and_then(|v| v.index).expect("version") as i32;
-    docker
-        .update_service("e2e-stack-app", spec, UpdateServiceOptions { version, ..Default::default() }, None)
-        .await
-        .expect("edited by hand");
+    edit_by_hand(&docker, "e2e-stack-app", |spec| {
+        let task = spec.task_template.as_mut().expect("task");
+        task.networks = None;
+        task.restart_policy.as_mut().expect("restart").condition =
+            Some(bollard::models::TaskSpecRestartPolicyConditionEnum::ANY);
+        let container = task.container_spec.as_mut().expect("container");
+        container.mounts.as_mut().expect("mounts").retain(|m| m.target.as_deref() != Some("/host-tmp"));
+    })
+    .await;
     let drifted = plan(std::slice::from_ref(&app), &mine(&swarm, "e2e-stack-").await, never);
     match &drifted.steps[..] {
         [Step::Update { reason: UpdateReason::Drift { fields }, .. }] => {
